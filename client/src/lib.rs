@@ -1,0 +1,13 @@
+//! Classify's web app. The app bin renders [`App`]; the worker bin runs [`preview::PreviewWorker`].
+//!
+//! Logic that can be tested natively (tab routing, formatting) lives in plain functions;
+//! components only arrange it.
+
+pub mod api; // typed calls to the server
+pub mod app; // the shell: header, sidebar, the page of the current tab
+pub mod format; // numbers and durations as people read them
+pub mod pages; // one component per tab
+pub mod preview; // the Web Worker that will run the blur kernel for the instant preview
+pub mod tabs; // the sidebar's tabs and their URL fragments
+
+pub use app::App;

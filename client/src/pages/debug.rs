@@ -1,0 +1,125 @@
+//! The Debug tab: live health of the server's dependencies (polled from `/health/services`)
+//! and whether the preview Web Worker starts.
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use gloo_worker::Spawnable;
+use shared::api::{ServiceStatus, ServicesReport};
+use yew::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::format;
+use crate::preview::{PreviewRequest, PreviewResponse, PreviewWorker};
+
+/// How often the tab refreshes, in milliseconds.
+const REFRESH_MS: u32 = 5_000;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Health {
+    Loading,
+    Loaded(Rc<ServicesReport>),
+    Failed(ApiError),
+}
+
+fn status_label(status: ServiceStatus) -> &'static str {
+    match status {
+        ServiceStatus::Up => "up",
+        ServiceStatus::Down => "down",
+    }
+}
+
+/// The debug page.
+#[component]
+pub fn DebugPage() -> Html {
+    let health = use_state(|| Health::Loading);
+    let worker = use_state(|| None::<String>);
+
+    {
+        let health = health.clone();
+        use_effect_with((), move |_| {
+            let refresh = move || {
+                let health = health.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    health.set(match api::services().await {
+                        Ok(report) => Health::Loaded(Rc::new(report)),
+                        Err(e) => Health::Failed(e),
+                    });
+                });
+            };
+            refresh();
+            let interval = Interval::new(REFRESH_MS, refresh);
+            move || drop(interval)
+        });
+    }
+
+    {
+        let worker = worker.clone();
+        use_effect_with((), move |_| {
+            let bridge = PreviewWorker::spawner()
+                .callback(move |response| match response {
+                    PreviewResponse::Pong { version, .. } => {
+                        worker.set(Some(format!("ready (v{version})")))
+                    }
+                })
+                .spawn("/worker.js");
+            bridge.send(PreviewRequest::Ping(1));
+            move || drop(bridge)
+        });
+    }
+
+    let services = match &*health {
+        Health::Loading => html! { <p class="muted">{"Checking…"}</p> },
+        Health::Failed(e) => html! {
+            <p class="error" role="alert" id="health-error">{ e.to_string() }</p>
+        },
+        Health::Loaded(report) => html! {
+            <>
+                <p id="overall" data-status={status_label(report.status)}>
+                    {"Overall: "}
+                    <span class={classes!("badge", status_label(report.status))}>
+                        { status_label(report.status) }
+                    </span>
+                    <span class="muted">
+                        { format!(" · version {} · up {}", report.version, format::uptime(report.uptime_s)) }
+                    </span>
+                </p>
+                <table class="services">
+                    <thead>
+                        <tr><th>{"Service"}</th><th>{"Backend"}</th><th>{"Status"}</th><th>{"Latency"}</th><th>{"Detail"}</th></tr>
+                    </thead>
+                    <tbody>
+                        { for report.services.iter().map(|s| html! {
+                            <tr data-service={s.name.clone()} data-status={status_label(s.status)}>
+                                <td>{ &s.name }</td>
+                                <td>{ &s.kind }</td>
+                                <td><span class={classes!("badge", status_label(s.status))}>{ status_label(s.status) }</span></td>
+                                <td>{ format::latency(s.latency_ms) }</td>
+                                <td class="muted">{ s.error.clone().unwrap_or_default() }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </>
+        },
+    };
+
+    html! {
+        <section class="page" aria-labelledby="page-title">
+            <h1 id="page-title">{"Debug"}</h1>
+            <h2>{"Services"}</h2>
+            { services }
+            <h2>{"Browser"}</h2>
+            <p id="preview-worker" data-status={if worker.is_some() { "up" } else { "starting" }}>
+                {"Preview worker: "}
+                { (*worker).clone().unwrap_or_else(|| "starting…".to_string()) }
+            </p>
+            <p class="muted">
+                {"Raw reports: "}
+                <a href="/health/services">{"/health/services"}</a>{" · "}
+                <a href="/health/ready">{"/health/ready"}</a>{" · "}
+                <a href="/metrics">{"/metrics"}</a>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,102 @@
+//! The sidebar's tabs, each addressable by a URL fragment (`#/blurred`) so reloads and the
+//! back button keep the user's place.
+
+/// One sidebar tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Every photo.
+    All,
+    /// Photos judged sharp.
+    Clear,
+    /// Photos judged blurred.
+    Blurred,
+    /// Photos not analysed yet.
+    Unprocessed,
+    /// Counts and the score histogram.
+    Statistics,
+    /// Live health of the server's dependencies.
+    Debug,
+}
+
+impl Tab {
+    /// Every tab, in sidebar order.
+    pub const ALL: [Tab; 6] = [
+        Tab::All,
+        Tab::Clear,
+        Tab::Blurred,
+        Tab::Unprocessed,
+        Tab::Statistics,
+        Tab::Debug,
+    ];
+
+    /// The label shown in the sidebar.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::All => "All",
+            Tab::Clear => "Clear",
+            Tab::Blurred => "Blurred",
+            Tab::Unprocessed => "Unprocessed",
+            Tab::Statistics => "Statistics",
+            Tab::Debug => "Debug",
+        }
+    }
+
+    /// The URL fragment naming this tab.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::All => "all",
+            Tab::Clear => "clear",
+            Tab::Blurred => "blurred",
+            Tab::Unprocessed => "unprocessed",
+            Tab::Statistics => "statistics",
+            Tab::Debug => "debug",
+        }
+    }
+
+    /// The link to this tab.
+    pub fn href(self) -> String {
+        format!("#/{}", self.slug())
+    }
+
+    /// The tab a URL fragment names; unknown or empty fragments give `All`.
+    pub fn from_hash(hash: &str) -> Tab {
+        let slug = hash.trim_start_matches('#').trim_start_matches('/');
+        Tab::ALL
+            .into_iter()
+            .find(|t| t.slug() == slug)
+            .unwrap_or(Tab::All)
+    }
+
+    /// Whether this tab shows a photo grid.
+    pub fn is_gallery(self) -> bool {
+        matches!(
+            self,
+            Tab::All | Tab::Clear | Tab::Blurred | Tab::Unprocessed
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tab;
+
+    #[test]
+    fn every_tab_round_trips_through_its_fragment() {
+        for tab in Tab::ALL {
+            assert_eq!(Tab::from_hash(&tab.href()), tab);
+        }
+    }
+
+    #[test]
+    fn unknown_fragments_fall_back_to_all() {
+        assert_eq!(Tab::from_hash(""), Tab::All);
+        assert_eq!(Tab::from_hash("#/nope"), Tab::All);
+    }
+
+    #[test]
+    fn only_photo_tabs_are_galleries() {
+        assert!(Tab::Blurred.is_gallery());
+        assert!(!Tab::Debug.is_gallery());
+        assert!(!Tab::Statistics.is_gallery());
+    }
+}

@@ -1,0 +1,127 @@
+//! `AppError`: the one place where failures become HTTP responses.
+//!
+//! - Handlers return `Result<_, AppError>`; lower layers return their own typed errors
+//!   (`sqlx::Error`, `QueueError`, ...) which convert with `?`.
+//! - Every error leaves as `{ "error": { "code", "message" } }` (`shared::api::ErrorResponse`).
+//! - 5xx details are logged here and never sent to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::api::{ErrorBody, ErrorCode, ErrorResponse};
+
+use crate::queue::QueueError;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid session or token.
+    #[error("sign-in required")]
+    Unauthorized,
+    /// Signed in, but not allowed.
+    #[error("not allowed")]
+    Forbidden,
+    /// Nothing of that kind exists for this user.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A dependency is down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// The queue failed.
+    #[error("job queue error")]
+    Queue(#[from] QueueError),
+    /// Anything else.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// The status and code this error answers with.
+    pub fn code(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            AppError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            }
+            AppError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            AppError::Unavailable(_) | AppError::Queue(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
+            AppError::Database(sqlx::Error::PoolTimedOut) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
+            AppError::Database(_) | AppError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code();
+        if status.is_server_error() {
+            // The full chain goes to the log; the client gets only the generic message.
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code,
+                message: self.to_string(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(err: AppError) -> (StatusCode, serde_json::Value) {
+        let response = err.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn not_found_is_a_404_with_the_json_error_shape() {
+        let (status, body) = body_of(AppError::NotFound("photo")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "not_found");
+        assert_eq!(body["error"]["message"], "photo not found");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let (status, body) =
+            body_of(AppError::Internal(anyhow::anyhow!("secret path /etc/x"))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["message"], "internal error");
+    }
+
+    #[tokio::test]
+    async fn a_pool_timeout_means_the_database_is_unavailable() {
+        let (status, body) = body_of(AppError::Database(sqlx::Error::PoolTimedOut)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "unavailable");
+    }
+}

@@ -1,0 +1,77 @@
+//! The `classify` command: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{Cli, Command, LogFormat};
+use server::db::Database;
+use server::startup::{Server, run_worker_process, shutdown_on_signal};
+use server::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Serve(a) => a.log_format,
+        Command::Worker(a) => a.log_format,
+        Command::Migrate(_) => LogFormat::Text,
+    };
+    telemetry::init_logging(format);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One short line with the cause chain; no backtrace for a configuration mistake.
+            eprintln!("error: {}", describe(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let server = Server::build(&args).await?;
+            server.run(shutdown_on_signal()).await
+        }
+        Command::Worker(args) => {
+            run_worker_process(&args.storage, args.workers, shutdown_on_signal()).await
+        }
+        Command::Migrate(storage) => {
+            let db = Database::connect(&storage).await?;
+            db.migrate().await?;
+            println!("migrations applied ({} database)", db.backend().name());
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// The error and its causes on one line, dropping causes that the previous message already
+/// quotes (sqlx and others repeat their source in their own message).
+fn describe(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn repeated_causes_are_printed_once() {
+        let err = anyhow::anyhow!("refused")
+            .context("io: refused")
+            .context("cannot connect");
+        assert_eq!(describe(&err), "cannot connect: io: refused");
+    }
+}

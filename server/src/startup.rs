@@ -1,0 +1,224 @@
+//! Wiring: connect to the database and queue, migrate, bind the listener, serve, run the
+//! embedded workers, and stop cleanly on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ServeArgs, StorageArgs};
+use crate::db::{Database, jobs};
+use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
+use crate::state::AppState;
+use crate::worker::{Worker, WorkerConfig};
+
+/// The connected backing services.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// The database (migrated).
+    pub db: Database,
+    /// The job queue.
+    pub queue: SharedQueue,
+}
+
+impl Services {
+    /// Connects to the database (applying migrations) and the queue. Errors are short and say
+    /// which service failed and where.
+    pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
+        let db = Database::connect(storage).await?;
+        db.migrate().await?;
+        let queue: SharedQueue = match &storage.redis_url {
+            Some(url) if !url.trim().is_empty() => Arc::new(
+                RedisQueue::connect(url, &storage.redis_prefix)
+                    .await
+                    .with_context(|| {
+                        format!("cannot connect to Redis at {}", crate::db::redact(url))
+                    })?,
+            ),
+            _ => Arc::new(MemoryQueue::new()),
+        };
+        Ok(Self { db, queue })
+    }
+
+    /// After a restart the in-process queue is empty: push every unfinished job again at once
+    /// rather than waiting for the sweeper's timeout.
+    pub async fn recover_memory_queue(&self) -> anyhow::Result<u64> {
+        if self.queue.kind() != "memory" {
+            return Ok(0);
+        }
+        let ids = jobs::stale(self.db.pool(), i64::MAX, i64::MAX).await?;
+        for id in &ids {
+            self.queue.push(*id).await?;
+        }
+        Ok(ids.len() as u64)
+    }
+}
+
+/// A bound, ready-to-run server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    client_dir: PathBuf,
+    workers: usize,
+}
+
+impl Server {
+    /// Connects, migrates and binds; after this returns, the port accepts connections.
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let services = Services::connect(&args.storage).await?;
+        Self::with_services(args, services).await
+    }
+
+    /// Binds a server over already-connected services.
+    pub async fn with_services(args: &ServeArgs, services: Services) -> anyhow::Result<Self> {
+        // Installed before the first request so that every request is counted.
+        crate::telemetry::metrics();
+        let listener = TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        if args.workers == 0 && services.queue.kind() == "memory" {
+            tracing::warn!(
+                "no embedded workers and no REDIS_URL: queued jobs will wait until a worker runs"
+            );
+        }
+        services.recover_memory_queue().await?;
+        let state = AppState {
+            db: services.db,
+            queue: services.queue,
+            started: Arc::new(Instant::now()),
+        };
+        Ok(Self {
+            listener,
+            state,
+            client_dir: args.client_dir.clone().unwrap_or_else(default_client_dir),
+            workers: args.workers,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` fires, then drains requests and workers.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        let db = self.state.db.clone();
+        let mut workers = spawn_workers(
+            &Services {
+                db: self.state.db.clone(),
+                queue: self.state.queue.clone(),
+            },
+            self.workers,
+            WorkerConfig::default(),
+            &shutdown,
+        );
+        tracing::info!(
+            %addr,
+            database = db.backend().name(),
+            queue = self.state.queue.kind(),
+            workers = self.workers,
+            client = %self.client_dir.display(),
+            "classify is serving on http://{addr}/"
+        );
+        let app = crate::http::router(self.state, self.client_dir);
+        let stop = shutdown.clone();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("the HTTP server failed")?;
+        shutdown.cancel();
+        while workers.join_next().await.is_some() {}
+        db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Starts `count` workers that stop when `shutdown` fires.
+pub fn spawn_workers(
+    services: &Services,
+    count: usize,
+    config: WorkerConfig,
+    shutdown: &CancellationToken,
+) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for _ in 0..count {
+        let worker = Worker::new(services.db.clone(), services.queue.clone(), config.clone());
+        set.spawn(worker.run(shutdown.clone()));
+    }
+    set
+}
+
+/// Runs queue consumers only, until SIGTERM or Ctrl-C (`classify worker`).
+pub async fn run_worker_process(
+    storage: &StorageArgs,
+    count: usize,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if storage
+        .redis_url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+    {
+        anyhow::bail!(
+            "`classify worker` needs REDIS_URL: without Redis the queue lives inside `classify serve`, which runs its own workers"
+        );
+    }
+    let services = Services::connect(storage).await?;
+    tracing::info!(
+        workers = count,
+        database = services.db.backend().name(),
+        "classify worker started"
+    );
+    let mut set = spawn_workers(&services, count.max(1), WorkerConfig::default(), &shutdown);
+    while set.join_next().await.is_some() {}
+    services.db.close().await;
+    Ok(())
+}
+
+/// `client/dist` under the current folder if it is there, else next to the executable.
+fn default_client_dir() -> PathBuf {
+    let local = PathBuf::from("client/dist");
+    if local.join("index.html").is_file() {
+        return local;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|p| p.join("dist")))
+        .filter(|p| p.join("index.html").is_file())
+        .unwrap_or(local)
+}
+
+/// A token cancelled by SIGTERM or Ctrl-C.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}

@@ -1,0 +1,70 @@
+//! The one shape of every error the server sends: `{ "error": { "code", "message" } }`.
+
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable error category; the HTTP status follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request is malformed or a value is out of range (400).
+    BadRequest,
+    /// No valid session or token (401).
+    Unauthorized,
+    /// Authenticated but not allowed (403).
+    Forbidden,
+    /// The resource does not exist for this user (404).
+    NotFound,
+    /// The method is not allowed on this path (405).
+    MethodNotAllowed,
+    /// The request conflicts with the current state (409).
+    Conflict,
+    /// The body is too large (413).
+    PayloadTooLarge,
+    /// The media type is not supported (415).
+    UnsupportedMediaType,
+    /// The body is well-formed but semantically wrong (422).
+    Unprocessable,
+    /// A dependency (database, queue) is down (503).
+    Unavailable,
+    /// Anything else (500); details are logged, never sent.
+    Internal,
+}
+
+/// The inner object of an error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error category.
+    pub code: ErrorCode,
+    /// A message safe to show to a user.
+    pub message: String,
+}
+
+/// The whole error response: `{ "error": ErrorBody }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_response_has_the_documented_wire_shape() {
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: ErrorCode::NotFound,
+                message: "photo not found".into(),
+            },
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "not_found", "message": "photo not found"}})
+        );
+        let back: ErrorResponse = serde_json::from_value(json).unwrap();
+        assert_eq!(back, body);
+    }
+}
