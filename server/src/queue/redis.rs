@@ -29,8 +29,10 @@ end
 return #ids
 ";
 
-/// How long one Redis command may take before we call Redis unreachable.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one Redis command may take before we call Redis unreachable. Shorter than the
+/// health check's deadline on purpose: the connection manager only reconnects after it sees a
+/// command fail, so a check that gives up first would leave a dead connection in place forever.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// A reliable queue in Redis, shared by every server and worker replica.
 #[derive(Clone)]
@@ -64,7 +66,10 @@ impl RedisQueue {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(RESPONSE_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(2);
+            // The default back-off grows to a minute between reconnect attempts; while it waits,
+            // every command waits with it. Retry quickly so the queue is back within seconds.
+            .set_number_of_retries(3)
+            .set_max_delay(1000);
         let conn = tokio::time::timeout(
             RESPONSE_TIMEOUT * 3,
             client.get_connection_manager_with_config(config),

@@ -1,0 +1,295 @@
+//! The test harness: a real server on port 0 over a fresh database, and a switchable TCP proxy
+//! that makes a dependency "go away" and "come back" without touching the shared services.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use server::config::{ServeArgs, StorageArgs};
+use server::startup::{Server, Services};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Which storage a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file + in-process queue: what a fresh `classify serve` uses.
+    Embedded,
+    /// The real PostgreSQL and Redis of this machine.
+    Services,
+}
+
+/// Generates one `#[tokio::test]` per backend from an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Embedded).await;
+                }
+            )*
+        }
+        mod postgres_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Services).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn test_database_admin_url() -> String {
+    std::env::var("CLASSIFY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn test_redis_url() -> String {
+    std::env::var("CLASSIFY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates an empty PostgreSQL database for one test and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let admin = test_database_admin_url();
+    let name = unique("classify_test");
+    let mut conn = sqlx::AnyConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed for this test ({admin}): {e}. Start it with \
+             `docker compose up -d postgres` or set CLASSIFY_TEST_DATABASE_URL"
+            )
+        });
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// Drops a database made by [`fresh_postgres_database`] (best effort: a leftover is harmless).
+pub async fn drop_postgres_database(url: &str) {
+    use sqlx::{Connection, Executor};
+    let name = url::Url::parse(url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
+    if !name.starts_with("classify_test_") {
+        return;
+    }
+    if let Ok(mut conn) = sqlx::AnyConnection::connect(&test_database_admin_url()).await {
+        let _ = conn
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await;
+    }
+}
+
+/// Storage options for a backend: a temp folder always, plus Postgres + Redis when asked.
+pub async fn storage(backend: Backend, data_dir: PathBuf) -> StorageArgs {
+    let mut storage = StorageArgs::embedded(data_dir);
+    if backend == Backend::Services {
+        storage.database_url = Some(fresh_postgres_database().await);
+        storage.redis_url = Some(test_redis_url());
+        storage.redis_prefix = unique("classify_test");
+    }
+    storage
+}
+
+/// A running server and what the test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub services: Services,
+    database_url: Option<String>,
+    shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts a server with no embedded workers (tests drive workers themselves).
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap();
+        let storage = storage(backend, data_dir.path().to_path_buf()).await;
+        Self::spawn_with(storage, data_dir, |_| {}).await
+    }
+
+    /// Starts a server over `storage`, after `tweak` adjusts its options.
+    pub async fn spawn_with(
+        storage: StorageArgs,
+        data_dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut ServeArgs),
+    ) -> TestApp {
+        let mut args = ServeArgs::new(storage);
+        args.workers = 0;
+        args.client_dir = Some(data_dir.path().join("no-client"));
+        tweak(&mut args);
+        let database_url = args
+            .storage
+            .database_url
+            .clone()
+            .filter(|u| u.starts_with("postgres"));
+        let services = Services::connect(&args.storage).await.unwrap();
+        let server = Server::with_services(&args, services.clone())
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(server.run(shutdown.clone()));
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            services,
+            database_url,
+            shutdown,
+            handle: Some(handle),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Stops the server gracefully, waits for it, and drops the test's PostgreSQL database.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+        self.services.db.close().await;
+        if let Some(url) = self.database_url.take() {
+            drop_postgres_database(&url).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A TCP proxy in front of a real service. `set_up(false)` cuts every open connection and
+/// refuses new ones (the service "went away"); `set_up(true)` brings it back.
+#[derive(Clone)]
+pub struct Proxy {
+    pub addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    generation: watch::Sender<u64>,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let (generation, _) = watch::channel(0u64);
+        let proxy = Proxy {
+            addr,
+            up: up.clone(),
+            generation: generation.clone(),
+        };
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !up.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut = generation.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        proxy
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+/// The socket address in a `scheme://[user@]host:port/...` URL.
+pub fn socket_of(url: &str) -> SocketAddr {
+    let parsed = url::Url::parse(url).unwrap();
+    let host = parsed.host_str().unwrap();
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{}", parsed.port_or_known_default().unwrap())
+        .parse()
+        .unwrap()
+}
+
+/// The same URL pointing at `addr` instead.
+pub fn with_socket(url: &str, addr: SocketAddr) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_host(Some(&addr.ip().to_string())).unwrap();
+    parsed.set_port(Some(addr.port())).unwrap();
+    parsed.to_string()
+}
+
+/// Polls `check` every 200 ms until it returns true or `secs` pass.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}

@@ -1,0 +1,13 @@
+//! The server's integration tests, in one binary (it links once). Each test runs against the
+//! embedded default (SQLite + in-process queue) and against the real PostgreSQL and Redis
+//! (`CLASSIFY_TEST_DATABASE_URL`, `CLASSIFY_TEST_REDIS_URL`), each in its own database and
+//! key prefix so tests run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+mod cli;
+mod health;
+mod helpers;
+mod outage;
+mod queue;
+mod worker;
