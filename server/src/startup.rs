@@ -217,8 +217,9 @@ pub fn shutdown_on_signal() -> CancellationToken {
             _ = ctrl_c => {}
             _ = term => {}
         }
-        tracing::info!("shutting down");
+        // Cancel first: logging can fail (a closed stderr), and shutdown must not depend on it.
         cancel.cancel();
+        tracing::info!("shutting down");
     });
     token
 }

@@ -12,7 +12,10 @@ use crate::config::LogFormat;
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    // log_internal_errors(false): when stderr is gone, the subscriber would otherwise report
+    // that with eprintln!, which panics in whichever task happened to log.
     let builder = tracing_subscriber::fmt()
+        .log_internal_errors(false)
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {

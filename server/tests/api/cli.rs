@@ -2,6 +2,23 @@
 
 use std::process::Command;
 
+/// Waits for the child to exit, killing it (and failing) after `secs`: a server that ignores
+/// SIGTERM must fail the test, not hang it.
+fn wait_at_most(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not exit within {secs} s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn classify() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_classify"));
     // Tests must not pick up the developer's own configuration.
@@ -141,14 +158,14 @@ fn serve_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = wait_at_most(&mut child, 15);
     assert!(exit.success(), "exit after SIGTERM: {exit:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
 }
 
 #[test]
-fn log_format_json_writes_one_json_object_per_line() {
+fn log_format_json_writes_one_json_object_per_line_and_sigterm_works_without_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = classify()
         .args(["serve", "--addr", "127.0.0.1:0"])
@@ -165,7 +182,9 @@ fn log_format_json_writes_one_json_object_per_line() {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let _ = child.wait();
+    // The log pipe is closed by now: shutdown must not depend on being able to log.
+    let exit = wait_at_most(&mut child, 15);
+    assert!(exit.success(), "exit after SIGTERM: {exit:?}");
     let line: serde_json::Value =
         serde_json::from_str(&first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
     assert_eq!(line["level"], "INFO");
