@@ -300,6 +300,23 @@ mod tests {
     }
 
     #[test]
+    fn the_user_threshold_decides_verdict_and_type() {
+        let sharp = analyze(&to_gray(&mosaic(0, 255, 1)), None).unwrap();
+        assert!(!sharp.is_blurred(0.5));
+        assert_eq!(sharp.blur_type_at(0.5), BlurType::None);
+        // At threshold 0 everything is blurred, and the type comes from the anisotropy.
+        assert!(sharp.is_blurred(0.0));
+        assert_ne!(sharp.blur_type_at(0.0), BlurType::None);
+        let shaken = analyze(
+            &to_gray(&convolve(&mosaic(0, 255, 3), &motion_psf(15, 0.0))),
+            None,
+        )
+        .unwrap();
+        assert_eq!(shaken.blur_type_at(0.5), BlurType::Motion);
+        assert_eq!(shaken.blur_type_at(1.01), BlurType::None);
+    }
+
+    #[test]
     fn report_serializes_lowercase() {
         assert_eq!(
             serde_json::to_string(&BlurType::Motion).unwrap(),

@@ -70,3 +70,25 @@ pub struct BlurReport {
     /// The figures the score was computed from.
     pub measures: Measures,
 }
+
+impl BlurReport {
+    /// The verdict under a user threshold: `blur_score >= threshold`.
+    pub fn is_blurred(&self, threshold: f32) -> bool {
+        self.blur_score >= threshold
+    }
+
+    /// The blur type under a user threshold. `BlurType::None` when not blurred; otherwise the
+    /// kernel's type, or, for a score between the threshold and 0.5 (where the kernel itself
+    /// says `None`), motion vs defocus from the measured anisotropy.
+    pub fn blur_type_at(&self, threshold: f32) -> BlurType {
+        if !self.is_blurred(threshold) {
+            BlurType::None
+        } else if self.blur_type != BlurType::None {
+            self.blur_type
+        } else if f64::from(self.measures.anisotropy) >= super::model::MOTION_ANISOTROPY {
+            BlurType::Motion
+        } else {
+            BlurType::Defocus
+        }
+    }
+}
