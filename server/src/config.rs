@@ -27,6 +27,8 @@ pub enum Command {
     Migrate(StorageArgs),
     /// Judge photos on this computer and print one line per photo (nothing is stored).
     Scan(ScanArgs),
+    /// Measure the blur judgement on a labelled set, beside the Laplacian-variance baseline.
+    Eval(EvalArgs),
 }
 
 /// Options of `classify scan`.
@@ -52,6 +54,30 @@ pub struct ScanArgs {
     /// CSV with a header line, same columns as --json.
     #[arg(long)]
     pub csv: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Options of `classify eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// CSV with columns file,label,blur_type[,source,license,synthetic,subset]; label is
+    /// `blurred` or `sharp`; files are relative to the manifest's folder.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// Threshold at which balanced accuracy and the confusion matrix are reported.
+    #[arg(long, env = "CLASSIFY_THRESHOLD", default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f32,
+
+    /// Photos analysed in parallel. Default: one per CPU core.
+    #[arg(long, short = 'j', env = "CLASSIFY_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Print one JSON document instead of the report.
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub limits: LimitArgs,

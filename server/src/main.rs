@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::config::{Cli, Command, LogFormat};
 use server::db::Database;
-use server::scan;
 use server::startup::{Server, run_worker_process, shutdown_on_signal};
 use server::telemetry;
+use server::{eval, scan};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
     let format = match &cli.command {
         Command::Serve(a) => a.log_format,
         Command::Worker(a) => a.log_format,
-        Command::Migrate(_) | Command::Scan(_) => LogFormat::Text,
+        Command::Migrate(_) | Command::Scan(_) | Command::Eval(_) => LogFormat::Text,
     };
     telemetry::init_logging(format);
     match run(cli.command).await {
@@ -48,6 +48,19 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 summary.blurred, summary.sharp, summary.failed
             );
             Ok(if summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Eval(args) => {
+            let report = tokio::task::block_in_place(|| eval::run(&args))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", eval::render(&report));
+            }
+            Ok(if report.unreadable.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -54,9 +54,8 @@ pub enum FileError {
     Kernel(#[from] shared::kernel::KernelError),
 }
 
-/// Reads at most `limits.max_bytes` of `path` (the size is checked before reading), decodes
-/// and analyses it.
-pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, FileError> {
+/// Reads `path` whole, refusing files over `limits.max_bytes` before reading them.
+pub fn read_limited(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, FileError> {
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > limits.max_bytes {
@@ -70,7 +69,12 @@ pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, File
     // The file may grow while we read: never take more than the limit (+1 to notice).
     file.take(limits.max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)?;
-    analyze_bytes(&bytes, limits)
+    Ok(bytes)
+}
+
+/// Reads, decodes and analyses one photo.
+pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, FileError> {
+    analyze_bytes(&read_limited(path, limits)?, limits)
 }
 
 /// Decodes and analyses an in-memory photo.
@@ -136,25 +140,25 @@ pub fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// Analyses `files` on `jobs` threads and calls `each(index, result)` in input order, as soon
-/// as a result and all before it are ready.
-pub fn analyze_all(
+/// Runs `work` on every file on `jobs` threads and calls `each(index, result)` in input
+/// order, as soon as a result and all before it are ready.
+pub fn process_all<T: Send>(
     files: &[PathBuf],
     jobs: usize,
-    limits: &DecodeLimits,
-    mut each: impl FnMut(usize, Result<Analysis, FileError>),
+    work: impl Fn(&Path) -> T + Sync,
+    mut each: impl FnMut(usize, T),
 ) {
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, files.len().max(1)) {
             let tx = tx.clone();
-            let next = &next;
+            let (next, work) = (&next, &work);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    if tx.send((i, analyze_path(path, limits))).is_err() {
+                    if tx.send((i, work(path))).is_err() {
                         break;
                     }
                 }
@@ -349,7 +353,8 @@ pub fn run(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<ScanSummary>
         });
 
     let mut write_error = None;
-    analyze_all(&files, jobs_or_cores(args.jobs), &limits, |i, result| {
+    let work = |path: &Path| analyze_path(path, &limits);
+    process_all(&files, jobs_or_cores(args.jobs), work, |i, result| {
         match &result {
             Ok(a) if a.report.is_blurred(args.threshold) => summary.blurred += 1,
             Ok(_) => summary.sharp += 1,
@@ -412,10 +417,16 @@ mod tests {
             .map(|i| PathBuf::from(format!("/nonexistent/{i}")))
             .collect();
         let mut seen = Vec::new();
-        analyze_all(&files, 4, &DecodeLimits::default(), |i, r| {
-            assert!(matches!(r, Err(FileError::Io(_))));
-            seen.push(i);
-        });
+        let limits = DecodeLimits::default();
+        process_all(
+            &files,
+            4,
+            |p| analyze_path(p, &limits),
+            |i, r| {
+                assert!(matches!(r, Err(FileError::Io(_))));
+                seen.push(i);
+            },
+        );
         assert_eq!(seen, (0..25).collect::<Vec<_>>());
     }
 }

@@ -202,3 +202,76 @@ fn table_and_csv_output() {
     );
     assert!(row.contains(",false,none,"), "{csv}");
 }
+
+#[test]
+fn eval_reports_kernel_and_baseline_on_a_tiny_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("img")).unwrap();
+    let base = mosaic();
+    save(&base, &dir.path().join("img/sharp1.png"));
+    save(
+        &base[..].iter().rev().copied().collect::<Vec<_>>(),
+        &dir.path().join("img/sharp2.jpg"),
+    );
+    save(&shake(&base, 17), &dir.path().join("img/shaken1.png"));
+    save(&shake(&base, 25), &dir.path().join("img/shaken2.jpg"));
+    let manifest = dir.path().join("manifest.csv");
+    std::fs::write(
+        &manifest,
+        "file,label,blur_type,source,license,synthetic,subset\n\
+         img/sharp1.png,sharp,none,\"made, here\",cc0,no,general\n\
+         img/sharp2.jpg,sharp,none,here,cc0,no,general\n\
+         img/shaken1.png,blurred,motion,here,cc0,yes,general\n\
+         img/shaken2.jpg,blurred,motion,here,cc0,yes,general\n",
+    )
+    .unwrap();
+
+    let out = classify()
+        .args(["eval", "--json"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["n"], 4);
+    let all = &report["groups"][0];
+    assert_eq!(all["group"], "all");
+    assert_eq!(all["kernel"]["auc"], 1.0, "{report}");
+    assert_eq!(all["kernel"]["balanced_accuracy"], 1.0, "{report}");
+    assert!(all["baseline"]["auc"].is_number());
+    let groups: Vec<&str> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    for g in [
+        "blur_type=motion",
+        "synthetic=yes",
+        "synthetic=no",
+        "subset=general",
+    ] {
+        assert!(groups.contains(&g), "{groups:?}");
+    }
+    assert_eq!(report["blur_type"]["all"], 2);
+    assert_eq!(report["blur_type"]["all_right"], 2, "{report}");
+
+    // The text report; a missing photo is listed and turns the exit status.
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("img/gone.jpg,sharp,none,here,cc0,no,general\n");
+    std::fs::write(&manifest, text).unwrap();
+    let out = classify().arg("eval").arg(&manifest).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "4 photos",
+        "1 unreadable",
+        "img/gone.jpg",
+        "kernel AUC",
+        "baseline AUC",
+        "motion vs defocus",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
+    }
+}
