@@ -25,6 +25,100 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Apply the database migrations and exit.
     Migrate(StorageArgs),
+    /// Judge photos on this computer and print one line per photo (nothing is stored).
+    Scan(ScanArgs),
+    /// Measure the blur judgement on a labelled set, beside the Laplacian-variance baseline.
+    Eval(EvalArgs),
+}
+
+/// Options of `classify scan`.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Photos or folders. Folders are searched recursively for .jpg, .jpeg, .png, .webp and
+    /// .gif files; files named explicitly are always tried, whatever their extension.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A photo is blurred when its score (0 to 1) is at least this.
+    #[arg(long, env = "CLASSIFY_THRESHOLD", default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f32,
+
+    /// Photos analysed in parallel. Default: one per CPU core.
+    #[arg(long, short = 'j', env = "CLASSIFY_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// One JSON object per line: file, blur_score, is_blurred, blur_type, motion_angle_deg, error.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// CSV with a header line, same columns as --json.
+    #[arg(long)]
+    pub csv: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Options of `classify eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// CSV with columns file,label,blur_type[,source,license,synthetic,subset]; label is
+    /// `blurred` or `sharp`; files are relative to the manifest's folder.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+
+    /// Threshold at which balanced accuracy and the confusion matrix are reported.
+    #[arg(long, env = "CLASSIFY_THRESHOLD", default_value_t = 0.5, value_parser = parse_threshold)]
+    pub threshold: f32,
+
+    /// Photos analysed in parallel. Default: one per CPU core.
+    #[arg(long, short = 'j', env = "CLASSIFY_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Print one JSON document instead of the report.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Decoding limits (protection against decompression bombs).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitArgs {
+    /// Largest file accepted, in MiB.
+    #[arg(long, env = "CLASSIFY_MAX_FILE_MIB", default_value_t = 64)]
+    pub max_file_mib: u64,
+
+    /// Largest image accepted, in megapixels.
+    #[arg(long, env = "CLASSIFY_MAX_MEGAPIXELS", default_value_t = 100)]
+    pub max_megapixels: u64,
+}
+
+impl LimitArgs {
+    /// The limits in the decoder's units.
+    pub fn decode_limits(&self) -> crate::decode::DecodeLimits {
+        crate::decode::DecodeLimits {
+            max_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
+            max_pixels: self.max_megapixels.saturating_mul(1_000_000),
+        }
+    }
+}
+
+/// Number of worker threads: the option, else one per core.
+pub fn jobs_or_cores(jobs: Option<u16>) -> usize {
+    jobs.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    })
+}
+
+fn parse_threshold(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0..=1"))
+    }
 }
 
 /// Where state lives: the database, the queue and the data folder.
@@ -165,6 +259,27 @@ mod tests {
             panic!("expected serve");
         };
         assert_eq!(args.workers, 0);
+    }
+
+    #[test]
+    fn scan_takes_paths_threshold_jobs_and_one_output_format() {
+        let cli =
+            Cli::try_parse_from(["classify", "scan", "a.jpg", "dir", "--json", "-j", "3"]).unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("expected scan");
+        };
+        assert_eq!(args.paths.len(), 2);
+        assert_eq!(args.threshold, 0.5);
+        assert_eq!(args.jobs, Some(3));
+        assert!(args.json && !args.csv);
+        assert_eq!(
+            args.limits.decode_limits(),
+            crate::decode::DecodeLimits::default()
+        );
+        assert!(Cli::try_parse_from(["classify", "scan", "a", "--json", "--csv"]).is_err());
+        assert!(Cli::try_parse_from(["classify", "scan", "a", "--threshold", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["classify", "scan", "a", "--jobs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["classify", "scan"]).is_err());
     }
 
     #[test]

@@ -3,10 +3,13 @@
 
 pub mod config; // command line and environment, parsed once
 pub mod db; // the database pool (PostgreSQL or embedded SQLite) and its migrations
+pub mod decode; // untrusted bytes to luma pixels, with size and pixel limits
 pub mod error; // AppError: the one place errors become HTTP responses
+pub mod eval; // `classify eval`: kernel vs Laplacian baseline on a labelled set
 pub mod health; // dependency checks behind /health/*
 pub mod http; // the router: API, health, metrics and the static client
 pub mod queue; // the job queue: Redis or in-process, behind one trait
+pub mod scan; // `classify scan`: judge local photos, one line each
 pub mod startup; // wiring: connect, migrate, bind, serve, shut down
 pub mod state; // AppState shared by handlers
 pub mod telemetry; // tracing and Prometheus metrics

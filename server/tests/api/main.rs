@@ -10,4 +10,5 @@ mod health;
 mod helpers;
 mod outage;
 mod queue;
+mod scan;
 mod worker;

@@ -1,0 +1,467 @@
+//! Defensive decoding: untrusted file bytes in, the kernel's `GrayImage` out.
+//!
+//! - The format is sniffed from the content (magic bytes), never from the file name.
+//! - Byte size and pixel count are checked before any pixel buffer is allocated: the pixel
+//!   count comes from the header alone, so a decompression bomb (a tiny PNG claiming
+//!   100 000 × 100 000 pixels) is refused without allocating.
+//! - JPEG (most photos) is decoded straight to luma: only the Y channel is entropy-decoded and
+//!   transformed, no chroma upsampling or colour conversion. Truncated JPEGs are refused rather
+//!   than analysed with a grey-filled bottom half.
+//! - Every failure is a `DecodeError`; no input makes this module panic.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use shared::kernel::{ExposureHints, GrayImage, MAX_SIDE};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+
+/// Default cap on the encoded size: 64 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Default cap on the decoded pixel count: 100 megapixels.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+/// What a decode may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted encoded size, in bytes.
+    pub max_bytes: u64,
+    /// Largest accepted `width * height`.
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// A decoded photo, ready for `shared::kernel::analyze`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedImage {
+    /// 8-bit luma at the original resolution.
+    pub gray: GrayImage,
+    /// Width of the encoded image, in pixels.
+    pub width: u32,
+    /// Height of the encoded image, in pixels.
+    pub height: u32,
+    /// MIME type of the sniffed format, e.g. `image/jpeg`.
+    pub mime: &'static str,
+    /// Exposure time and focal length from EXIF, when present.
+    pub exposure: ExposureHints,
+}
+
+/// Why bytes could not be turned into pixels.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// No bytes at all.
+    #[error("empty file")]
+    Empty,
+    /// More bytes than `DecodeLimits::max_bytes`.
+    #[error("file is {size} bytes, more than the {max} allowed")]
+    TooLarge {
+        /// Size of the input.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The header announces more pixels (or a longer side) than allowed.
+    #[error("image is {width}x{height} pixels, more than the {max_pixels} pixels allowed")]
+    TooManyPixels {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The pixel limit (sides are also capped at `shared::kernel::MAX_SIDE`).
+        max_pixels: u64,
+    },
+    /// Not JPEG, PNG, WebP or GIF.
+    #[error("unsupported format (expected JPEG, PNG, WebP or GIF)")]
+    UnsupportedFormat,
+    /// The format was recognised but the data is damaged or truncated.
+    #[error("corrupt image: {0}")]
+    Corrupt(String),
+}
+
+/// Decodes `bytes` to luma within `limits`; see the module doc.
+pub fn decode_gray(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let size = bytes.len() as u64;
+    if size > limits.max_bytes {
+        return Err(DecodeError::TooLarge {
+            size,
+            max: limits.max_bytes,
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| DecodeError::UnsupportedFormat)?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif
+    ) {
+        return Err(DecodeError::UnsupportedFormat);
+    }
+    let gray = match format {
+        ImageFormat::Jpeg => decode_jpeg_luma(bytes, limits)?,
+        _ => decode_generic(bytes, format, limits)?,
+    };
+    Ok(DecodedImage {
+        width: gray.width(),
+        height: gray.height(),
+        gray,
+        mime: format.to_mime_type(),
+        exposure: exposure_hints(bytes),
+    })
+}
+
+fn check_pixels(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), DecodeError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(DecodeError::TooManyPixels {
+            width,
+            height,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    if pixels == 0 {
+        return Err(DecodeError::Corrupt(format!(
+            "image has no pixels ({width}x{height})"
+        )));
+    }
+    Ok(())
+}
+
+fn kernel_error(err: shared::kernel::KernelError) -> DecodeError {
+    DecodeError::Corrupt(err.to_string())
+}
+
+/// JPEG through zune-jpeg with luma output. Strict first, so truncation is caught; a file that
+/// only trips the strict checks on something else (stray markers, which cameras and editors do
+/// write) is decoded leniently, as browsers do. Colour spaces without a Y channel (CMYK, RGB)
+/// go through the generic path.
+fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, DecodeError> {
+    let options = |strict: bool| {
+        DecoderOptions::default()
+            .set_strict_mode(strict)
+            .set_max_width(MAX_SIDE as usize)
+            .set_max_height(MAX_SIDE as usize)
+            .jpeg_set_out_colorspace(ColorSpace::Luma)
+    };
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(true));
+    if let Err(err) = decoder.decode_headers() {
+        // The header may still be one image/zune reject for the side limit only: ask the
+        // generic reader for the size, so an oversized JPEG is reported as such.
+        if let Ok((w, h)) = header_dimensions(bytes, ImageFormat::Jpeg) {
+            check_pixels(w, h, limits)?;
+        }
+        return Err(DecodeError::Corrupt(err.to_string()));
+    }
+    let (width, height) = decoder
+        .dimensions()
+        .map(|(w, h)| (w as u32, h as u32))
+        .ok_or_else(|| DecodeError::Corrupt("no frame header".into()))?;
+    check_pixels(width, height, limits)?;
+    if !matches!(
+        decoder.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::Luma)
+    ) {
+        return decode_generic(bytes, ImageFormat::Jpeg, limits);
+    }
+    let strict = decoder.decode();
+    let data = match strict {
+        Ok(data) => data,
+        Err(err) => {
+            let message = err.to_string();
+            if ["Premature end", "No more bytes", "Exhausted data"]
+                .iter()
+                .any(|m| message.contains(m))
+            {
+                return Err(DecodeError::Corrupt(format!("truncated JPEG: {message}")));
+            }
+            let mut lenient =
+                zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
+            lenient
+                .decode()
+                .map_err(|_| DecodeError::Corrupt(message))?
+        }
+    };
+    GrayImage::new(width, height, data).map_err(kernel_error)
+}
+
+fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), DecodeError> {
+    ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(image_error)
+}
+
+fn image_error(err: image::ImageError) -> DecodeError {
+    match err {
+        image::ImageError::Unsupported(_) => DecodeError::UnsupportedFormat,
+        image::ImageError::Limits(e) => {
+            DecodeError::Corrupt(format!("over the decoder limits: {e}"))
+        }
+        other => DecodeError::Corrupt(other.to_string()),
+    }
+}
+
+/// PNG, WebP, GIF (first frame) and the JPEGs without a Y channel, through `image`.
+fn decode_generic(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> Result<GrayImage, DecodeError> {
+    let (width, height) = header_dimensions(bytes, format)?;
+    check_pixels(width, height, limits)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(width.min(MAX_SIDE));
+    decoder_limits.max_image_height = Some(height.min(MAX_SIDE));
+    // Room for the largest pixel type (16-bit RGBA) plus the luma copy.
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(9));
+    reader.limits(decoder_limits);
+    let img = reader.decode().map_err(image_error)?;
+    let (w, h) = (img.width(), img.height());
+    match img {
+        DynamicImage::ImageLuma8(buf) => GrayImage::new(w, h, buf.into_raw()),
+        DynamicImage::ImageRgb8(buf) => GrayImage::from_rgb(w, h, buf.as_raw()),
+        DynamicImage::ImageRgba8(buf) => GrayImage::from_rgba(w, h, buf.as_raw()),
+        other => GrayImage::from_rgb(w, h, other.to_rgb8().as_raw()),
+    }
+    .map_err(kernel_error)
+}
+
+/// Exposure time and focal length from EXIF; anything missing or malformed is `None`.
+pub fn exposure_hints(bytes: &[u8]) -> ExposureHints {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return ExposureHints::default();
+    };
+    let rational = |tag: exif::Tag| -> Option<f32> {
+        let field = exif.get_field(tag, exif::In::PRIMARY)?;
+        match &field.value {
+            exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => {
+                let value = v[0].to_f64() as f32;
+                (value.is_finite() && value > 0.0).then_some(value)
+            }
+            _ => None,
+        }
+    };
+    ExposureHints {
+        exposure_time_s: rational(exif::Tag::ExposureTime),
+        focal_length_mm: rational(exif::Tag::FocalLength),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pattern(w: u32, h: u32) -> image::RgbImage {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            let v = if (x / 4 + y / 4) % 2 == 0 { 30 } else { 220 };
+            image::Rgb([v, v / 2, 255 - v])
+        })
+    }
+
+    fn encode(img: &image::RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn png_decodes_to_luma_with_its_size_and_mime() {
+        let d = decode_gray(
+            &encode(&pattern(40, 30), ImageFormat::Png),
+            &DecodeLimits::default(),
+        )
+        .unwrap();
+        assert_eq!((d.width, d.height), (40, 30));
+        assert_eq!((d.gray.width(), d.gray.height()), (40, 30));
+        assert_eq!(d.mime, "image/png");
+        let expected = GrayImage::from_rgb(40, 30, pattern(40, 30).as_raw()).unwrap();
+        assert_eq!(d.gray, expected);
+    }
+
+    #[test]
+    fn jpeg_decodes_to_luma_close_to_the_rgb_path() {
+        let bytes = encode(&pattern(64, 48), ImageFormat::Jpeg);
+        let d = decode_gray(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!((d.width, d.height, d.mime), (64, 48, "image/jpeg"));
+        let rgb = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        let via_rgb = GrayImage::from_rgb(64, 48, rgb.as_raw()).unwrap();
+        let max_diff = d
+            .gray
+            .data()
+            .iter()
+            .zip(via_rgb.data())
+            .map(|(&a, &b)| a.abs_diff(b))
+            .max()
+            .unwrap();
+        assert!(max_diff <= 12, "luma differs by {max_diff}");
+    }
+
+    #[test]
+    fn gray_and_webp_and_gif_decode() {
+        let luma = image::GrayImage::from_fn(20, 10, |x, _| image::Luma([x as u8 * 10]));
+        let mut png = Cursor::new(Vec::new());
+        luma.write_to(&mut png, ImageFormat::Png).unwrap();
+        let d = decode_gray(png.get_ref(), &DecodeLimits::default()).unwrap();
+        assert_eq!(d.gray.data(), luma.as_raw().as_slice());
+
+        let rgba = image::RgbaImage::from_fn(16, 16, |x, y| {
+            image::Rgba([x as u8 * 16, y as u8 * 16, 0, 255])
+        });
+        for format in [ImageFormat::WebP, ImageFormat::Gif] {
+            let mut buf = Cursor::new(Vec::new());
+            rgba.write_to(&mut buf, format).unwrap();
+            let d = decode_gray(buf.get_ref(), &DecodeLimits::default()).unwrap();
+            assert_eq!((d.width, d.height), (16, 16), "{format:?}");
+            assert_eq!(d.mime, format.to_mime_type());
+        }
+    }
+
+    #[test]
+    fn empty_and_text_and_oversized_inputs_are_typed_errors() {
+        let limits = DecodeLimits::default();
+        assert_eq!(decode_gray(&[], &limits), Err(DecodeError::Empty));
+        assert_eq!(
+            decode_gray(b"just some text, not a photo\n", &limits),
+            Err(DecodeError::UnsupportedFormat)
+        );
+        // BMP is recognised by its magic bytes but not enabled.
+        assert_eq!(
+            decode_gray(b"BM\x00\x00\x00\x00\x00\x00\x00\x00", &limits),
+            Err(DecodeError::UnsupportedFormat)
+        );
+        let small = DecodeLimits {
+            max_bytes: 10,
+            ..limits
+        };
+        assert_eq!(
+            decode_gray(&[0u8; 11], &small),
+            Err(DecodeError::TooLarge { size: 11, max: 10 })
+        );
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_corrupt() {
+        let bytes = encode(&pattern(256, 256), ImageFormat::Jpeg);
+        for cut in [bytes.len() / 2, bytes.len() - 20, 200, 20, 3] {
+            let res = decode_gray(&bytes[..cut], &DecodeLimits::default()).map(|d| d.mime);
+            assert!(
+                matches!(res, Err(DecodeError::Corrupt(_))),
+                "cut {cut}: {res:?}"
+            );
+        }
+    }
+
+    /// A small PNG whose IHDR claims the given size, followed by a few bytes of IDAT and IEND
+    /// (the shape of a decompression bomb, minus the compressed zeros).
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB, no interlace
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [
+            (&b"IHDR"[..], &ihdr[..]),
+            (
+                b"IDAT",
+                &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
+            ),
+            (b"IEND", &[]),
+        ] {
+            png.extend((data.len() as u32).to_be_bytes());
+            let mut chunk = kind.to_vec();
+            chunk.extend(data);
+            png.extend(&chunk);
+            png.extend(crc32(&chunk).to_be_bytes());
+        }
+        png
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header() {
+        let res = decode_gray(&png_header(100_000, 100_000), &DecodeLimits::default());
+        assert_eq!(
+            res,
+            Err(DecodeError::TooManyPixels {
+                width: 100_000,
+                height: 100_000,
+                max_pixels: DEFAULT_MAX_PIXELS
+            })
+        );
+        // Within the limits but without pixel data: corrupt, not a panic.
+        let res = decode_gray(&png_header(100, 100), &DecodeLimits::default());
+        assert!(matches!(res, Err(DecodeError::Corrupt(_))), "{res:?}");
+    }
+
+    #[test]
+    fn a_jpeg_over_the_pixel_limit_is_refused() {
+        let bytes = encode(&pattern(200, 100), ImageFormat::Jpeg);
+        let limits = DecodeLimits {
+            max_pixels: 10_000,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode_gray(&bytes, &limits),
+            Err(DecodeError::TooManyPixels {
+                width: 200,
+                height: 100,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn exif_exposure_is_read_when_present_and_absent_otherwise() {
+        assert_eq!(exposure_hints(b"nothing"), ExposureHints::default());
+        let bytes = encode(&pattern(8, 8), ImageFormat::Jpeg);
+        assert_eq!(exposure_hints(&bytes), ExposureHints::default());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = decode_gray(&bytes, &DecodeLimits::default());
+        }
+
+        #[test]
+        fn damaged_images_never_panic(
+            format in prop_oneof![Just(ImageFormat::Jpeg), Just(ImageFormat::Png), Just(ImageFormat::Gif), Just(ImageFormat::WebP)],
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = encode(&pattern(48, 40), format);
+            for (at, v) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = v;
+            }
+            let keep = bytes.len() / 2 + cut.index(bytes.len() / 2 + 1);
+            bytes.truncate(keep);
+            let _ = decode_gray(&bytes, &DecodeLimits::default());
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Owns the calibration: the logistic model that turns the scale-free
+//! measures into `blur_score`, the anisotropy cut for motion vs defocus, and
+//! the portable `ln`/`exp` it needs.
+//!
+//! Determinism: std's `ln`/`exp` come from the system libm natively and from
+//! Rust's libm port on wasm32, and may differ in the last bit. So (1) every
+//! measure is rounded to 1e-6 before it gets here, and (2) `ln` and `exp` are
+//! implemented below with IEEE basic operations only (+, −, ×, ÷ are
+//! correctly rounded on every target, and no `mul_add` is used), evaluated in
+//! a fixed order. The score is therefore bit-identical natively and in wasm.
+
+/// Logistic weights, fitted by `examples/fit.rs` (IRLS, class-balanced
+/// weights so 0.5 is the balanced cut, L2 = 1e-3 on the slopes) on all 172
+/// images of `shared/data/blur-dev` (104 sharp, 68 blurred) at
+/// `WORKING_LONG_SIDE` = 512. Inputs are `ln(measure + LN_OFFSET)` of
+/// `edge_sharpness`, `median_sharpness` and `coarse_sharpness`;
+/// z > 0 means blurred.
+pub const INTERCEPT: f64 = -6.74;
+pub const W_EDGE: f64 = -7.42;
+pub const W_MEDIAN: f64 = -6.33;
+pub const W_COARSE: f64 = 5.56;
+/// Keeps `ln` finite at 0 and compresses the noisy low end.
+pub const LN_OFFSET: f64 = 0.05;
+
+/// Blurred photos whose directional anisotropy reaches this are `Motion`,
+/// the rest `Defocus`. Best balanced cut on the 68 blurred dev photos
+/// (`examples/fit.rs`).
+pub const MOTION_ANISOTROPY: f64 = 0.167;
+
+/// The three model inputs, already rounded measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Inputs {
+    /// See `Measures::edge_sharpness`.
+    pub edge_sharpness: f64,
+    /// See `Measures::median_sharpness`.
+    pub median_sharpness: f64,
+    /// See `Measures::coarse_sharpness`.
+    pub coarse_sharpness: f64,
+}
+
+impl Inputs {
+    /// Feature vector of the logistic model (shared with `examples/fit.rs`).
+    pub fn features(&self) -> [f64; 3] {
+        [
+            round6(ln(self.edge_sharpness + LN_OFFSET)),
+            round6(ln(self.median_sharpness + LN_OFFSET)),
+            round6(ln(self.coarse_sharpness + LN_OFFSET)),
+        ]
+    }
+}
+
+/// Calibrated probability-like score in [0, 1], rounded to 1e-6.
+pub fn blur_score(inp: &Inputs) -> f64 {
+    let [a, b, c] = inp.features();
+    let z = INTERCEPT + W_EDGE * a + W_MEDIAN * b + W_COARSE * c;
+    logistic(z)
+}
+
+/// Rounds to 1e-6 so platform last-bit differences are absorbed; non-finite
+/// values become 0.
+pub fn round6(v: f64) -> f64 {
+    if v.is_finite() {
+        (v * 1e6).round() / 1e6
+    } else {
+        0.0
+    }
+}
+
+/// Logistic function, rounded to 1e-6.
+pub fn logistic(z: f64) -> f64 {
+    let z = if z.is_finite() {
+        z.clamp(-40.0, 40.0)
+    } else {
+        0.0
+    };
+    round6(1.0 / (1.0 + exp(-z))).clamp(0.0, 1.0)
+}
+
+const LN2: f64 = core::f64::consts::LN_2;
+
+/// Natural log from basic operations: x = m·2^k with m in [1, 2), then
+/// ln m = 2·atanh((m−1)/(m+1)) by its series. Returns −∞-like −700 for x ≤ 0.
+pub fn ln(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 || x.is_infinite() {
+        return -700.0;
+    }
+    let (mut m, mut k) = (x, 0i32);
+    // Exact: scaling by 2 changes only the exponent.
+    while m >= 2.0 {
+        m *= 0.5;
+        k += 1;
+    }
+    while m < 1.0 {
+        m *= 2.0;
+        k -= 1;
+    }
+    let t = (m - 1.0) / (m + 1.0); // |t| <= 1/3
+    let t2 = t * t;
+    let mut term = t;
+    let mut sum = 0.0;
+    // 1/3^(2n+1) < 1e-17 by n = 17.
+    for n in 0..18 {
+        sum += term / f64::from(2 * n + 1);
+        term *= t2;
+    }
+    2.0 * sum + f64::from(k) * LN2
+}
+
+/// e^z from basic operations: z = k·ln2 + r, |r| <= ln2/2, Taylor series of
+/// e^r, then exact scaling by 2^k. Inputs are clamped to ±40.
+pub fn exp(z: f64) -> f64 {
+    let z = if z.is_finite() {
+        z.clamp(-40.0, 40.0)
+    } else {
+        0.0
+    };
+    let k = (z / LN2).round();
+    let r = z - k * LN2;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for n in 1..20 {
+        term *= r / f64::from(n);
+        sum += term;
+    }
+    let mut k = k as i32;
+    while k > 0 {
+        sum *= 2.0;
+        k -= 1;
+    }
+    while k < 0 {
+        sum *= 0.5;
+        k += 1;
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portable_math_matches_std() {
+        for &x in &[0.05, 0.3, 1.0, 1.7, 2.0, 3.05, 123.4] {
+            assert!((ln(x) - x.ln()).abs() < 1e-13, "ln {x}");
+        }
+        for &z in &[-40.0, -7.3, -0.5, 0.0, 0.2, 3.0, 39.0] {
+            assert!(((exp(z) - z.exp()) / z.exp()).abs() < 1e-13, "exp {z}");
+        }
+        assert_eq!(logistic(0.0), 0.5);
+        assert_eq!(logistic(f64::NAN), 0.5);
+        assert!(logistic(100.0) <= 1.0 && logistic(-100.0) >= 0.0);
+    }
+}

@@ -1,0 +1,94 @@
+//! Owns the public result types: `BlurReport`, `BlurType`, `Measures` and the
+//! optional `ExposureHints` input.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of blur spoils the photo, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlurType {
+    /// Camera shake or subject motion: smeared along one direction.
+    Motion,
+    /// Out of focus: smeared equally in all directions.
+    Defocus,
+    /// Not blurred (score below 0.5).
+    None,
+}
+
+/// Optional EXIF figures. Accepted for API stability; the current model does
+/// not use them (the dev set has too little EXIF to calibrate a prior).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ExposureHints {
+    /// Exposure time in seconds (EXIF `ExposureTime`).
+    pub exposure_time_s: Option<f32>,
+    /// Focal length in millimetres (EXIF `FocalLength`).
+    pub focal_length_mm: Option<f32>,
+}
+
+/// Intermediate figures worth showing a curious user. All are scale-free and
+/// rounded to 1e-6 (see `model`), so they are identical on every target.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Measures {
+    /// Edge sharpness of the sharpest tiles, in the blurriest direction:
+    /// 90th percentile over tiles of E1/E8 (finest to coarsest Haar edge
+    /// response), minimum over the four gradient directions. About 1 for
+    /// crisp edges, about 1/w for edges w px wide (at working resolution).
+    pub edge_sharpness: f32,
+    /// The same in the sharpest direction; much larger than `edge_sharpness`
+    /// when the photo is shaken.
+    pub best_direction_sharpness: f32,
+    /// Typical tile sharpness: median over tiles of E2/E8, minimum over
+    /// directions.
+    pub median_sharpness: f32,
+    /// E4/E8 of the sharpest tiles (all directions): separates blur from
+    /// merely smooth content.
+    pub coarse_sharpness: f32,
+    /// Fraction of textured tiles whose strongest edges are narrower than ~4 px.
+    pub sharp_tile_fraction: f32,
+    /// Fraction of tiles that carry enough edges to be judged.
+    pub textured_fraction: f32,
+    /// Directional anisotropy of the blur, 0 = isotropic (defocus), 1 = a
+    /// single direction (motion).
+    pub anisotropy: f32,
+    /// The classic variance of the Laplacian at working resolution
+    /// (contrast-dependent; shown for comparison, not used by the model).
+    pub laplacian_variance: f32,
+    /// Long side of the analysed image, after the working-resolution resize.
+    pub working_long_side: u32,
+}
+
+/// The blur judgement for one photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlurReport {
+    /// In [0, 1]; 1 = certainly spoiled. Calibrated so 0.5 is the natural cut.
+    pub blur_score: f32,
+    /// What kind of blur, `None` when `blur_score < 0.5`.
+    pub blur_type: BlurType,
+    /// Direction of the smear for `Motion`, degrees in [0, 180),
+    /// counter-clockwise on screen, 0 = horizontal streaks.
+    pub motion_angle_deg: Option<f32>,
+    /// The figures the score was computed from.
+    pub measures: Measures,
+}
+
+impl BlurReport {
+    /// The verdict under a user threshold: `blur_score >= threshold`.
+    pub fn is_blurred(&self, threshold: f32) -> bool {
+        self.blur_score >= threshold
+    }
+
+    /// The blur type under a user threshold. `BlurType::None` when not blurred; otherwise the
+    /// kernel's type, or, for a score between the threshold and 0.5 (where the kernel itself
+    /// says `None`), motion vs defocus from the measured anisotropy.
+    pub fn blur_type_at(&self, threshold: f32) -> BlurType {
+        if !self.is_blurred(threshold) {
+            BlurType::None
+        } else if self.blur_type != BlurType::None {
+            self.blur_type
+        } else if f64::from(self.measures.anisotropy) >= super::model::MOTION_ANISOTROPY {
+            BlurType::Motion
+        } else {
+            BlurType::Defocus
+        }
+    }
+}
