@@ -9,7 +9,7 @@
 //! correctly rounded on every target, and no `mul_add` is used), evaluated in
 //! a fixed order. The score is therefore bit-identical natively and in wasm.
 
-/// Logistic weights, fitted by `examples/fit.rs` (IRLS, class-balanced
+/// Logistic weights, fitted by `server/examples/fit_blur_model.rs` (IRLS, class-balanced
 /// weights so 0.5 is the balanced cut, L2 = 1e-3 on the slopes) on all 172
 /// images of `shared/data/blur-dev` (104 sharp, 68 blurred) at
 /// `WORKING_LONG_SIDE` = 512. Inputs are `ln(measure + LN_OFFSET)` of
