@@ -8,7 +8,8 @@
 //! constants to paste into model.rs, then in-sample, leave-one-out and grouped 5-fold
 //! figures: the cross-validated ones are the honest estimate for unseen photos. Photos are
 //! decoded exactly as the server decodes them.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a developer tool: fail loudly
+// A developer tool: fail loudly; the index loops mirror the matrix algebra.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop)]
 
 use std::path::Path;
 
