@@ -3,7 +3,8 @@
 //! - `cargo xtask run [SERVE OPTIONS]`: install the client toolchain if missing, build the web
 //!   client, and run `classify serve` (embedded database and queue unless configured otherwise).
 //! - `cargo xtask test`: install everything the tests need, make sure PostgreSQL and Redis
-//!   answer, then fmt, clippy (native and wasm), the client build and every test.
+//!   answer, then fmt, clippy (native and wasm), the client build, the native/wasm kernel
+//!   parity test in headless Chromium and every test.
 //! - `cargo xtask setup | client | check-wasm-bindgen`: the steps on their own.
 //!
 //! Plain std only, so this crate compiles in seconds.
@@ -348,6 +349,22 @@ fn test() -> Result {
     )?;
 
     build_client()?;
+
+    step("native/wasm parity (kernel in a Chromium Web Worker vs the native golden bits)");
+    sh_env(
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "shared",
+            "--test",
+            "wasm_parity",
+        ],
+        &[("CHROMEDRIVER", "/usr/bin/chromedriver".into())],
+    )?;
 
     step("tests (embedded default, PostgreSQL + Redis, browser)");
     let envs = [

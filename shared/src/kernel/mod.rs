@@ -23,6 +23,8 @@ mod laplacian;
 pub mod metrics;
 mod model;
 mod report;
+#[doc(hidden)]
+pub mod samples; // deterministic synthetic images for golden, parity and bench runs
 mod tiles;
 
 pub use error::KernelError;
