@@ -146,6 +146,19 @@ pub struct StorageArgs {
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     #[arg(long, env = "CLASSIFY_REDIS_PREFIX", default_value = "classify")]
     pub redis_prefix: String,
+
+    /// Folder for uploaded photos and their thumbnails. Default: <data dir>/blobs. Every
+    /// server and worker replica must see the same folder (a shared volume).
+    #[arg(long, env = "CLASSIFY_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+
+    /// A job held this long without finishing is taken to have lost its worker and is run
+    /// again, in seconds.
+    #[arg(long, env = "CLASSIFY_JOB_TIMEOUT_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_timeout_secs: u64,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Options of `classify serve`.
@@ -167,6 +180,20 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Google OAuth client id. When unset, the server runs in local mode: one local user,
+    /// no sign-in (keep it on loopback).
+    #[arg(long, env = "GOOGLE_CLIENT_ID")]
+    pub google_client_id: Option<String>,
+
+    /// Secret (32+ characters) that signs API tokens. Default: generated once and kept in
+    /// <data dir>/secret.key; set it when several replicas serve the same users.
+    #[arg(long, env = "CLASSIFY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Mark the session cookie `Secure` (serve over HTTPS).
+    #[arg(long, env = "CLASSIFY_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -206,6 +233,13 @@ impl StorageArgs {
         })
     }
 
+    /// The blob folder: the option, else `<data dir>/blobs`.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blob_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("blobs"))
+    }
+
     /// Options with everything defaulted: the embedded database in `data_dir`, in-process queue.
     pub fn embedded(data_dir: PathBuf) -> Self {
         Self {
@@ -214,6 +248,12 @@ impl StorageArgs {
             database_max_connections: 10,
             redis_url: None,
             redis_prefix: "classify".into(),
+            blob_dir: None,
+            job_timeout_secs: 300,
+            limits: LimitArgs {
+                max_file_mib: 64,
+                max_megapixels: 100,
+            },
         }
     }
 }
@@ -226,6 +266,9 @@ impl ServeArgs {
             client_dir: None,
             workers: 1,
             log_format: LogFormat::Text,
+            google_client_id: None,
+            secret_key: None,
+            secure_cookies: false,
             storage,
         }
     }

@@ -24,6 +24,18 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("not allowed")]
     Forbidden,
+    /// A cookie-authenticated request that changes state came from another site.
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// The body is larger than allowed.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's media type is not one this endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request is well-formed but its content cannot be used.
+    #[error("{0}")]
+    Unprocessable(String),
     /// Nothing of that kind exists for this user.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -42,6 +54,9 @@ pub enum AppError {
     /// The queue failed.
     #[error("job queue error")]
     Queue(#[from] QueueError),
+    /// The blob store failed.
+    #[error("storage error")]
+    Blob(#[from] crate::blobs::BlobError),
     /// Anything else.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -53,7 +68,19 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
-            AppError::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            AppError::Forbidden | AppError::CrossSite => {
+                (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
+            }
+            AppError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            AppError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ),
+            AppError::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable)
+            }
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             AppError::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
@@ -65,7 +92,7 @@ impl AppError {
             AppError::Database(sqlx::Error::PoolTimedOut) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
-            AppError::Database(_) | AppError::Internal(_) => {
+            AppError::Database(_) | AppError::Internal(_) | AppError::Blob(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
             }
         }

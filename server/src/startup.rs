@@ -4,15 +4,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Auth, AuthMode, TokenKeys};
+use crate::blobs::{LocalBlobStore, SharedBlobStore};
 use crate::config::{ServeArgs, StorageArgs};
 use crate::db::{Database, jobs};
+use crate::decode::DecodeLimits;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
 use crate::state::AppState;
 use crate::worker::{Worker, WorkerConfig};
@@ -24,6 +27,12 @@ pub struct Services {
     pub db: Database,
     /// The job queue.
     pub queue: SharedQueue,
+    /// Where photos are stored.
+    pub blobs: SharedBlobStore,
+    /// Upload and decode limits.
+    pub limits: DecodeLimits,
+    /// How long a claimed job may run before it is given to another worker.
+    pub job_timeout: Duration,
 }
 
 impl Services {
@@ -42,7 +51,23 @@ impl Services {
             ),
             _ => Arc::new(MemoryQueue::new()),
         };
-        Ok(Self { db, queue })
+        Ok(Self {
+            db,
+            queue,
+            blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
+            limits: storage.limits.decode_limits(),
+            job_timeout: Duration::from_secs(storage.job_timeout_secs),
+        })
+    }
+
+    /// Worker timing for these services.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            visibility: self.job_timeout,
+            // Look for lost jobs several times per timeout, but not more than every 30 s.
+            sweep_every: (self.job_timeout / 4).min(Duration::from_secs(30)),
+            ..WorkerConfig::default()
+        }
     }
 
     /// After a restart the in-process queue is empty: push every unfinished job again at once
@@ -66,6 +91,8 @@ pub struct Server {
     state: AppState,
     client_dir: PathBuf,
     workers: usize,
+    worker_config: WorkerConfig,
+    secure_cookies: bool,
 }
 
 impl Server {
@@ -88,17 +115,49 @@ impl Server {
             );
         }
         services.recover_memory_queue().await?;
+        let mode = match args.google_client_id.as_deref() {
+            Some(id) if !id.trim().is_empty() => AuthMode::Accounts,
+            _ => {
+                let user_id = crate::db::users::ensure_local(services.db.pool()).await?;
+                let addr = listener.local_addr()?;
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(
+                        %addr,
+                        "local mode (no GOOGLE_CLIENT_ID) has no sign-in: anyone who can reach this address uses the local user's photos"
+                    );
+                }
+                AuthMode::Local { user_id }
+            }
+        };
+        let worker_config = services.worker_config();
+        let secret = crate::auth::keys::load_or_create(
+            args.secret_key.as_deref(),
+            &args.storage.data_dir(),
+        )?;
         let state = AppState {
             db: services.db,
             queue: services.queue,
+            blobs: services.blobs,
+            limits: services.limits,
+            auth: Arc::new(Auth {
+                mode,
+                keys: TokenKeys::new(&secret),
+            }),
             started: Arc::new(Instant::now()),
         };
         Ok(Self {
             listener,
             state,
+            worker_config,
+            secure_cookies: args.secure_cookies,
             client_dir: args.client_dir.clone().unwrap_or_else(default_client_dir),
             workers: args.workers,
         })
+    }
+
+    /// The shared state handlers see (tests use it to mint tokens and reach the database).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The address actually bound (useful with port 0).
@@ -114,9 +173,12 @@ impl Server {
             &Services {
                 db: self.state.db.clone(),
                 queue: self.state.queue.clone(),
+                blobs: self.state.blobs.clone(),
+                limits: self.state.limits,
+                job_timeout: self.worker_config.visibility,
             },
             self.workers,
-            WorkerConfig::default(),
+            self.worker_config.clone(),
             &shutdown,
         );
         tracing::info!(
@@ -127,7 +189,7 @@ impl Server {
             client = %self.client_dir.display(),
             "classify is serving on http://{addr}/"
         );
-        let app = crate::http::router(self.state, self.client_dir);
+        let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -150,7 +212,7 @@ pub fn spawn_workers(
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for _ in 0..count {
-        let worker = Worker::new(services.db.clone(), services.queue.clone(), config.clone());
+        let worker = Worker::new(services, config.clone());
         set.spawn(worker.run(shutdown.clone()));
     }
     set
@@ -177,7 +239,8 @@ pub async fn run_worker_process(
         database = services.db.backend().name(),
         "classify worker started"
     );
-    let mut set = spawn_workers(&services, count.max(1), WorkerConfig::default(), &shutdown);
+    let config = services.worker_config();
+    let mut set = spawn_workers(&services, count.max(1), config, &shutdown);
     while set.join_next().await.is_some() {}
     services.db.close().await;
     Ok(())

@@ -5,7 +5,10 @@ use std::time::Instant;
 
 use axum::extract::FromRef;
 
+use crate::auth::Auth;
+use crate::blobs::SharedBlobStore;
 use crate::db::Database;
+use crate::decode::DecodeLimits;
 use crate::queue::SharedQueue;
 
 /// The state behind every handler.
@@ -15,6 +18,12 @@ pub struct AppState {
     pub db: Database,
     /// The job queue.
     pub queue: SharedQueue,
+    /// Uploaded originals and derived images.
+    pub blobs: SharedBlobStore,
+    /// Size limits for uploads and decoding.
+    pub limits: DecodeLimits,
+    /// Who may call, and how tokens are checked.
+    pub auth: Arc<Auth>,
     /// When the server started, for uptime.
     pub started: Arc<Instant>,
 }

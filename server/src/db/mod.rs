@@ -4,7 +4,10 @@
 //! Queries go through sqlx's `Any` driver, so one set of SQL serves both backends; the schema
 //! keeps to the types both share (see migrations/README.md).
 
+pub mod batches;
 pub mod jobs;
+pub mod photos;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

@@ -54,6 +54,14 @@ pub trait JobQueue: Send + Sync + Debug {
     /// Appends an id to the queue.
     async fn push(&self, job_id: i64) -> Result<(), QueueError>;
 
+    /// Appends many ids, oldest first (one round trip per chunk where the queue allows).
+    async fn push_many(&self, job_ids: &[i64]) -> Result<(), QueueError> {
+        for id in job_ids {
+            self.push(*id).await?;
+        }
+        Ok(())
+    }
+
     /// Takes the oldest id, if any, marking it in flight. Does not wait.
     async fn try_claim(&self) -> Result<Option<i64>, QueueError>;
 

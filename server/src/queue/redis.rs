@@ -98,6 +98,15 @@ impl JobQueue for RedisQueue {
         Ok(())
     }
 
+    async fn push_many(&self, job_ids: &[i64]) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        // Consumers RPOP, so LPUSH in order keeps the batch first-in first-out.
+        for chunk in job_ids.chunks(1000) {
+            let _: i64 = conn.lpush(&self.ready_key, chunk).await?;
+        }
+        Ok(())
+    }
+
     async fn try_claim(&self) -> Result<Option<i64>, QueueError> {
         let mut conn = self.conn.clone();
         let id: Option<i64> = self

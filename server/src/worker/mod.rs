@@ -4,12 +4,17 @@
 //! A job that fails, panics or holds bad data ends as `failed` with its reason; the worker
 //! itself never stops for one job. Handlers must be idempotent (delivery is at-least-once).
 
+pub mod verify;
+
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Database, jobs};
+use crate::blobs::SharedBlobStore;
+use crate::db::{Database, jobs, photos};
+use crate::decode::DecodeLimits;
 use crate::queue::{QueueError, SharedQueue};
+use crate::startup::Services;
 use crate::time::now_ms;
 
 /// Timing knobs of a worker.
@@ -74,18 +79,41 @@ pub enum Outcome {
     },
 }
 
+/// What job handlers may use.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The database.
+    pub db: Database,
+    /// Stored photos.
+    pub blobs: SharedBlobStore,
+    /// Decode limits.
+    pub limits: DecodeLimits,
+}
+
 /// A queue consumer.
 #[derive(Debug, Clone)]
 pub struct Worker {
-    db: Database,
+    ctx: JobContext,
     queue: SharedQueue,
     config: WorkerConfig,
 }
 
 impl Worker {
     /// A worker over these services.
-    pub fn new(db: Database, queue: SharedQueue, config: WorkerConfig) -> Self {
-        Self { db, queue, config }
+    pub fn new(services: &Services, config: WorkerConfig) -> Self {
+        Self {
+            ctx: JobContext {
+                db: services.db.clone(),
+                blobs: services.blobs.clone(),
+                limits: services.limits,
+            },
+            queue: services.queue.clone(),
+            config,
+        }
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        self.ctx.db.pool()
     }
 
     /// Claims one job (waiting up to `idle_wait`) and runs it.
@@ -94,23 +122,28 @@ impl Worker {
             return Ok(Outcome::Idle);
         };
         let stale_before = now_ms() - millis(self.config.visibility);
-        let Some(job) = jobs::start(self.db.pool(), job_id, stale_before).await? else {
+        let Some(job) = jobs::start(self.pool(), job_id, stale_before).await? else {
             self.queue.ack(job_id).await?;
             return Ok(Outcome::Skipped { job_id });
         };
+        let photo_id = job.photo_id.filter(|_| job.kind == verify::KIND);
         let result = self.execute(job).await;
+        let failure = match &result {
+            Err(JobError::Permanent(reason) | JobError::Retryable(reason)) => Some(reason.clone()),
+            Ok(()) => None,
+        };
         let status = match result {
             Ok(()) => {
-                jobs::finish(self.db.pool(), job_id).await?;
+                jobs::finish(self.pool(), job_id).await?;
                 jobs::JobStatus::Done
             }
             Err(JobError::Permanent(reason)) => {
                 tracing::warn!(job_id, %reason, "job failed");
-                jobs::fail_permanently(self.db.pool(), job_id, &reason).await?;
+                jobs::fail_permanently(self.pool(), job_id, &reason).await?;
                 jobs::JobStatus::Failed
             }
             Err(JobError::Retryable(reason)) => {
-                let status = jobs::record_failure(self.db.pool(), job_id, &reason)
+                let status = jobs::record_failure(self.pool(), job_id, &reason)
                     .await?
                     .unwrap_or(jobs::JobStatus::Failed);
                 tracing::warn!(job_id, %reason, ?status, "job attempt failed");
@@ -120,6 +153,11 @@ impl Worker {
                 status
             }
         };
+        if let (jobs::JobStatus::Failed, Some(photo_id), Some(reason)) = (status, photo_id, failure)
+        {
+            // The photo says why, so the gallery can show it without looking up jobs.
+            photos::store_failure(self.pool(), photo_id, &reason).await?;
+        }
         self.queue.ack(job_id).await?;
         Ok(Outcome::Ran { job_id, status })
     }
@@ -127,7 +165,7 @@ impl Worker {
     /// Runs the job's handler in its own task, so that even a panic on hostile data becomes
     /// this job's failure instead of the worker's.
     async fn execute(&self, job: jobs::JobRow) -> Result<(), JobError> {
-        let handle = tokio::spawn(handle(job));
+        let handle = tokio::spawn(handle(self.ctx.clone(), job));
         match handle.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => Err(JobError::Permanent("the job handler panicked".into())),
@@ -140,9 +178,9 @@ impl Worker {
     pub async fn sweep(&self) -> Result<u64, WorkerError> {
         let mut recovered = self.queue.requeue_expired(self.config.visibility).await?;
         let before = now_ms() - millis(self.config.visibility);
-        for job_id in jobs::stale(self.db.pool(), before, 1000).await? {
+        for job_id in jobs::stale(self.pool(), before, 1000).await? {
             self.queue.push(job_id).await?;
-            jobs::touch(self.db.pool(), job_id).await?;
+            jobs::touch(self.pool(), job_id).await?;
             recovered += 1;
         }
         if recovered > 0 {
@@ -177,14 +215,13 @@ impl Worker {
     }
 }
 
-/// Dispatches a job to the handler of its kind. No kind is registered yet (photo verification
-/// arrives with the photos API), so every job is one this worker does not know: it fails for
-/// good with that reason instead of being retried or crashing the loop.
-async fn handle(job: jobs::JobRow) -> Result<(), JobError> {
-    Err(JobError::Permanent(format!(
-        "unknown job kind '{}'",
-        job.kind
-    )))
+/// Dispatches a job to the handler of its kind. A kind this worker does not know (a newer
+/// server queued it) fails for good with that reason instead of being retried forever.
+async fn handle(ctx: JobContext, job: jobs::JobRow) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        verify::KIND => verify::run(&ctx, &job).await,
+        other => Err(JobError::Permanent(format!("unknown job kind '{other}'"))),
+    }
 }
 
 fn millis(d: Duration) -> i64 {

@@ -124,7 +124,10 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub services: Services,
+    /// Signs bearer tokens exactly as the server checks them.
+    pub auth: Arc<server::auth::Auth>,
     database_url: Option<String>,
+    storage: StorageArgs,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: tempfile::TempDir,
@@ -153,21 +156,160 @@ impl TestApp {
             .database_url
             .clone()
             .filter(|u| u.starts_with("postgres"));
+        let storage = args.storage.clone();
         let services = Services::connect(&args.storage).await.unwrap();
         let server = Server::with_services(&args, services.clone())
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();
+        let auth = server.state().auth.clone();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(server.run(shutdown.clone()));
         TestApp {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             services,
+            auth,
             database_url,
+            storage,
             shutdown,
             handle: Some(handle),
             _data_dir: data_dir,
+        }
+    }
+
+    /// Starts a server whose embedded workers verify photos.
+    pub async fn spawn_with_workers(backend: Backend, workers: usize) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap();
+        let storage = storage(backend, data_dir.path().to_path_buf()).await;
+        Self::spawn_with(storage, data_dir, |args| args.workers = workers).await
+    }
+
+    /// The PostgreSQL URL of this test's database.
+    pub fn services_database_url(&self) -> String {
+        self.database_url.clone().expect("a PostgreSQL-backed app")
+    }
+
+    /// The Redis URL this app's queue uses.
+    pub fn redis_url(&self) -> String {
+        self.storage.redis_url.clone().expect("a Redis-backed app")
+    }
+
+    /// The Redis key prefix of this app.
+    pub fn redis_prefix(&self) -> String {
+        self.storage.redis_prefix.clone()
+    }
+
+    /// The server's data folder (blobs live in `blobs/` under it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    /// The local user of local mode.
+    pub fn local_user(&self) -> i64 {
+        match self.auth.mode {
+            server::auth::AuthMode::Local { user_id } => user_id,
+            server::auth::AuthMode::Accounts => panic!("not in local mode"),
+        }
+    }
+
+    /// A new user (as Google sign-in will create them) and an access token for them.
+    pub async fn new_user(&self, name: &str) -> (i64, String) {
+        let id =
+            server::db::users::create(self.services.db.pool(), Some(&unique(name)), Some(name))
+                .await
+                .unwrap();
+        (id, self.auth.keys.access_token(id).unwrap())
+    }
+
+    /// A request to `path`, with a bearer token when given.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    /// Sends a request and returns its status and JSON body (`null` when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut builder = self.request(method, path, token);
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        let response = builder.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("{path} answered {status} with a non-JSON body: {bytes:?}")
+            })
+        };
+        (status, json)
+    }
+
+    /// Uploads files as one multipart request.
+    pub async fn upload(
+        &self,
+        files: &[(String, Vec<u8>)],
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.clone()),
+            );
+        }
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/photos", token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Waits until batch `job_id` has finished, returning its last progress.
+    pub async fn wait_for_batch(
+        &self,
+        job_id: i64,
+        token: Option<&str>,
+        secs: u64,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let (status, body) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/blur/jobs/{job_id}"),
+                    token,
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if body["status"] == "done" || body["status"] == "failed" {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "batch {job_id} did not finish in {secs} s: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
 

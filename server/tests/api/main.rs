@@ -6,9 +6,14 @@
 
 mod browser;
 mod cli;
+mod fixtures;
 mod health;
 mod helpers;
+mod hostile;
 mod outage;
+mod photos;
 mod queue;
+mod resilience;
 mod scan;
+mod users;
 mod worker;

@@ -17,8 +17,7 @@ on_both_backends!(
 
 fn worker(app: &TestApp, visibility: Duration) -> Worker {
     Worker::new(
-        app.services.db.clone(),
-        app.services.queue.clone(),
+        &app.services,
         WorkerConfig {
             visibility,
             sweep_every: Duration::from_secs(3600),

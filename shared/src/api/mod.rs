@@ -2,6 +2,12 @@
 
 pub mod error;
 pub mod health;
+pub mod photos;
 
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};
+pub use photos::{
+    AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, HistogramBin, JobAccepted,
+    JobProgress, Me, Photo, PhotoFilter, PhotoPage, PreviewRequest, RefreshRequest, RejectedFile,
+    Settings, Stats, TokenRequest, TokenResponse, TypeCounts, UploadResponse, VerificationStatus,
+};

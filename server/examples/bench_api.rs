@@ -1,0 +1,379 @@
+//! Throughput and latency of the photos API on this machine (a benchmark, not a test).
+//!
+//! ```sh
+//! cargo build --release -p server            # the `classify` binary the worker mode starts
+//! cargo run --release -p server --example bench_api -- verify 1000 embedded
+//! cargo run --release -p server --example bench_api -- verify 1000 redis   # 2 worker processes
+//! cargo run --release -p server --example bench_api -- gallery 100000 postgres
+//! cargo run --release -p server --example bench_api -- gallery 100000 embedded
+//! ```
+//!
+//! - `verify N MODE`: uploads N distinct 2048×1536 JPEGs, queues one batch, and reports photos
+//!   verified per second from the batch request until the batch is done. `embedded`: SQLite, the
+//!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
+//!   running no worker and two `classify worker` processes (one consumer each).
+//! - `gallery N BACKEND`: inserts N verified photos for one user straight into the database,
+//!   then 32 concurrent clients fetch random gallery pages (random filter, random cursor, 50 per
+//!   page) for 20 s; reports p50/p90/p99 latency and requests per second.
+//!
+//! PostgreSQL and Redis come from `CLASSIFY_TEST_DATABASE_URL` / `CLASSIFY_TEST_REDIS_URL`
+//! (defaults: the local servers); each run uses a fresh database and key prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::{DynamicImage, Rgb, RgbImage};
+use server::config::{ServeArgs, StorageArgs};
+use server::startup::{Server, Services};
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+fn admin_url() -> String {
+    std::env::var("CLASSIFY_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("CLASSIFY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+async fn fresh_database() -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("classify_bench_{}", std::process::id());
+    let mut conn = sqlx::AnyConnection::connect(&admin_url()).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url()).unwrap();
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// A photo-like scene: gradient, rectangles, lines; `seed` makes each one distinct.
+fn scene(seed: u64) -> Vec<u8> {
+    let (w, h) = (2048u32, 1536u32);
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = |n: u32| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as u32) % n.max(1)
+    };
+    let mut img = RgbImage::from_fn(w, h, |x, y| {
+        let v = (x * 96 / w + y * 64 / h) as u8 + 40;
+        Rgb([v, v / 2 + 60, 200 - v / 2])
+    });
+    for _ in 0..150 {
+        let (x0, y0, rw, rh) = (next(w), next(h), next(w / 6) + 8, next(h / 6) + 8);
+        let c = Rgb([next(256) as u8, next(256) as u8, next(256) as u8]);
+        for y in y0..(y0 + rh).min(h) {
+            for x in x0..(x0 + rw).min(w) {
+                img.put_pixel(x, y, c);
+            }
+        }
+    }
+    let img = if seed.is_multiple_of(3) {
+        image::imageops::blur(&img, 5.0)
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+    DynamicImage::ImageRgb8(img)
+        .write_with_encoder(encoder)
+        .unwrap();
+    out
+}
+
+struct Running {
+    base: String,
+    services: Services,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(storage_kind: &str, workers: usize) -> (Running, StorageArgs) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut storage = StorageArgs::embedded(dir.path().to_path_buf());
+    if storage_kind != "embedded" {
+        storage.database_url = Some(fresh_database().await);
+        storage.database_max_connections = 40;
+    }
+    if storage_kind == "redis" {
+        storage.redis_url = Some(redis_url());
+        storage.redis_prefix = format!("classify_bench_{}", std::process::id());
+    }
+    let mut args = ServeArgs::new(storage.clone());
+    args.workers = workers;
+    args.client_dir = Some(dir.path().join("none"));
+    let services = Services::connect(&storage).await.unwrap();
+    let server = Server::with_services(&args, services.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.local_addr().unwrap());
+    let server::auth::AuthMode::Local { user_id } = server.state().auth.mode else {
+        unreachable!("benchmarks run in local mode")
+    };
+    let token = server.state().auth.keys.access_token(user_id).unwrap();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(server.run(shutdown.clone()));
+    (
+        Running {
+            base,
+            services,
+            shutdown,
+            handle,
+            token,
+            _dir: dir,
+        },
+        storage,
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn verify(count: u64, mode: &str) {
+    eprintln!("making {count} distinct 2048x1536 JPEGs ...");
+    let files: Vec<Vec<u8>> = {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (0..count)
+                        .filter(|i| i % threads == t)
+                        .map(|i| (i, scene(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(u64, Vec<u8>)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, b)| b).collect()
+    };
+    let embedded_workers = if mode == "embedded" { 2 } else { 0 };
+    let (app, storage) = start(mode, embedded_workers).await;
+    let http = reqwest::Client::new();
+    eprintln!("uploading ...");
+    for chunk in files.chunks(16) {
+        let mut form = reqwest::multipart::Form::new();
+        for (i, bytes) in chunk.iter().enumerate() {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(format!("{i}.jpg")),
+            );
+        }
+        let r = http
+            .post(format!("{}/api/v1/photos", app.base))
+            .bearer_auth(&app.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let mut children = Vec::new();
+    if mode == "redis" {
+        let exe = std::env::current_exe().unwrap();
+        let classify: PathBuf = exe.parent().unwrap().parent().unwrap().join("classify");
+        assert!(
+            classify.exists(),
+            "build it first: cargo build --release -p server"
+        );
+        for _ in 0..2 {
+            children.push(
+                tokio::process::Command::new(&classify)
+                    .args(["worker", "--workers", "1"])
+                    .env("DATABASE_URL", storage.database_url.clone().unwrap())
+                    .env("REDIS_URL", storage.redis_url.clone().unwrap())
+                    .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
+                    .env("CLASSIFY_DATA_DIR", storage.data_dir())
+                    .env("RUST_LOG", "warn")
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        // Let them connect before the clock starts.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    eprintln!("verifying ...");
+    let started = Instant::now();
+    let accepted: serde_json::Value = http
+        .post(format!("{}/api/v1/blur/analyze-batch", app.base))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"filter": "all"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = accepted["job_id"].as_i64().unwrap();
+    loop {
+        let p: serde_json::Value = http
+            .get(format!("{}/api/v1/blur/jobs/{job}", app.base))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["status"] == "done" || p["status"] == "failed" {
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "verify mode={mode} photos={count} done={} failed={} seconds={secs:.2} photos_per_s={:.1}",
+                p["done"],
+                p["failed"],
+                count as f64 / secs
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for mut c in children {
+        let _ = c.start_kill();
+        let _ = c.wait().await;
+    }
+    stop(app).await;
+}
+
+async fn gallery(count: i64, backend: &str) {
+    let (app, _) = start(backend, 0).await;
+    let pool = app.services.db.pool();
+    let (user_id,): (i64,) = sqlx::query_as("SELECT id FROM users ORDER BY id LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    eprintln!("inserting {count} photos ...");
+    let now = server::time::now_ms();
+    let mut i = 0;
+    while i < count {
+        let n = (count - i).min(500);
+        let mut sql = String::from(
+            "INSERT INTO photos (user_id, source, content_sha256, blob_key, filename, mime_type, size_bytes, width, height, blur_score, blur_type, is_blurred, status, processed_at, created_at, updated_at) VALUES ",
+        );
+        for k in 0..n {
+            let j = i + k;
+            // Every 10th photo unverified, the rest spread over the score range.
+            let (score, blurred, status) = if j % 10 == 0 {
+                ("NULL".to_string(), "NULL", "'unprocessed'")
+            } else {
+                let s = ((j * 7919) % 1000) as f64 / 1000.0;
+                (format!("{s}"), if s >= 0.5 { "1" } else { "0" }, "'done'")
+            };
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({user_id}, 'local', 'sha{j}', 'originals/x/{j}', 'IMG_{j}.jpg', 'image/jpeg', 2000000, 4032, 3024, {score}, 'defocus', {blurred}, {status}, {now}, {now}, {now})"
+            ));
+        }
+        sqlx::query(&sql).execute(pool).await.unwrap();
+        i += n;
+    }
+    if app.services.db.backend() == server::db::Backend::Postgres {
+        sqlx::query("ANALYZE photos").execute(pool).await.unwrap();
+    }
+    let (max_id,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM photos")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let filters = ["all", "blurred", "not_blurred", "unprocessed"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let warmup = Instant::now() + Duration::from_secs(2);
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for c in 0..32u64 {
+        let (http, base, token, latencies) = (
+            http.clone(),
+            app.base.clone(),
+            app.token.clone(),
+            latencies.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut state = c + 1;
+            while Instant::now() < deadline {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let filter = filters[(state >> 40) as usize % 4];
+                let cursor = (state >> 20) as i64 % max_id + 1;
+                let t = Instant::now();
+                let r = http
+                    .get(format!(
+                        "{base}/api/v1/photos?filter={filter}&limit=50&cursor={cursor}"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let _ = r.bytes().await.unwrap();
+                if t > warmup {
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push(t.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_by(f64::total_cmp);
+    println!(
+        "gallery backend={backend} photos={count} clients=32 requests={} req_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2}",
+        l.len(),
+        l.len() as f64 / 18.0,
+        percentile(&l, 0.5),
+        percentile(&l, 0.9),
+        percentile(&l, 0.99)
+    );
+    stop(app).await;
+}
+
+async fn stop(app: Running) {
+    app.shutdown.cancel();
+    let _ = app.handle.await;
+    app.services.db.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("verify") => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+            verify(n, args.get(2).map_or("embedded", String::as_str)).await;
+        }
+        Some("gallery") => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+            gallery(n, args.get(2).map_or("postgres", String::as_str)).await;
+        }
+        _ => eprintln!(
+            "usage: bench_api verify [N] [embedded|redis] | gallery [N] [postgres|embedded]"
+        ),
+    }
+}

@@ -1,0 +1,164 @@
+//! The blob store: where uploaded originals and their generated derivatives (thumbnails,
+//! analysis images) live. A local folder by default; the trait is small enough that an
+//! S3-compatible store can implement it (put/get/delete by key).
+
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// Why the blob store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The key has characters or parts a key must not have.
+    #[error("invalid blob key '{0}'")]
+    InvalidKey(String),
+    /// The storage failed.
+    #[error("blob store: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Byte storage by key. Keys are relative paths of `[a-z0-9_.-]` segments joined by `/`.
+#[async_trait]
+pub trait BlobStore: Send + Sync + Debug {
+    /// The implementation's name (`local`).
+    fn kind(&self) -> &'static str;
+    /// Stores `bytes` under `key`, replacing what was there; readers never see half a blob.
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError>;
+    /// The bytes under `key`, or `None`.
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError>;
+    /// Removes `key` and, for a key ending in `/`, everything under it. Missing is fine.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}
+
+/// A shared handle to whichever store is configured.
+pub type SharedBlobStore = Arc<dyn BlobStore>;
+
+/// Blobs as files under a root folder.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        let trimmed = key.strip_suffix('/').unwrap_or(key);
+        let valid = !trimmed.is_empty()
+            && trimmed.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)
+                    })
+            });
+        if !valid {
+            return Err(BlobError::InvalidKey(key.to_string()));
+        }
+        Ok(self.root.join(trimmed))
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        // Write aside, then rename: a crash or a concurrent reader never sees a partial file.
+        let tmp = path.with_extension(format!("tmp-{}", rand::random::<u64>()));
+        tokio::fs::write(&tmp, &bytes).await?;
+        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        match tokio::fs::read(self.path(key)?).await {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        let result = if key.ends_with('/') {
+            tokio::fs::remove_dir_all(&path).await
+        } else {
+            tokio::fs::remove_file(&path).await
+        };
+        match result {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::new(dir.path());
+        assert_eq!(store.get("a/b.jpg").await.unwrap(), None);
+        store
+            .put("a/b.jpg", Bytes::from_static(b"xyz"))
+            .await
+            .unwrap();
+        store
+            .put("a/c/d.png", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get("a/b.jpg").await.unwrap().as_deref(),
+            Some(&b"xyz"[..])
+        );
+        store.delete("a/b.jpg").await.unwrap();
+        store.delete("a/b.jpg").await.unwrap();
+        assert_eq!(store.get("a/b.jpg").await.unwrap(), None);
+        store.delete("a/c/").await.unwrap();
+        assert_eq!(store.get("a/c/d.png").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_escape_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::new(dir.path().join("root"));
+        for key in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "",
+            "a//b",
+            "A.JPG",
+            "a/./b",
+        ] {
+            assert!(
+                matches!(store.get(key).await, Err(BlobError::InvalidKey(_))),
+                "{key} was accepted"
+            );
+        }
+    }
+}

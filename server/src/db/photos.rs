@@ -1,0 +1,450 @@
+//! SQL for `photos`: storing uploads (one row per distinct file per user), the gallery's keyset
+//! pages, verified results, and the statistics.
+//!
+//! Every query that a request makes takes the current user's id and filters on it, so a photo of
+//! another user is indistinguishable from a missing one.
+
+use shared::api::{
+    ApiBlurType, HistogramBin, Photo, PhotoFilter, Stats, TypeCounts, VerificationStatus,
+};
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use crate::time::now_ms;
+
+/// One row of `photos`, as the API needs it.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct PhotoRow {
+    /// The id.
+    pub id: i64,
+    /// The owner.
+    pub user_id: i64,
+    /// `local` or `google`.
+    pub source: String,
+    /// Upload name.
+    pub filename: String,
+    /// Sniffed MIME type.
+    pub mime_type: Option<String>,
+    /// Bytes of the original.
+    pub size_bytes: Option<i64>,
+    /// Original width.
+    pub width: Option<i64>,
+    /// Original height.
+    pub height: Option<i64>,
+    /// SHA-256 of the bytes, hex.
+    pub content_sha256: Option<String>,
+    /// Where the original lives in the blob store.
+    pub blob_key: Option<String>,
+    /// The verified score.
+    pub blur_score: Option<f64>,
+    /// The kind of blur the kernel saw (`motion` or `defocus`), whatever the threshold.
+    pub blur_type: Option<String>,
+    /// Direction of a motion blur.
+    pub motion_angle_deg: Option<f64>,
+    /// The browser's preview score.
+    pub preview_score: Option<f64>,
+    /// `unprocessed`, `queued`, `done` or `failed`.
+    pub status: String,
+    /// Why verification failed.
+    pub error: Option<String>,
+    /// When verified.
+    pub processed_at: Option<i64>,
+    /// When added.
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
+    content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
+    error, processed_at, created_at";
+
+impl PhotoRow {
+    /// The API view under the owner's threshold. `is_blurred` is derived here from the score
+    /// rather than read from the stored column, so what a user sees always matches the
+    /// threshold they just set.
+    pub fn to_api(&self, threshold: f64) -> Photo {
+        let is_blurred = self.blur_score.map(|s| s >= threshold);
+        let blur_type = is_blurred.map(|blurred| match (blurred, self.blur_type.as_deref()) {
+            (false, _) => ApiBlurType::None,
+            (true, Some("motion")) => ApiBlurType::Motion,
+            (true, _) => ApiBlurType::Defocus,
+        });
+        let status = match self.status.as_str() {
+            "queued" => VerificationStatus::Queued,
+            "done" => VerificationStatus::Done,
+            "failed" => VerificationStatus::Failed,
+            _ => VerificationStatus::Unprocessed,
+        };
+        Photo {
+            id: self.id,
+            filename: self.filename.clone(),
+            source: self.source.clone(),
+            mime_type: self.mime_type.clone(),
+            size_bytes: self.size_bytes,
+            width: self.width,
+            height: self.height,
+            blur_score: self.blur_score,
+            is_blurred,
+            blur_type,
+            motion_angle_deg: if blur_type == Some(ApiBlurType::Motion) {
+                self.motion_angle_deg
+            } else {
+                None
+            },
+            preview_score: self.preview_score,
+            status,
+            verified: self.blur_score.is_some() && status == VerificationStatus::Done,
+            error: self.error.clone(),
+            processed_at: self.processed_at,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A new local upload.
+#[derive(Debug, Clone)]
+pub struct NewPhoto<'a> {
+    /// The owner.
+    pub user_id: i64,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: &'a str,
+    /// Where the bytes are stored.
+    pub blob_key: &'a str,
+    /// Upload name.
+    pub filename: &'a str,
+    /// Sniffed MIME type.
+    pub mime_type: &'a str,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// Width from the header.
+    pub width: i64,
+    /// Height from the header.
+    pub height: i64,
+    /// EXIF exposure time, seconds.
+    pub exposure_time_s: Option<f64>,
+    /// EXIF focal length, mm.
+    pub focal_length_mm: Option<f64>,
+}
+
+/// Stores an upload; the same bytes uploaded again by the same user return the existing photo.
+/// The boolean is true when the row is new.
+pub async fn insert_local(
+    pool: &AnyPool,
+    photo: &NewPhoto<'_>,
+) -> Result<(PhotoRow, bool), sqlx::Error> {
+    let now = now_ms();
+    let inserted: Option<PhotoRow> = sqlx::query_as(&format!(
+        "INSERT INTO photos (user_id, source, content_sha256, blob_key, filename, mime_type,
+             size_bytes, width, height, exposure_time_s, focal_length_mm, status, created_at,
+             updated_at)
+         VALUES ($1, 'local', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unprocessed', $11, $11)
+         ON CONFLICT (user_id, content_sha256) DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(photo.user_id)
+    .bind(photo.sha256)
+    .bind(photo.blob_key)
+    .bind(photo.filename)
+    .bind(photo.mime_type)
+    .bind(photo.size_bytes)
+    .bind(photo.width)
+    .bind(photo.height)
+    .bind(photo.exposure_time_s)
+    .bind(photo.focal_length_mm)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok((row, true));
+    }
+    let existing: PhotoRow = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM photos WHERE user_id = $1 AND content_sha256 = $2"
+    ))
+    .bind(photo.user_id)
+    .bind(photo.sha256)
+    .fetch_one(pool)
+    .await?;
+    Ok((existing, false))
+}
+
+/// One of the user's photos.
+pub async fn get(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM photos WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A photo by id alone, for the worker (which acts for whoever owns it).
+pub async fn get_any(pool: &AnyPool, id: i64) -> Result<Option<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM photos WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The SQL condition of a filter on the stored verdict (1 blurred, 0 clear, NULL unverified):
+/// each is an equality or IS NULL on the second column of `photos_user_blurred_idx`, so a page
+/// is one index range scan however many photos the user has.
+fn filter_sql(filter: PhotoFilter) -> &'static str {
+    match filter {
+        PhotoFilter::All => "",
+        PhotoFilter::Blurred => " AND is_blurred = 1",
+        PhotoFilter::NotBlurred => " AND is_blurred = 0",
+        PhotoFilter::Unprocessed => " AND is_blurred IS NULL",
+    }
+}
+
+/// One gallery page, newest first: photos with an id below `before` (keyset pagination).
+pub async fn page(
+    pool: &AnyPool,
+    user_id: i64,
+    filter: PhotoFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM photos WHERE user_id = $1 AND id < $2{} ORDER BY id DESC LIMIT $3",
+        filter_sql(filter)
+    ))
+    .bind(user_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Deletes one of the user's photos (its jobs and tags go with it); returns the row it was.
+pub async fn delete(
+    pool: &AnyPool,
+    user_id: i64,
+    id: i64,
+) -> Result<Option<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "DELETE FROM photos WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores the browser's preview score (never counts as verified).
+pub async fn set_preview(
+    pool: &AnyPool,
+    user_id: i64,
+    id: i64,
+    score: f64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE photos SET preview_score = $3, updated_at = $4 WHERE id = $1 AND user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(score)
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The worker's verdict. Idempotent: running it twice stores the same values.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict<'a> {
+    /// Score in [0, 1].
+    pub blur_score: f64,
+    /// `motion` or `defocus`: what the blur is if the user calls it blurred.
+    pub blur_kind: &'a str,
+    /// Direction of a motion blur.
+    pub motion_angle_deg: Option<f64>,
+}
+
+/// Stores a verdict, with `is_blurred` under the owner's current threshold.
+pub async fn store_verdict(pool: &AnyPool, id: i64, v: &Verdict<'_>) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE photos SET blur_score = $2, blur_type = $3, motion_angle_deg = $4,
+             is_blurred = CASE WHEN $2 >= (SELECT blur_threshold FROM users u WHERE u.id = photos.user_id)
+                          THEN 1 ELSE 0 END,
+             status = 'done', error = NULL, processed_at = $5, updated_at = $5
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(v.blur_score)
+    .bind(v.blur_kind)
+    .bind(v.motion_angle_deg)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records why a photo could not be verified. A score from an earlier verification stays.
+pub async fn store_failure(pool: &AnyPool, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE photos SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(error)
+        .bind(now_ms())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Queues verification jobs in `batch_id` for the user's photos matching `filter` or `ids`,
+/// skipping photos that already have one pending, and marks those photos queued. Returns the
+/// new job ids. Runs inside the caller's transaction.
+pub async fn queue_verification(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    batch_id: i64,
+    selection: &Selection<'_>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let now = now_ms();
+    let mut job_ids = Vec::new();
+    let insert = |condition: String| {
+        format!(
+            "INSERT INTO jobs (kind, payload, user_id, photo_id, batch_id, max_attempts, status,
+                 created_at, updated_at)
+             SELECT 'verify_photo', '{{}}', p.user_id, p.id, $2, {MAX_ATTEMPTS}, 'queued', $3, $3
+             FROM photos p
+             WHERE p.user_id = $1{condition}
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id
+                               AND j.status IN ('queued', 'running'))
+             ORDER BY p.id
+             RETURNING id"
+        )
+    };
+    match selection {
+        Selection::Filter(filter) => {
+            let sql = insert(filter_sql(*filter).replace("is_blurred", "p.is_blurred"));
+            let rows: Vec<(i64,)> = sqlx::query_as(&sql)
+                .bind(user_id)
+                .bind(batch_id)
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await?;
+            job_ids.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Selection::Ids(ids) => {
+            for chunk in ids.chunks(500) {
+                let placeholders: Vec<String> =
+                    (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+                let sql = insert(format!(" AND p.id IN ({})", placeholders.join(", ")));
+                let mut query = sqlx::query_as(&sql).bind(user_id).bind(batch_id).bind(now);
+                for id in chunk.iter() {
+                    query = query.bind(*id);
+                }
+                let rows: Vec<(i64,)> = query.fetch_all(&mut *conn).await?;
+                job_ids.extend(rows.into_iter().map(|(id,)| id));
+            }
+        }
+    }
+    sqlx::query(
+        "UPDATE photos SET status = 'queued', updated_at = $2
+         WHERE id IN (SELECT photo_id FROM jobs WHERE batch_id = $1)",
+    )
+    .bind(batch_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(job_ids)
+}
+
+/// Attempts a verification job gets before it ends as failed.
+pub const MAX_ATTEMPTS: i64 = 3;
+
+/// Which photos a batch covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Every photo of a filter.
+    Filter(PhotoFilter),
+    /// These ids (those the user does not own are ignored by the SQL).
+    Ids(&'a [i64]),
+}
+
+/// How many of `ids` the user owns.
+pub async fn count_owned(pool: &AnyPool, user_id: i64, ids: &[i64]) -> Result<i64, sqlx::Error> {
+    let mut owned = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM photos WHERE user_id = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as(&sql).bind(user_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        let (n,): (i64,) = query.fetch_one(pool).await?;
+        owned += n;
+    }
+    Ok(owned)
+}
+
+/// The batch holding a photo's pending verification job, if one is queued or running.
+pub async fn pending_batch(pool: &AnyPool, photo_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as(
+        "SELECT batch_id FROM jobs WHERE photo_id = $1 AND status IN ('queued', 'running')
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(photo_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(b,)| b))
+}
+
+/// Counts per category, per type and a ten-bin histogram of verified scores.
+pub async fn stats(pool: &AnyPool, user_id: i64, threshold: f64) -> Result<Stats, sqlx::Error> {
+    let (total, blurred, not_blurred, failed, motion): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT COUNT(*),
+                COALESCE(SUM(CASE WHEN is_blurred = 1 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN is_blurred = 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN is_blurred IS NULL AND status = 'failed' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN is_blurred = 1 AND blur_type = 'motion' THEN 1 ELSE 0 END), 0)
+             FROM photos WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    // Bin i holds scores in [i/10, (i+1)/10); a score of exactly 1.0 joins the last bin. Written
+    // as comparisons because the engines disagree on casting a float to an integer (PostgreSQL
+    // rounds, SQLite truncates).
+    let cases: String = (1..10)
+        .map(|i| format!(" WHEN blur_score < {} THEN {}", f64::from(i) / 10.0, i - 1))
+        .collect();
+    let bins: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT CASE{cases} ELSE 9 END AS bin, COUNT(*)
+         FROM photos WHERE user_id = $1 AND blur_score IS NOT NULL
+         GROUP BY 1"
+    ))
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    let mut histogram: Vec<HistogramBin> = (0..10)
+        .map(|i| HistogramBin {
+            from: f64::from(i) / 10.0,
+            to: f64::from(i + 1) / 10.0,
+            count: 0,
+        })
+        .collect();
+    for (bin, count) in bins {
+        if let Some(slot) = usize::try_from(bin).ok().and_then(|b| histogram.get_mut(b)) {
+            slot.count += count;
+        }
+    }
+    Ok(Stats {
+        total,
+        blurred,
+        not_blurred,
+        unprocessed: total - blurred - not_blurred,
+        failed,
+        blur_threshold: threshold,
+        by_type: TypeCounts {
+            motion,
+            defocus: blurred - motion,
+        },
+        histogram,
+    })
+}

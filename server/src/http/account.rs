@@ -1,0 +1,139 @@
+//! `/api/v1/auth/*`, `/api/v1/settings` and `/api/v1/stats`: the user, their tokens, their
+//! threshold and their counts.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::api::{Me, RefreshRequest, Settings, Stats, TokenRequest, TokenResponse};
+use tower_sessions::Session;
+
+use super::extract::ApiJson;
+use crate::auth::{AuthMode, CurrentUser, tokens};
+use crate::db::{photos, users};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The current user.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = shared::api::ErrorResponse)))]
+pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Json<Me> {
+    Json(Me {
+        id: user.id(),
+        email: user.user.email.clone(),
+        name: user.user.name.clone(),
+        picture: user.user.picture.clone(),
+        mode: state.auth.mode.name().into(),
+        settings: Settings {
+            blur_threshold: user.threshold(),
+        },
+    })
+}
+
+/// Issues an access + refresh token pair. In local mode `{"grant_type": "local"}` gives the
+/// local user's tokens (the server listens on loopback only, so the caller is on this machine).
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+    responses((status = 200, body = TokenResponse), (status = 400, body = shared::api::ErrorResponse)))]
+pub async fn token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<Json<TokenResponse>, AppError> {
+    match (body.grant_type.as_str(), state.auth.mode) {
+        ("local", AuthMode::Local { user_id }) => Ok(Json(
+            state
+                .auth
+                .keys
+                .issue(state.db.pool(), user_id)
+                .await
+                .map_err(token_error)?,
+        )),
+        ("local", AuthMode::Accounts) => Err(AppError::BadRequest(
+            "the local grant exists only when Google sign-in is not configured".into(),
+        )),
+        ("authorization_code", AuthMode::Local { .. }) => Err(AppError::BadRequest(
+            "Google sign-in is not configured on this server; use grant_type local".into(),
+        )),
+        ("authorization_code", AuthMode::Accounts) => Err(AppError::Unavailable(
+            "the Google code exchange is not available yet".into(),
+        )),
+        (other, _) => Err(AppError::BadRequest(format!(
+            "unsupported grant_type '{other}'"
+        ))),
+    }
+}
+
+/// Exchanges a refresh token for a new pair (the old refresh token is spent).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = shared::api::ErrorResponse)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, AppError> {
+    state
+        .auth
+        .keys
+        .refresh(state.db.pool(), &body.refresh_token)
+        .await
+        .map(Json)
+        .map_err(token_error)
+}
+
+fn token_error(e: tokens::TokenError) -> AppError {
+    match e {
+        tokens::TokenError::Invalid => AppError::Unauthorized,
+        tokens::TokenError::Database(e) => AppError::Database(e),
+    }
+}
+
+/// Ends the browser session and revokes the user's refresh tokens.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = shared::api::ErrorResponse)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    session: Session,
+) -> Result<StatusCode, AppError> {
+    tokens::revoke_all(state.db.pool(), user.id()).await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user's settings.
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
+    responses((status = 200, body = Settings)))]
+pub async fn get_settings(user: CurrentUser) -> Json<Settings> {
+    Json(Settings {
+        blur_threshold: user.threshold(),
+    })
+}
+
+/// Sets the blur threshold; every list, count and verdict follows it at once.
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 400, body = shared::api::ErrorResponse)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<Settings>,
+) -> Result<Json<Settings>, AppError> {
+    if !(0.0..=1.0).contains(&body.blur_threshold) {
+        return Err(AppError::BadRequest(
+            "blur_threshold must be between 0 and 1".into(),
+        ));
+    }
+    users::set_threshold(state.db.pool(), user.id(), body.blur_threshold).await?;
+    Ok(Json(body))
+}
+
+/// Counts per category and type, and a histogram of verified scores.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "settings",
+    responses((status = 200, body = Stats)))]
+pub async fn stats(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Stats>, AppError> {
+    Ok(Json(
+        photos::stats(state.db.pool(), user.id(), user.threshold()).await?,
+    ))
+}

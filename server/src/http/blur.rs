@@ -1,0 +1,216 @@
+//! `/api/v1/blur/*` and `/api/v1/photos/{id}/analyze`: queue verification, follow a batch.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use shared::api::{AnalyzeBatchRequest, BatchStatus, JobAccepted, JobProgress};
+
+use super::extract::{ApiJson, IdPath};
+use crate::auth::CurrentUser;
+use crate::db::batches::{self, BatchCounts};
+use crate::db::photos::{self, Selection};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::worker::verify;
+
+/// Most ids one batch request may list.
+pub const MAX_BATCH_IDS: usize = 10_000;
+
+/// Queues verification of one photo. If it is already queued, answers with that batch.
+#[utoipa::path(post, path = "/api/v1/photos/{id}/analyze", tag = "blur",
+    params(("id" = i64, Path, description = "Photo id")),
+    responses((status = 202, body = JobAccepted), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn analyze_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
+    photos::get(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    if let Some(batch) = photos::pending_batch(state.db.pool(), id).await? {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(JobAccepted {
+                job_id: batch,
+                total: 1,
+            }),
+        ));
+    }
+    queue(&state, user.id(), Selection::Ids(&[id])).await
+}
+
+/// Queues verification of many photos: `{"photo_ids": [...]}` or `{"filter": "unprocessed"}`.
+/// Photos already queued are not queued twice.
+#[utoipa::path(post, path = "/api/v1/blur/analyze-batch", tag = "blur", request_body = AnalyzeBatchRequest,
+    responses((status = 202, body = JobAccepted),
+        (status = 400, body = shared::api::ErrorResponse),
+        (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn analyze_batch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<AnalyzeBatchRequest>,
+) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
+    match (body.photo_ids, body.filter) {
+        (Some(mut ids), None) => {
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() || ids.len() > MAX_BATCH_IDS {
+                return Err(AppError::BadRequest(format!(
+                    "photo_ids must list 1 to {MAX_BATCH_IDS} ids"
+                )));
+            }
+            // Any id the user does not own makes the whole request a 404, as a single
+            // photo's would: the batch never reveals which ids exist.
+            if photos::count_owned(state.db.pool(), user.id(), &ids).await? != ids.len() as i64 {
+                return Err(AppError::NotFound("photo"));
+            }
+            queue(&state, user.id(), Selection::Ids(&ids)).await
+        }
+        (None, Some(filter)) => queue(&state, user.id(), Selection::Filter(filter)).await,
+        _ => Err(AppError::BadRequest(
+            "send either photo_ids or filter".into(),
+        )),
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    user_id: i64,
+    selection: Selection<'_>,
+) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
+    let mut tx = state.db.pool().begin().await?;
+    let batch = batches::create(&mut tx, user_id, verify::KIND).await?;
+    let job_ids = photos::queue_verification(&mut tx, user_id, batch, &selection).await?;
+    batches::set_total(&mut tx, batch, job_ids.len() as i64).await?;
+    tx.commit().await?;
+    // The jobs are committed: if the push fails, the worker's sweep finds them later, so the
+    // request still succeeds (nothing is lost, it is only slower).
+    if let Err(e) = state.queue.push_many(&job_ids).await {
+        tracing::warn!(error = %e, batch, "queue push failed; the sweep will pick the jobs up");
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(JobAccepted {
+            job_id: batch,
+            total: job_ids.len() as i64,
+        }),
+    ))
+}
+
+fn progress(job_id: i64, c: BatchCounts) -> JobProgress {
+    let finished = c.done + c.failed;
+    let status = if finished == c.total {
+        if c.total > 0 && c.failed == c.total {
+            BatchStatus::Failed
+        } else {
+            BatchStatus::Done
+        }
+    } else if finished > 0 || c.running > 0 {
+        BatchStatus::Running
+    } else {
+        BatchStatus::Queued
+    };
+    JobProgress {
+        job_id,
+        status,
+        done: c.done,
+        failed: c.failed,
+        total: c.total,
+    }
+}
+
+/// The progress of a batch.
+#[utoipa::path(get, path = "/api/v1/blur/jobs/{job_id}", tag = "blur",
+    params(("job_id" = i64, Path, description = "Batch id from a 202 answer")),
+    responses((status = 200, body = JobProgress), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn job(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<Json<JobProgress>, AppError> {
+    let counts = batches::counts(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    Ok(Json(progress(id, counts)))
+}
+
+/// The progress of a batch as server-sent events: a `progress` event (a `JobProgress`) when
+/// anything changes, ending after the batch finishes.
+#[utoipa::path(get, path = "/api/v1/blur/jobs/{job_id}/events", tag = "blur",
+    params(("job_id" = i64, Path, description = "Batch id from a 202 answer")),
+    responses((status = 200, description = "text/event-stream of `progress` events", content_type = "text/event-stream"),
+        (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn job_events(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    // Checked once up front so another user's id is a 404, not an empty stream.
+    let first = batches::counts(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
+    let user_id = user.id();
+    let stream = futures_util::stream::unfold(
+        (Some(first), None::<JobProgress>, false),
+        move |(next, last, finished)| {
+            let state = state.clone();
+            async move {
+                if finished {
+                    return None;
+                }
+                let mut counts = next;
+                loop {
+                    if let Some(c) = counts.take() {
+                        let p = progress(id, c);
+                        if last.as_ref() != Some(&p) {
+                            let done = matches!(p.status, BatchStatus::Done | BatchStatus::Failed);
+                            let event = Event::default()
+                                .event("progress")
+                                .json_data(&p)
+                                .unwrap_or_else(|_| Event::default().event("progress"));
+                            return Some((Ok(event), (None, Some(p), done)));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    match batches::counts(state.db.pool(), user_id, id).await {
+                        Ok(Some(c)) => counts = Some(c),
+                        // The batch vanished (user deleted) or the database is down: end the
+                        // stream; the client can fall back to polling.
+                        _ => return None,
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(total: i64, done: i64, failed: i64, running: i64) -> BatchCounts {
+        BatchCounts {
+            total,
+            done,
+            failed,
+            running,
+        }
+    }
+
+    #[test]
+    fn batch_status_follows_the_counts() {
+        assert_eq!(progress(1, c(3, 0, 0, 0)).status, BatchStatus::Queued);
+        assert_eq!(progress(1, c(3, 0, 0, 1)).status, BatchStatus::Running);
+        assert_eq!(progress(1, c(3, 1, 0, 0)).status, BatchStatus::Running);
+        assert_eq!(progress(1, c(3, 2, 1, 0)).status, BatchStatus::Done);
+        assert_eq!(progress(1, c(3, 0, 3, 0)).status, BatchStatus::Failed);
+        assert_eq!(progress(1, c(0, 0, 0, 0)).status, BatchStatus::Done);
+    }
+}

@@ -1,0 +1,461 @@
+//! `/api/v1/photos`: upload, the gallery, one photo, its images, its result, delete, and the
+//! browser's preview score.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shared::api::{
+    BlurResult, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile, UploadResponse,
+};
+
+use super::extract::{ApiJson, ApiQuery, IdPath};
+use crate::auth::CurrentUser;
+use crate::db::photos::{self, NewPhoto};
+use crate::error::AppError;
+use crate::images::{self, ImageSize, ProbeError};
+use crate::state::AppState;
+
+/// Page size when the client does not ask.
+pub const DEFAULT_PAGE: i64 = 50;
+/// Largest page.
+pub const MAX_PAGE: i64 = 200;
+
+/// Query of `GET /api/v1/photos`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `all` (default), `blurred`, `not_blurred` or `unprocessed`.
+    #[serde(default)]
+    #[param(value_type = Option<PhotoFilter>)]
+    pub filter: PhotoFilter,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Photos per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Lists the user's photos, newest first, one keyset page at a time.
+#[utoipa::path(get, path = "/api/v1/photos", tag = "photos", params(ListQuery),
+    responses((status = 200, body = PhotoPage), (status = 400, body = shared::api::ErrorResponse)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<PhotoPage>, AppError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?,
+        ),
+    };
+    // One extra row says whether another page follows without a COUNT.
+    let mut rows =
+        photos::page(state.db.pool(), user.id(), query.filter, before, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    let threshold = user.threshold();
+    Ok(Json(PhotoPage {
+        items: rows.iter().map(|r| r.to_api(threshold)).collect(),
+        next_cursor,
+    }))
+}
+
+/// One photo.
+#[utoipa::path(get, path = "/api/v1/photos/{id}", tag = "photos",
+    params(("id" = i64, Path, description = "Photo id")),
+    responses((status = 200, body = Photo), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<Json<Photo>, AppError> {
+    let row = photos::get(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    Ok(Json(row.to_api(user.threshold())))
+}
+
+/// The verification result of one photo.
+#[utoipa::path(get, path = "/api/v1/photos/{id}/result", tag = "blur",
+    params(("id" = i64, Path, description = "Photo id")),
+    responses((status = 200, body = BlurResult), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn result(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<Json<BlurResult>, AppError> {
+    let row = photos::get(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    Ok(Json(BlurResult::from(&row.to_api(user.threshold()))))
+}
+
+/// Deletes a photo, its stored image and derived images.
+#[utoipa::path(delete, path = "/api/v1/photos/{id}", tag = "photos",
+    params(("id" = i64, Path, description = "Photo id")),
+    responses((status = 204), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, AppError> {
+    let row = photos::delete(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    // The row is gone, so the photo is gone for the user; a file left behind by a failed
+    // delete is only wasted space, never visible.
+    if let Some(key) = &row.blob_key
+        && let Err(e) = state.blobs.delete(key).await
+    {
+        tracing::warn!(error = %e, key, "could not delete a stored photo");
+    }
+    if let Some(sha) = &row.content_sha256 {
+        let _ = state.blobs.delete(&derived_prefix(user.id(), sha)).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stores the browser's preview score (shown until the verified score arrives).
+#[utoipa::path(put, path = "/api/v1/photos/{id}/preview", tag = "blur", request_body = PreviewRequest,
+    params(("id" = i64, Path, description = "Photo id")),
+    responses((status = 200, body = Photo), (status = 404, body = shared::api::ErrorResponse)))]
+pub async fn set_preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<PreviewRequest>,
+) -> Result<Json<Photo>, AppError> {
+    if !(0.0..=1.0).contains(&body.preview_score) {
+        return Err(AppError::BadRequest(
+            "preview_score must be between 0 and 1".into(),
+        ));
+    }
+    if !photos::set_preview(state.db.pool(), user.id(), id, body.preview_score).await? {
+        return Err(AppError::NotFound("photo"));
+    }
+    show(State(state), user, IdPath(id)).await
+}
+
+/// Query of `GET /api/v1/photos/{id}/image`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageQuery {
+    /// `thumb` (default): a JPEG of 320 px; `analysis`: the kernel's 512-px luma, as PNG;
+    /// `original`: the uploaded file.
+    pub size: Option<String>,
+}
+
+/// The photo's image: the original or a derived size (made on first request, then cached).
+#[utoipa::path(get, path = "/api/v1/photos/{id}/image", tag = "photos",
+    params(("id" = i64, Path, description = "Photo id"), ImageQuery),
+    responses((status = 200, description = "The image bytes", content_type = "image/*"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, body = shared::api::ErrorResponse),
+        (status = 422, body = shared::api::ErrorResponse)))]
+pub async fn image(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    IdPath(id): IdPath,
+    ApiQuery(query): ApiQuery<ImageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let size = match query.size.as_deref().unwrap_or("thumb") {
+        "thumb" => Some(ImageSize::Thumb),
+        "analysis" => Some(ImageSize::Analysis),
+        "original" => None,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown size '{other}': use thumb, analysis or original"
+            )));
+        }
+    };
+    let row = photos::get(state.db.pool(), user.id(), id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    let (Some(key), Some(sha)) = (&row.blob_key, &row.content_sha256) else {
+        return Err(AppError::NotFound("image"));
+    };
+    // The bytes behind an id never change (content-addressed), so the tag is the hash.
+    let etag = format!("\"{sha}-{}\"", size.map_or("original", ImageSize::as_str));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok(cached(StatusCode::NOT_MODIFIED, &etag, None, Body::empty()));
+    }
+    let (bytes, mime) = match size {
+        None => {
+            let bytes = state
+                .blobs
+                .get(key)
+                .await?
+                .ok_or(AppError::NotFound("image"))?;
+            (
+                bytes,
+                row.mime_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            )
+        }
+        Some(size) => (
+            derived(&state, user.id(), key, sha, size).await?,
+            size.mime().to_string(),
+        ),
+    };
+    Ok(cached(
+        StatusCode::OK,
+        &etag,
+        Some(&mime),
+        Body::from(bytes),
+    ))
+}
+
+fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(v) = mime.and_then(|m| HeaderValue::from_str(m).ok()) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    response
+}
+
+fn derived_prefix(user_id: i64, sha: &str) -> String {
+    format!("derived/{user_id}/{sha}/")
+}
+
+async fn derived(
+    state: &AppState,
+    user_id: i64,
+    original_key: &str,
+    sha: &str,
+    size: ImageSize,
+) -> Result<Bytes, AppError> {
+    let key = format!("{}{}", derived_prefix(user_id, sha), size.as_str());
+    if let Some(bytes) = state.blobs.get(&key).await? {
+        return Ok(bytes);
+    }
+    let original = state
+        .blobs
+        .get(original_key)
+        .await?
+        .ok_or(AppError::NotFound("image"))?;
+    let limits = state.limits;
+    let rendered = tokio::task::spawn_blocking(move || images::render(&original, size, &limits))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("render task: {e}")))?
+        .map_err(|e| AppError::Unprocessable(format!("cannot render this photo: {e}")))?;
+    let bytes = Bytes::from(rendered);
+    state.blobs.put(&key, bytes.clone()).await?;
+    Ok(bytes)
+}
+
+/// Uploads photos: `multipart/form-data` with one or more parts named `file`. Each file is
+/// checked by its content (not its name); the same bytes uploaded again are the same photo.
+#[utoipa::path(post, path = "/api/v1/photos", tag = "photos",
+    request_body(content_type = "multipart/form-data", description = "One or more parts named `file`"),
+    responses((status = 201, body = UploadResponse),
+        (status = 400, body = shared::api::ErrorResponse),
+        (status = 413, body = shared::api::ErrorResponse),
+        (status = 415, body = shared::api::ErrorResponse),
+        (status = 422, body = shared::api::ErrorResponse)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<UploadResponse>), AppError> {
+    let mut multipart = multipart.map_err(|e| {
+        AppError::UnsupportedMediaType(format!("expected multipart/form-data: {}", e.body_text()))
+    })?;
+    let mut response = UploadResponse {
+        items: Vec::new(),
+        duplicates: Vec::new(),
+        rejected: Vec::new(),
+    };
+    let mut first_error: Option<AppError> = None;
+    let mut saw_file = false;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        saw_file = true;
+        let filename = clean_filename(field.file_name());
+        // Read the part in chunks so an oversized file is refused without holding it all.
+        let mut data = Vec::new();
+        let mut too_large = false;
+        while let Some(chunk) = field.chunk().await.map_err(|e| {
+            AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+        })? {
+            if (data.len() + chunk.len()) as u64 > state.limits.max_bytes {
+                too_large = true;
+                break;
+            }
+            data.extend_from_slice(&chunk);
+        }
+        let outcome = if too_large {
+            Err(AppError::PayloadTooLarge(format!(
+                "{filename}: larger than the {} MiB allowed",
+                state.limits.max_bytes / (1024 * 1024)
+            )))
+        } else {
+            store_upload(&state, user.id(), &filename, data).await
+        };
+        match outcome {
+            Ok((row, created)) => {
+                if !created {
+                    response.duplicates.push(row.id);
+                }
+                response.items.push(row.to_api(user.threshold()));
+            }
+            Err(err) => {
+                if !err.code().0.is_client_error() {
+                    return Err(err);
+                }
+                response.rejected.push(RejectedFile {
+                    filename: filename.clone(),
+                    code: err.code().1,
+                    message: err.to_string(),
+                });
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    if !saw_file {
+        return Err(AppError::BadRequest(
+            "no file: send multipart/form-data with one or more parts named `file`".into(),
+        ));
+    }
+    if response.items.is_empty() {
+        // Nothing stored: answer with the (first) reason, as an error.
+        return Err(first_error.unwrap_or_else(|| AppError::BadRequest("no file stored".into())));
+    }
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+async fn store_upload(
+    state: &AppState,
+    user_id: i64,
+    filename: &str,
+    data: Vec<u8>,
+) -> Result<(photos::PhotoRow, bool), AppError> {
+    let limits = state.limits;
+    let data = Bytes::from(data);
+    let checked = data.clone();
+    let (probe, sha, exposure) = tokio::task::spawn_blocking(move || {
+        let probe = images::probe(&checked, &limits)?;
+        let sha = hex::encode(Sha256::digest(&checked));
+        Ok::<_, ProbeError>((probe, sha, crate::decode::exposure_hints(&checked)))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("probe task: {e}")))?
+    .map_err(|e| probe_error(filename, e))?;
+    let blob_key = format!("originals/{user_id}/{}/{sha}", &sha[..2]);
+    state.blobs.put(&blob_key, data.clone()).await?;
+    let new = NewPhoto {
+        user_id,
+        sha256: &sha,
+        blob_key: &blob_key,
+        filename,
+        mime_type: probe.mime,
+        size_bytes: data.len() as i64,
+        width: i64::from(probe.width),
+        height: i64::from(probe.height),
+        exposure_time_s: exposure.exposure_time_s.map(f64::from),
+        focal_length_mm: exposure.focal_length_mm.map(f64::from),
+    };
+    Ok(photos::insert_local(state.db.pool(), &new).await?)
+}
+
+fn probe_error(filename: &str, e: ProbeError) -> AppError {
+    let message = format!("{filename}: {e}");
+    match e {
+        ProbeError::Empty => AppError::BadRequest(message),
+        ProbeError::TooLarge { .. } => AppError::PayloadTooLarge(message),
+        ProbeError::Unsupported | ProbeError::Animated => AppError::UnsupportedMediaType(message),
+        ProbeError::Invalid(_) => AppError::Unprocessable(message),
+    }
+}
+
+/// The last path segment of the client's name, without control characters, at most 255
+/// characters; `photo` when nothing is left.
+fn clean_filename(name: Option<&str>) -> String {
+    let base = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "photo".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::api::ErrorCode;
+
+    fn rejection_code(e: ProbeError) -> ErrorCode {
+        probe_error("f", e).code().1
+    }
+
+    #[test]
+    fn filenames_lose_their_path_and_control_characters() {
+        assert_eq!(clean_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_filename(Some("C:\\\\photos\\\\a.jpg")), "a.jpg");
+        assert_eq!(clean_filename(Some("a\u{0}b\n.jpg")), "ab.jpg");
+        assert_eq!(clean_filename(None), "photo");
+        assert_eq!(clean_filename(Some("   ")), "photo");
+        assert_eq!(clean_filename(Some(&"x".repeat(400))).len(), 255);
+    }
+
+    #[test]
+    fn each_probe_failure_has_its_status() {
+        assert_eq!(rejection_code(ProbeError::Empty), ErrorCode::BadRequest);
+        assert_eq!(
+            rejection_code(ProbeError::TooLarge { size: 2, max: 1 }),
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            rejection_code(ProbeError::Unsupported),
+            ErrorCode::UnsupportedMediaType
+        );
+        assert_eq!(
+            rejection_code(ProbeError::Animated),
+            ErrorCode::UnsupportedMediaType
+        );
+        assert_eq!(
+            rejection_code(ProbeError::Invalid("x".into())),
+            ErrorCode::Unprocessable
+        );
+    }
+}

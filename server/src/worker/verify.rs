@@ -1,0 +1,56 @@
+//! The `verify_photo` job: load the stored original, decode it within the limits, run the
+//! shared kernel, store the verdict. Idempotent: a second delivery stores the same values.
+
+use shared::kernel::{BlurType, analyze};
+
+use super::{JobContext, JobError};
+use crate::db::{jobs::JobRow, photos};
+use crate::decode::decode_gray;
+
+/// The job kind.
+pub const KIND: &str = "verify_photo";
+
+/// Verifies the job's photo.
+pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<(), JobError> {
+    let retry = |e: &dyn std::fmt::Display| JobError::Retryable(e.to_string());
+    let photo_id = job
+        .photo_id
+        .ok_or_else(|| JobError::Permanent("the job names no photo".into()))?;
+    let Some(photo) = photos::get_any(ctx.db.pool(), photo_id)
+        .await
+        .map_err(|e| retry(&e))?
+    else {
+        // Deleted since it was queued: nothing left to verify.
+        return Ok(());
+    };
+    let key = photo
+        .blob_key
+        .ok_or_else(|| JobError::Permanent("the photo has no stored image".into()))?;
+    let bytes = ctx
+        .blobs
+        .get(&key)
+        .await
+        .map_err(|e| retry(&e))?
+        .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))?;
+    let limits = ctx.limits;
+    let report = tokio::task::spawn_blocking(move || {
+        let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
+        analyze(&decoded.gray, Some(&decoded.exposure)).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|_| JobError::Permanent("the analysis panicked".into()))?
+    .map_err(JobError::Permanent)?;
+    // Stored as "what kind of blur it is if blurred", so the type follows any threshold.
+    let kind = match report.blur_type_at(0.0) {
+        BlurType::Motion => "motion",
+        BlurType::Defocus | BlurType::None => "defocus",
+    };
+    let verdict = photos::Verdict {
+        blur_score: f64::from(report.blur_score),
+        blur_kind: kind,
+        motion_angle_deg: report.motion_angle_deg.map(f64::from),
+    };
+    photos::store_verdict(ctx.db.pool(), photo_id, &verdict)
+        .await
+        .map_err(|e| retry(&e))
+}

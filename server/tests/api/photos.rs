@@ -1,0 +1,369 @@
+//! The photo flow end to end through the REST API: upload, verify in a batch, list each filter,
+//! counts, threshold, images, duplicates and delete. On both backends.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::fixtures::{blurred_jpeg, kernel_score, sharp_jpeg};
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    fifty_photos_are_uploaded_verified_in_a_batch_and_listed_by_filter,
+    the_same_bytes_uploaded_twice_are_one_photo,
+    images_are_served_with_cache_headers_and_photos_can_be_deleted,
+    the_threshold_moves_every_verdict_at_once,
+    one_photo_is_analysed_and_its_result_verified,
+);
+
+/// Every page of a filter, following `next_cursor`.
+async fn list_all(app: &TestApp, filter: &str, limit: usize) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/photos?filter={filter}&limit={limit}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (status, page) = app.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, 200, "{page}");
+        let got = page["items"].as_array().unwrap().clone();
+        assert!(got.len() <= limit);
+        items.extend(got);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return items,
+        }
+    }
+}
+
+async fn fifty_photos_are_uploaded_verified_in_a_batch_and_listed_by_filter(backend: Backend) {
+    let app = TestApp::spawn_with_workers(backend, 2).await;
+    let files: Vec<(String, Vec<u8>)> = (0..50u64)
+        .map(|i| {
+            let bytes = if i % 2 == 0 {
+                sharp_jpeg(i)
+            } else {
+                blurred_jpeg(i)
+            };
+            (format!("photo_{i:02}.jpg"), bytes)
+        })
+        .collect();
+    let expected_blurred = files.iter().filter(|(_, b)| kernel_score(b) >= 0.5).count();
+    // The fixtures really are a mix, or this test would prove little.
+    assert!(
+        (20..=30).contains(&expected_blurred),
+        "{expected_blurred} blurred"
+    );
+
+    for chunk in files.chunks(10) {
+        let (status, body) = app.upload(chunk, None).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["items"].as_array().unwrap().len(), chunk.len());
+        assert!(body["rejected"].as_array().unwrap().is_empty());
+        assert_eq!(body["items"][0]["status"], "unprocessed");
+        assert_eq!(body["items"][0]["verified"], false);
+    }
+    assert_eq!(list_all(&app, "unprocessed", 50).await.len(), 50);
+
+    let (status, accepted) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"filter": "unprocessed"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["total"], 50);
+    let progress = app
+        .wait_for_batch(accepted["job_id"].as_i64().unwrap(), None, 120)
+        .await;
+    assert_eq!(
+        progress,
+        json!({"job_id": accepted["job_id"], "status": "done", "done": 50, "failed": 0, "total": 50})
+    );
+
+    let all = list_all(&app, "all", 7).await;
+    let blurred = list_all(&app, "blurred", 7).await;
+    let clear = list_all(&app, "not_blurred", 7).await;
+    let unprocessed = list_all(&app, "unprocessed", 7).await;
+    assert_eq!(all.len(), 50);
+    assert_eq!(blurred.len(), expected_blurred);
+    assert_eq!(clear.len(), 50 - expected_blurred);
+    assert!(unprocessed.is_empty());
+    // Newest first, no photo twice across pages.
+    let ids: Vec<i64> = all.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    for photo in &all {
+        assert_eq!(photo["status"], "done");
+        assert_eq!(photo["verified"], true);
+        let name = photo["filename"].as_str().unwrap();
+        let (_, bytes) = files.iter().find(|(n, _)| n == name).unwrap();
+        let score = photo["blur_score"].as_f64().unwrap();
+        // The stored score is the kernel's, exactly (f32 widened to f64).
+        assert_eq!(score, f64::from(kernel_score(bytes)), "{name}");
+        assert_eq!(photo["is_blurred"], score >= 0.5);
+        if score >= 0.5 {
+            assert!(["motion", "defocus"].contains(&photo["blur_type"].as_str().unwrap()));
+        } else {
+            assert_eq!(photo["blur_type"], "none");
+        }
+    }
+    for photo in &blurred {
+        assert_eq!(photo["is_blurred"], true);
+    }
+
+    let (status, stats) = app.call(Method::GET, "/api/v1/stats", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["total"], 50);
+    assert_eq!(stats["blurred"], expected_blurred);
+    assert_eq!(stats["not_blurred"], 50 - expected_blurred);
+    assert_eq!(stats["unprocessed"], 0);
+    assert_eq!(
+        stats["by_type"]["motion"].as_i64().unwrap()
+            + stats["by_type"]["defocus"].as_i64().unwrap(),
+        expected_blurred as i64
+    );
+    let bins = stats["histogram"].as_array().unwrap();
+    assert_eq!(bins.len(), 10);
+    assert_eq!(
+        bins.iter()
+            .map(|b| b["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        50
+    );
+    app.stop().await;
+}
+
+async fn the_same_bytes_uploaded_twice_are_one_photo(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let bytes = sharp_jpeg(7);
+    let (status, first) = app.upload(&[("a.jpg".into(), bytes.clone())], None).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, second) = app
+        .upload(
+            &[
+                ("renamed.jpeg".into(), bytes.clone()),
+                ("b.jpg".into(), sharp_jpeg(8)),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["items"][0]["id"], first["items"][0]["id"]);
+    assert_eq!(second["duplicates"], json!([first["items"][0]["id"]]));
+    assert_ne!(second["items"][1]["id"], first["items"][0]["id"]);
+    let (_, page) = app.call(Method::GET, "/api/v1/photos", None, None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
+async fn images_are_served_with_cache_headers_and_photos_can_be_deleted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let bytes = sharp_jpeg(3);
+    let (_, body) = app.upload(&[("a.jpg".into(), bytes.clone())], None).await;
+    let id = body["items"][0]["id"].as_i64().unwrap();
+
+    let thumb = app
+        .get(&format!("/api/v1/photos/{id}/image?size=thumb"))
+        .await;
+    assert_eq!(thumb.status(), 200);
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    assert!(
+        thumb.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let etag = thumb.headers()["etag"].to_str().unwrap().to_string();
+    let img = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 240));
+
+    let again = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/photos/{id}/image?size=thumb"),
+            None,
+        )
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    let analysis = app
+        .get(&format!("/api/v1/photos/{id}/image?size=analysis"))
+        .await;
+    assert_eq!(analysis.headers()["content-type"], "image/png");
+    let img = image::load_from_memory(&analysis.bytes().await.unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), (512, 384));
+    assert!(matches!(img, image::DynamicImage::ImageLuma8(_)));
+
+    let original = app
+        .get(&format!("/api/v1/photos/{id}/image?size=original"))
+        .await;
+    assert_eq!(original.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    let (status, err) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{id}/image?size=huge"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"]["code"], "bad_request");
+
+    let (status, _) = app
+        .call(Method::DELETE, &format!("/api/v1/photos/{id}"), None, None)
+        .await;
+    assert_eq!(status, 204);
+    for path in [
+        format!("/api/v1/photos/{id}"),
+        format!("/api/v1/photos/{id}/image"),
+    ] {
+        let (status, err) = app.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(err["error"]["code"], "not_found");
+    }
+    let (status, _) = app
+        .call(Method::DELETE, &format!("/api/v1/photos/{id}"), None, None)
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+async fn the_threshold_moves_every_verdict_at_once(backend: Backend) {
+    let app = TestApp::spawn_with_workers(backend, 1).await;
+    let files: Vec<(String, Vec<u8>)> = (0..6u64)
+        .map(|i| {
+            (
+                format!("{i}.jpg"),
+                if i < 3 {
+                    sharp_jpeg(100 + i)
+                } else {
+                    blurred_jpeg(100 + i)
+                },
+            )
+        })
+        .collect();
+    let mut scores: Vec<f64> = files
+        .iter()
+        .map(|(_, b)| f64::from(kernel_score(b)))
+        .collect();
+    app.upload(&files, None).await;
+    let (_, accepted) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"filter": "all"})),
+        )
+        .await;
+    app.wait_for_batch(accepted["job_id"].as_i64().unwrap(), None, 60)
+        .await;
+
+    // A threshold between the 2nd and 3rd highest score leaves exactly two blurred.
+    scores.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    let threshold = (scores[1] + scores[2]) / 2.0;
+    let (status, settings) = app
+        .call(
+            Method::PUT,
+            "/api/v1/settings",
+            None,
+            Some(json!({"blur_threshold": threshold})),
+        )
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(list_all(&app, "blurred", 50).await.len(), 2);
+    assert_eq!(list_all(&app, "not_blurred", 50).await.len(), 4);
+    let (_, stats) = app.call(Method::GET, "/api/v1/stats", None, None).await;
+    assert_eq!(stats["blurred"], 2);
+    assert_eq!(stats["blur_threshold"], threshold);
+    let (_, me) = app.call(Method::GET, "/api/v1/auth/me", None, None).await;
+    assert_eq!(me["settings"]["blur_threshold"], threshold);
+    assert_eq!(me["mode"], "local");
+    for photo in list_all(&app, "all", 50).await {
+        assert_eq!(
+            photo["is_blurred"],
+            photo["blur_score"].as_f64().unwrap() >= threshold
+        );
+    }
+
+    for bad in [
+        json!({"blur_threshold": 1.5}),
+        json!({"blur_threshold": -0.1}),
+        json!({"x": 1}),
+    ] {
+        let (status, err) = app
+            .call(Method::PUT, "/api/v1/settings", None, Some(bad))
+            .await;
+        assert!(status == 400 || status == 422, "{status} {err}");
+        assert!(err["error"]["message"].is_string());
+    }
+    app.stop().await;
+}
+
+async fn one_photo_is_analysed_and_its_result_verified(backend: Backend) {
+    let app = TestApp::spawn_with_workers(backend, 1).await;
+    let bytes = blurred_jpeg(42);
+    let (_, body) = app.upload(&[("b.jpg".into(), bytes.clone())], None).await;
+    let id = body["items"][0]["id"].as_i64().unwrap();
+
+    let (status, result) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{id}/result"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(result["verified"], false);
+    assert_eq!(result["blur_score"], serde_json::Value::Null);
+
+    // A preview score is shown but is not a verification.
+    let (status, photo) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/photos/{id}/preview"),
+            None,
+            Some(json!({"preview_score": 0.9})),
+        )
+        .await;
+    assert_eq!(status, 200, "{photo}");
+    assert_eq!(photo["preview_score"], 0.9);
+    assert_eq!(photo["verified"], false);
+
+    let (status, accepted) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/photos/{id}/analyze"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["total"], 1);
+    app.wait_for_batch(accepted["job_id"].as_i64().unwrap(), None, 60)
+        .await;
+    let (_, result) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{id}/result"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(result["verified"], true);
+    assert_eq!(result["status"], "done");
+    assert_eq!(
+        result["blur_score"].as_f64().unwrap(),
+        f64::from(kernel_score(&bytes))
+    );
+    assert_eq!(result["preview_score"], 0.9);
+    assert!(result["processed_at"].as_i64().unwrap() > 0);
+    app.stop().await;
+}

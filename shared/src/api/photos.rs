@@ -1,0 +1,356 @@
+//! Photos, verification jobs, settings and statistics: the JSON of `/api/v1/photos`,
+//! `/api/v1/blur/*`, `/api/v1/settings` and `/api/v1/stats`.
+
+use serde::{Deserialize, Serialize};
+
+/// Which photos a gallery page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoFilter {
+    /// Every photo.
+    #[default]
+    All,
+    /// Verified, with a score at or above the user's threshold.
+    Blurred,
+    /// Verified, with a score below the user's threshold.
+    NotBlurred,
+    /// Not verified yet (never analysed, queued, or failed).
+    Unprocessed,
+}
+
+/// Where a photo's verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Never analysed by the server.
+    Unprocessed,
+    /// A verification job is waiting or running.
+    Queued,
+    /// The server's score is stored: it is verified.
+    Done,
+    /// The server could not analyse it; `error` says why.
+    Failed,
+}
+
+/// The kind of blur, as the API reports it under the user's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ApiBlurType {
+    /// Camera shake: smeared along one direction.
+    Motion,
+    /// Out of focus.
+    Defocus,
+    /// Not blurred.
+    None,
+}
+
+/// One photo as the gallery and the detail endpoint show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Photo {
+    /// The photo's id (only meaningful to its owner).
+    pub id: i64,
+    /// The name it was uploaded or picked with.
+    pub filename: String,
+    /// `local` (uploaded) or `google` (picked from Google Photos).
+    pub source: String,
+    /// MIME type sniffed from the content.
+    pub mime_type: Option<String>,
+    /// Size of the original, in bytes.
+    pub size_bytes: Option<i64>,
+    /// Width of the original, in pixels.
+    pub width: Option<i64>,
+    /// Height of the original, in pixels.
+    pub height: Option<i64>,
+    /// The verified score in [0, 1] (1 = certainly blurred); absent until verified.
+    pub blur_score: Option<f64>,
+    /// `blur_score >= ` the user's threshold; absent until verified.
+    pub is_blurred: Option<bool>,
+    /// Motion, defocus or none under the user's threshold; absent until verified.
+    pub blur_type: Option<ApiBlurType>,
+    /// Direction of a motion blur, degrees in [0, 180).
+    pub motion_angle_deg: Option<f64>,
+    /// The browser's preview score, if one was sent; never counts as verified.
+    pub preview_score: Option<f64>,
+    /// Verification state.
+    pub status: VerificationStatus,
+    /// `status == done`: the score comes from the server's worker.
+    pub verified: bool,
+    /// Why verification failed.
+    pub error: Option<String>,
+    /// When the server verified it (Unix ms).
+    pub processed_at: Option<i64>,
+    /// When it was added (Unix ms).
+    pub created_at: i64,
+}
+
+/// The verification result of one photo: `GET /api/v1/photos/{id}/result`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlurResult {
+    /// The photo.
+    pub photo_id: i64,
+    /// Verification state.
+    pub status: VerificationStatus,
+    /// The score comes from the server's worker.
+    pub verified: bool,
+    /// The verified score.
+    pub blur_score: Option<f64>,
+    /// Under the user's threshold.
+    pub is_blurred: Option<bool>,
+    /// Under the user's threshold.
+    pub blur_type: Option<ApiBlurType>,
+    /// Direction of a motion blur, degrees in [0, 180).
+    pub motion_angle_deg: Option<f64>,
+    /// The browser's preview score.
+    pub preview_score: Option<f64>,
+    /// When verified (Unix ms).
+    pub processed_at: Option<i64>,
+    /// Why verification failed.
+    pub error: Option<String>,
+}
+
+impl From<&Photo> for BlurResult {
+    fn from(p: &Photo) -> Self {
+        Self {
+            photo_id: p.id,
+            status: p.status,
+            verified: p.verified,
+            blur_score: p.blur_score,
+            is_blurred: p.is_blurred,
+            blur_type: p.blur_type,
+            motion_angle_deg: p.motion_angle_deg,
+            preview_score: p.preview_score,
+            processed_at: p.processed_at,
+            error: p.error.clone(),
+        }
+    }
+}
+
+/// The browser's preview score for a photo: `PUT /api/v1/photos/{id}/preview`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewRequest {
+    /// The score the browser's kernel gave, in [0, 1].
+    pub preview_score: f64,
+}
+
+/// One page of the gallery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhotoPage {
+    /// Photos, newest first.
+    pub items: Vec<Photo>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A file of a multipart upload that was not stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RejectedFile {
+    /// The file name the client sent.
+    pub filename: String,
+    /// Machine-readable reason.
+    pub code: super::ErrorCode,
+    /// Human-readable reason.
+    pub message: String,
+}
+
+/// The answer to an upload: the stored photos (a file uploaded before is returned as the
+/// photo it already is) and the files refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadResponse {
+    /// Stored photos, in upload order.
+    pub items: Vec<Photo>,
+    /// Ids in `items` that were already stored (same bytes uploaded before).
+    pub duplicates: Vec<i64>,
+    /// Files that were refused, with the reason.
+    pub rejected: Vec<RejectedFile>,
+}
+
+/// Which photos a batch analyses: a list of ids, or every photo matching a filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnalyzeBatchRequest {
+    /// These photos (at most 10,000).
+    #[serde(default)]
+    pub photo_ids: Option<Vec<i64>>,
+    /// Or every photo of this filter.
+    #[serde(default)]
+    pub filter: Option<PhotoFilter>,
+}
+
+/// A batch was queued (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobAccepted {
+    /// Poll `GET /api/v1/blur/jobs/{job_id}` for progress.
+    pub job_id: i64,
+    /// How many photos it will verify.
+    pub total: i64,
+}
+
+/// Where a batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Nothing started yet.
+    Queued,
+    /// Some photos are done, some are not.
+    Running,
+    /// Every photo finished (some may have failed).
+    Done,
+    /// Every photo failed.
+    Failed,
+}
+
+/// The progress of a batch: `GET /api/v1/blur/jobs/{job_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobProgress {
+    /// The batch id.
+    pub job_id: i64,
+    /// Overall state.
+    pub status: BatchStatus,
+    /// Photos verified.
+    pub done: i64,
+    /// Photos that could not be verified.
+    pub failed: i64,
+    /// Photos in the batch.
+    pub total: i64,
+}
+
+/// The user's settings: `GET`/`PUT /api/v1/settings`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Settings {
+    /// A photo is blurred when its score is at least this, in [0, 1].
+    pub blur_threshold: f64,
+}
+
+/// One bin of the score histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistogramBin {
+    /// Lower edge (inclusive).
+    pub from: f64,
+    /// Upper edge (exclusive, except for the last bin, which includes 1.0).
+    pub to: f64,
+    /// Verified photos with a score in the bin.
+    pub count: i64,
+}
+
+/// Counts per blur type among the blurred photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypeCounts {
+    /// Camera shake.
+    pub motion: i64,
+    /// Out of focus.
+    pub defocus: i64,
+}
+
+/// `GET /api/v1/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Stats {
+    /// Every photo.
+    pub total: i64,
+    /// Verified and blurred under the threshold.
+    pub blurred: i64,
+    /// Verified and clear.
+    pub not_blurred: i64,
+    /// Not verified (never analysed, queued or failed).
+    pub unprocessed: i64,
+    /// Of the unprocessed, those whose verification failed.
+    pub failed: i64,
+    /// The threshold the counts use.
+    pub blur_threshold: f64,
+    /// The blurred photos by type.
+    pub by_type: TypeCounts,
+    /// Verified scores in ten bins of 0.1.
+    pub histogram: Vec<HistogramBin>,
+}
+
+/// The signed-in user: `GET /api/v1/auth/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    /// The user's id.
+    pub id: i64,
+    /// Email, when signed in with Google.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Avatar URL.
+    pub picture: Option<String>,
+    /// `local` (single-user try-out, no sign-in) or `google`.
+    pub mode: String,
+    /// The user's settings.
+    pub settings: Settings,
+}
+
+/// Tokens for REST API clients: `POST /api/v1/auth/token` and `/auth/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Exchange at `/api/v1/auth/refresh` for a new pair; single use.
+    pub refresh_token: String,
+}
+
+/// `POST /api/v1/auth/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenRequest {
+    /// `local` (single-user mode only) or `authorization_code` (Google sign-in).
+    pub grant_type: String,
+    /// Google's authorization code, for `authorization_code`.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// `POST /api/v1/auth/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    /// The refresh token of the last pair.
+    pub refresh_token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_use_the_documented_query_values() {
+        for (filter, text) in [
+            (PhotoFilter::All, "all"),
+            (PhotoFilter::Blurred, "blurred"),
+            (PhotoFilter::NotBlurred, "not_blurred"),
+            (PhotoFilter::Unprocessed, "unprocessed"),
+        ] {
+            assert_eq!(serde_json::to_value(filter).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn a_batch_request_takes_ids_or_a_filter() {
+        let by_ids: AnalyzeBatchRequest = serde_json::from_str(r#"{"photo_ids": [1, 2]}"#).unwrap();
+        assert_eq!(by_ids.photo_ids, Some(vec![1, 2]));
+        let by_filter: AnalyzeBatchRequest =
+            serde_json::from_str(r#"{"filter": "unprocessed"}"#).unwrap();
+        assert_eq!(by_filter.filter, Some(PhotoFilter::Unprocessed));
+    }
+}
