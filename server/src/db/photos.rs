@@ -91,7 +91,9 @@ impl PhotoRow {
             },
             preview_score: self.preview_score,
             status,
-            verified: self.blur_score.is_some() && status == VerificationStatus::Done,
+            // Only the worker writes `blur_score`, so a score is a verified score, even while
+            // a re-verification is queued.
+            verified: self.blur_score.is_some(),
             error: self.error.clone(),
             processed_at: self.processed_at,
             created_at: self.created_at,

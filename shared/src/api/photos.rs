@@ -77,7 +77,7 @@ pub struct Photo {
     pub preview_score: Option<f64>,
     /// Verification state.
     pub status: VerificationStatus,
-    /// `status == done`: the score comes from the server's worker.
+    /// A verified score is present (it comes from the server's worker, never the browser).
     pub verified: bool,
     /// Why verification failed.
     pub error: Option<String>,
