@@ -91,9 +91,28 @@ async fn every_endpoint_that_takes_an_id_answers_404_to_another_user(backend: Ba
         if method == Method::DELETE {
             continue;
         }
-        let (status, err) = app.call(method.clone(), &path, Some(&alice), body).await;
-        assert!(status < 300, "alice {method} {path}: {status} {err}");
+        let mut request = app.request(method.clone(), &path, Some(&alice));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        assert!(status < 300, "alice {method} {path}: {status}");
     }
+    // The batch's event stream ends with its final progress.
+    let events = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/blur/jobs/{job}/events"),
+            Some(&alice),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let text = events.text().await.unwrap();
+    assert!(text.contains("event: progress"), "{text}");
+    assert!(text.contains(r#""status":"done""#), "{text}");
     let (status, _) = app
         .call(
             Method::DELETE,
