@@ -142,6 +142,7 @@ impl Server {
             auth: Arc::new(Auth {
                 mode,
                 keys: TokenKeys::new(&secret),
+                loopback_only: listener.local_addr()?.ip().is_loopback(),
             }),
             started: Arc::new(Instant::now()),
         };

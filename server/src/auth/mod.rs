@@ -55,6 +55,9 @@ pub struct Auth {
     pub mode: AuthMode,
     /// Signs and checks bearer tokens.
     pub keys: TokenKeys,
+    /// The server listens on loopback only: local mode then also requires a loopback `Host`,
+    /// so a web page cannot reach the local user through DNS rebinding.
+    pub loopback_only: bool,
 }
 
 /// How the current request proved who it is.
@@ -110,6 +113,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         } else if let Some(id) = session_user(parts).await? {
             (id, AuthVia::Session)
         } else if let AuthMode::Local { user_id } = state.auth.mode {
+            if state.auth.loopback_only && !is_loopback_host(parts) {
+                return Err(AppError::Forbidden);
+            }
             (user_id, AuthVia::Local)
         } else {
             return Err(AppError::Unauthorized);
@@ -134,6 +140,33 @@ async fn session_user(parts: &Parts) -> Result<Option<i64>, AppError> {
         .get::<i64>(SESSION_USER_KEY)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))
+}
+
+/// True when the `Host` header names this machine (`localhost`, `*.localhost`, `127.0.0.1`,
+/// `[::1]`), with or without a port. A rebinding attack arrives with the attacker's name.
+pub fn is_loopback_host(parts: &Parts) -> bool {
+    let Some(host) = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        // HTTP/1.0 without Host, or HTTP/2 with the authority in the URI.
+        return parts.uri.host().is_none_or(is_loopback_name);
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
+    };
+    is_loopback_name(name)
+}
+
+fn is_loopback_name(name: &str) -> bool {
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Refuses a state-changing request that a browser marks as coming from another site.
@@ -201,6 +234,35 @@ mod tests {
             ))
             .is_ok()
         );
+    }
+
+    #[test]
+    fn only_loopback_host_names_count_as_this_machine() {
+        for host in [
+            "127.0.0.1:8080",
+            "localhost",
+            "LOCALHOST:80",
+            "app.localhost:1",
+            "[::1]:8080",
+            "127.0.0.2",
+        ] {
+            assert!(
+                is_loopback_host(&parts(Method::GET, &[("host", host)])),
+                "{host}"
+            );
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "192.168.1.10:8080",
+            "localhost.evil.example",
+            "[2001:db8::1]:80",
+        ] {
+            assert!(
+                !is_loopback_host(&parts(Method::GET, &[("host", host)])),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "expected a JSON body (Content-Type: application/json)".into(),
             )),
             Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(e.body_text())),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge(e.body_text()))
+            }
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
     }

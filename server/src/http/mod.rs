@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use shared::api::{ErrorBody, ErrorCode, ErrorResponse};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -28,9 +30,6 @@ use crate::auth::sessions::DbSessionStore;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Files one upload request may carry, at the per-file size limit.
-const FILES_PER_UPLOAD: u64 = 16;
-
 /// The whole app. `client_dir` is Trunk's output folder (may be missing: a page says so).
 pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -39,8 +38,13 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
-    let upload_limit = usize::try_from(state.limits.max_bytes.saturating_mul(FILES_PER_UPLOAD))
-        .unwrap_or(usize::MAX);
+    let upload_limit = usize::try_from(
+        state
+            .limits
+            .max_bytes
+            .saturating_mul(photos::FILES_PER_REQUEST),
+    )
+    .unwrap_or(usize::MAX);
     let api = Router::new()
         .route(
             "/photos",
@@ -83,7 +87,43 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// Errors made outside our handlers (the timeout layer, a body-limit rejection) carry no JSON
+/// body; under `/api/` every error must have the documented shape, so one is written here.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::Timeout,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let body = ErrorResponse {
+        error: ErrorBody {
+            code,
+            message: status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_lowercase(),
+        },
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn api_not_found() -> AppError {

@@ -243,6 +243,11 @@ fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Res
     if let Some(v) = mime.and_then(|m| HeaderValue::from_str(m).ok()) {
         h.insert(header::CONTENT_TYPE, v);
     }
+    // Users' files are served as the image type we sniffed, never re-sniffed as a page.
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -300,11 +305,7 @@ pub async fn upload(
     };
     let mut first_error: Option<AppError> = None;
     let mut saw_file = false;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() != Some("file") {
             continue;
         }
@@ -395,6 +396,20 @@ async fn store_upload(
     };
     Ok(photos::insert_local(state.db.pool(), &new).await?)
 }
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(format!(
+            "the upload is too large: send at most {FILES_PER_REQUEST} files per request"
+        ))
+    } else {
+        AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Files one upload request may carry at the per-file size limit (the body limit is this many
+/// times the file limit).
+pub const FILES_PER_REQUEST: u64 = 16;
 
 fn probe_error(filename: &str, e: ProbeError) -> AppError {
     let message = format!("{filename}: {e}");

@@ -10,6 +10,35 @@ use crate::on_both_backends;
 
 on_both_backends!(hostile_files_are_refused_or_fail_their_own_job);
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_files_and_bodies_are_413_with_a_json_error() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut storage =
+        crate::helpers::storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    storage.limits.max_file_mib = 1;
+    let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
+    // One file over the per-file limit.
+    let mut big = sharp_jpeg(1);
+    big.resize(2 * 1024 * 1024, 0);
+    let (status, body) = app.upload(&[("big.jpg".into(), big)], None).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    // A JSON body over the default limit.
+    // (2.3 MB: a little over axum's 2 MB default, so the client has sent it all.)
+    let ids: Vec<i64> = (100_000..430_000).collect();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"photo_ids": ids})),
+        )
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    app.stop().await;
+}
+
 async fn hostile_files_are_refused_or_fail_their_own_job(backend: Backend) {
     let app = TestApp::spawn_with_workers(backend, 1).await;
     let good = sharp_jpeg(9);

@@ -301,6 +301,23 @@ async fn a_cookie_session_is_a_user_and_cross_site_writes_are_refused() {
             assert_eq!(err["error"]["code"], "forbidden");
         }
     }
+    // Local mode answers only to this machine's names: a page that rebinds its own domain
+    // to 127.0.0.1 cannot read the local user's photos.
+    let response = app
+        .request(Method::GET, "/api/v1/photos", None)
+        .header("host", "rebound.example:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let response = app
+        .request(Method::GET, "/api/v1/photos", None)
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
     // The same cross-site write in local mode (no cookie) is refused too.
     let response = app
         .request(Method::POST, "/api/v1/blur/analyze-batch", None)

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is well-formed but semantically wrong (422).
     Unprocessable,
+    /// The request took too long (408).
+    Timeout,
     /// A dependency (database, queue) is down (503).
     Unavailable,
     /// Anything else (500); details are logged, never sent.
