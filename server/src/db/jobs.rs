@@ -99,6 +99,7 @@ pub async fn insert(pool: &AnyPool, job: &NewJob<'_>) -> Result<i64, sqlx::Error
         "INSERT INTO jobs (kind, payload, user_id, photo_id, batch_id, max_attempts, status, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $7) RETURNING id",
     )
+    .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
     .bind(job.kind)
     .bind(job.payload)
     .bind(job.user_id)

@@ -3,6 +3,13 @@
 //!
 //! Queries go through sqlx's `Any` driver, so one set of SQL serves both backends; the schema
 //! keeps to the types both share (see migrations/README.md).
+//!
+//! # Nullable binds
+//! On PostgreSQL, the `Any` driver prepares a cached statement with the type of the first
+//! values bound; when a parameter is first bound as `None`, later binds of `Some(f64)` on the
+//! same connection fail ("incorrect binary data format"). Every query that binds an `Option`
+//! therefore calls `.persistent(false)`, so it is prepared with the types of each execution.
+//! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards this.
 
 pub mod batches;
 pub mod jobs;

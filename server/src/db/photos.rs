@@ -141,6 +141,7 @@ pub async fn insert_local(
          ON CONFLICT (user_id, content_sha256) DO NOTHING
          RETURNING {COLUMNS}"
     ))
+    .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
     .bind(photo.user_id)
     .bind(photo.sha256)
     .bind(photo.blob_key)
@@ -272,6 +273,7 @@ pub async fn store_verdict(pool: &AnyPool, id: i64, v: &Verdict<'_>) -> Result<(
              status = 'done', error = NULL, processed_at = $5, updated_at = $5
          WHERE id = $1",
     )
+    .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
     .bind(id)
     .bind(v.blur_score)
     .bind(v.blur_kind)

@@ -54,6 +54,7 @@ pub async fn create(
         "INSERT INTO users (google_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
          RETURNING id",
     )
+    .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
     .bind(google_id)
     .bind(name)
     .bind(now)

@@ -14,7 +14,56 @@ on_both_backends!(
     images_are_served_with_cache_headers_and_photos_can_be_deleted,
     the_threshold_moves_every_verdict_at_once,
     one_photo_is_analysed_and_its_result_verified,
+    nullable_values_bind_in_any_order,
 );
+
+/// On one connection, a `None` bound before a `Some` (and the reverse) must both work: photos
+/// without EXIF next to photos with it, defocus verdicts (no angle) next to motion ones.
+async fn nullable_values_bind_in_any_order(backend: Backend) {
+    use server::db::photos::{NewPhoto, Verdict, insert_local, store_verdict};
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut storage = crate::helpers::storage(backend, data_dir.path().to_path_buf()).await;
+    storage.database_max_connections = 1;
+    let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
+    let pool = app.services.db.pool();
+    let user = app.local_user();
+    let mut ids = Vec::new();
+    for (i, exposure) in [None, Some(0.01), None, Some(0.5)].into_iter().enumerate() {
+        let sha = format!("{i:064}");
+        let photo = NewPhoto {
+            user_id: user,
+            sha256: &sha,
+            blob_key: "originals/x",
+            filename: "x.jpg",
+            mime_type: "image/jpeg",
+            size_bytes: 1,
+            width: 1,
+            height: 1,
+            exposure_time_s: exposure,
+            focal_length_mm: exposure.map(|e| e * 100.0),
+        };
+        ids.push(insert_local(pool, &photo).await.unwrap().0.id);
+    }
+    for (id, angle) in ids.iter().zip([None, Some(45.0), None, Some(90.0)]) {
+        let verdict = Verdict {
+            blur_score: 0.9,
+            blur_kind: if angle.is_some() { "motion" } else { "defocus" },
+            motion_angle_deg: angle,
+        };
+        store_verdict(pool, *id, &verdict).await.unwrap();
+    }
+    let (_, photo) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{}", ids[1]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(photo["motion_angle_deg"], 45.0);
+    assert_eq!(photo["blur_type"], "motion");
+    app.stop().await;
+}
 
 /// Every page of a filter, following `next_cursor`.
 async fn list_all(app: &TestApp, filter: &str, limit: usize) -> Vec<serde_json::Value> {
