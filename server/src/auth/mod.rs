@@ -71,11 +71,12 @@ pub enum AuthVia {
     Local,
 }
 
-/// The authenticated user of a request.
-#[derive(Debug, Clone)]
+/// The authenticated user of a request. Only the id is established up front (a token's
+/// signature, the session or local mode say who it is); handlers that need the user's row
+/// (settings, profile) load it, so the gallery's hot path costs no extra query.
+#[derive(Debug, Clone, Copy)]
 pub struct CurrentUser {
-    /// The user's row.
-    pub user: users::UserRow,
+    id: i64,
     /// How they were recognised.
     pub via: AuthVia,
 }
@@ -83,12 +84,14 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// The user's id.
     pub fn id(&self) -> i64 {
-        self.user.id
+        self.id
     }
 
-    /// The user's blur threshold.
-    pub fn threshold(&self) -> f64 {
-        self.user.blur_threshold
+    /// The user's row; a user that no longer exists is no longer signed in.
+    pub async fn row(&self, db: &crate::db::Database) -> Result<users::UserRow, AppError> {
+        users::get(db.pool(), self.id)
+            .await?
+            .ok_or(AppError::Unauthorized)
     }
 }
 
@@ -125,10 +128,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             // requests any site can trigger, so state changes must come from our own pages.
             check_same_origin(parts)?;
         }
-        let user = users::get(state.db.pool(), user_id)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        Ok(CurrentUser { user, via })
+        Ok(CurrentUser { id: user_id, via })
     }
 }
 

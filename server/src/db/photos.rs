@@ -50,18 +50,21 @@ pub struct PhotoRow {
     pub processed_at: Option<i64>,
     /// When added.
     pub created_at: i64,
+    /// 1 blurred, 0 clear under the owner's threshold (kept current by `set_threshold`);
+    /// NULL until verified.
+    pub is_blurred: Option<i64>,
 }
 
 const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
     content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
-    error, processed_at, created_at";
+    error, processed_at, created_at, is_blurred";
 
 impl PhotoRow {
-    /// The API view under the owner's threshold. `is_blurred` is derived here from the score
-    /// rather than read from the stored column, so what a user sees always matches the
-    /// threshold they just set.
-    pub fn to_api(&self, threshold: f64) -> Photo {
-        let is_blurred = self.blur_score.map(|s| s >= threshold);
+    /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
+    /// in the same transaction, so what a photo says always matches the filter it is listed
+    /// under.
+    pub fn to_api(&self) -> Photo {
+        let is_blurred = self.is_blurred.map(|b| b == 1);
         let blur_type = is_blurred.map(|blurred| match (blurred, self.blur_type.as_deref()) {
             (false, _) => ApiBlurType::None,
             (true, Some("motion")) => ApiBlurType::Motion,

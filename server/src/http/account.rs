@@ -16,17 +16,18 @@ use crate::state::AppState;
 /// The current user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = shared::api::ErrorResponse)))]
-pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Json<Me> {
-    Json(Me {
-        id: user.id(),
-        email: user.user.email.clone(),
-        name: user.user.name.clone(),
-        picture: user.user.picture.clone(),
+pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Me>, AppError> {
+    let row = user.row(&state.db).await?;
+    Ok(Json(Me {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        picture: row.picture,
         mode: state.auth.mode.name().into(),
         settings: Settings {
-            blur_threshold: user.threshold(),
+            blur_threshold: row.blur_threshold,
         },
-    })
+    }))
 }
 
 /// Issues an access + refresh token pair. In local mode `{"grant_type": "local"}` gives the
@@ -103,10 +104,13 @@ pub async fn logout(
 /// The user's settings.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
     responses((status = 200, body = Settings)))]
-pub async fn get_settings(user: CurrentUser) -> Json<Settings> {
-    Json(Settings {
-        blur_threshold: user.threshold(),
-    })
+pub async fn get_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Settings>, AppError> {
+    Ok(Json(Settings {
+        blur_threshold: user.row(&state.db).await?.blur_threshold,
+    }))
 }
 
 /// Sets the blur threshold; every list, count and verdict follows it at once.
@@ -134,6 +138,11 @@ pub async fn stats(
     user: CurrentUser,
 ) -> Result<Json<Stats>, AppError> {
     Ok(Json(
-        photos::stats(state.db.pool(), user.id(), user.threshold()).await?,
+        photos::stats(
+            state.db.pool(),
+            user.id(),
+            user.row(&state.db).await?.blur_threshold,
+        )
+        .await?,
     ))
 }

@@ -72,9 +72,8 @@ pub async fn list(
     } else {
         None
     };
-    let threshold = user.threshold();
     Ok(Json(PhotoPage {
-        items: rows.iter().map(|r| r.to_api(threshold)).collect(),
+        items: rows.iter().map(photos::PhotoRow::to_api).collect(),
         next_cursor,
     }))
 }
@@ -91,7 +90,7 @@ pub async fn show(
     let row = photos::get(state.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    Ok(Json(row.to_api(user.threshold())))
+    Ok(Json(row.to_api()))
 }
 
 /// The verification result of one photo.
@@ -106,7 +105,7 @@ pub async fn result(
     let row = photos::get(state.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    Ok(Json(BlurResult::from(&row.to_api(user.threshold()))))
+    Ok(Json(BlurResult::from(&row.to_api())))
 }
 
 /// Deletes a photo, its stored image and derived images.
@@ -336,7 +335,7 @@ pub async fn upload(
                 if !created {
                     response.duplicates.push(row.id);
                 }
-                response.items.push(row.to_api(user.threshold()));
+                response.items.push(row.to_api());
             }
             Err(err) => {
                 if !err.code().0.is_client_error() {
