@@ -12,9 +12,9 @@
 //!   verified per second from the batch request until the batch is done. `embedded`: SQLite, the
 //!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
 //!   running no worker and two `classify worker` processes (one consumer each).
-//! - `gallery N BACKEND`: inserts N verified photos for one user straight into the database,
-//!   then 32 concurrent clients fetch random gallery pages (random filter, random cursor, 50 per
-//!   page) for 20 s; reports p50/p90/p99 latency and requests per second.
+//! - `gallery N BACKEND [CLIENTS]`: inserts N verified photos for one user straight into the
+//!   database, then CLIENTS (default 32) concurrent clients fetch random gallery pages (random
+//!   filter, random cursor, 50 per page) for 20 s; reports p50/p90/p99 latency and requests/s.
 //!
 //! PostgreSQL and Redis come from `CLASSIFY_TEST_DATABASE_URL` / `CLASSIFY_TEST_REDIS_URL`
 //! (defaults: the local servers); each run uses a fresh database and key prefix.
@@ -253,7 +253,7 @@ async fn verify(count: u64, mode: &str) {
     stop(app).await;
 }
 
-async fn gallery(count: i64, backend: &str) {
+async fn gallery(count: i64, backend: &str, clients: u64) {
     let (app, _) = start(backend, 0).await;
     let pool = app.services.db.pool();
     let (user_id,): (i64,) = sqlx::query_as("SELECT id FROM users ORDER BY id LIMIT 1")
@@ -303,7 +303,7 @@ async fn gallery(count: i64, backend: &str) {
     let warmup = Instant::now() + Duration::from_secs(2);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
-    for c in 0..32u64 {
+    for c in 0..clients {
         let (http, base, token, latencies) = (
             http.clone(),
             app.base.clone(),
@@ -344,7 +344,7 @@ async fn gallery(count: i64, backend: &str) {
     let mut l = latencies.lock().unwrap().clone();
     l.sort_by(f64::total_cmp);
     println!(
-        "gallery backend={backend} photos={count} clients=32 requests={} req_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2}",
+        "gallery backend={backend} photos={count} clients={clients} requests={} req_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2}",
         l.len(),
         l.len() as f64 / 18.0,
         percentile(&l, 0.5),
@@ -370,7 +370,8 @@ async fn main() {
         }
         Some("gallery") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
-            gallery(n, args.get(2).map_or("postgres", String::as_str)).await;
+            let clients = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
+            gallery(n, args.get(2).map_or("postgres", String::as_str), clients).await;
         }
         _ => eprintln!(
             "usage: bench_api verify [N] [embedded|redis] | gallery [N] [postgres|embedded]"
