@@ -416,3 +416,33 @@ async fn one_photo_is_analysed_and_its_result_verified(backend: Backend) {
     assert!(result["processed_at"].as_i64().unwrap() > 0);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_is_documented_and_the_docs_page_works_offline() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/api/v1/photos"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/blur/analyze-batch"]["post"].is_object());
+    // Swagger UI is served from the binary: the page and its script, no CDN.
+    let page = app.get("/api/docs/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui-bundle.js"), "{html}");
+    assert!(
+        !html.contains("https://"),
+        "the docs page must not load remote assets"
+    );
+    let script = app.get("/api/docs/swagger-ui-bundle.js").await;
+    assert_eq!(script.status(), 200);
+    assert!(script.bytes().await.unwrap().len() > 100_000);
+    let init = app
+        .get("/api/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/api/openapi.json"), "{init}");
+    app.stop().await;
+}
