@@ -1,6 +1,6 @@
 //! The state every page shares: the user's threshold, a revision that grows whenever the
-//! library changed in a way that every view must refetch (a batch finished, the threshold
-//! moved), and the progress of the user's long-running work (an upload, a verification
+//! library changed in a way that every view must refetch (an upload ended, a batch started or
+//! ended, the threshold moved), and the progress of the user's long-running work (an upload, a
 //! batch). It lives in the shell so progress survives a tab switch.
 //!
 //! The reducer is plain Rust, so the rules are tested natively.
@@ -141,14 +141,16 @@ impl Reducible for Library {
             }
             LibraryAction::Batch(progress) => {
                 let finished = batch_finished(&progress);
-                if self
+                let new_batch = self
                     .batch
                     .as_ref()
-                    .is_none_or(|b| b.progress.job_id != progress.job_id)
-                {
+                    .is_none_or(|b| b.progress.job_id != progress.job_id);
+                if new_batch {
                     next.error = None;
                 }
-                if finished {
+                // A new batch: views refetch so its photos show as queued; at its end they
+                // refetch again to show the scores.
+                if new_batch || finished {
                     // The scores are stored: every view shows them.
                     next.revision = next.revision.wrapping_add(1);
                 }
@@ -238,16 +240,18 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_refreshes_the_views_only_when_it_finishes() {
+    fn a_batch_refreshes_the_views_when_it_starts_and_when_it_finishes() {
         let mut l = reduce(
             Library::default(),
             LibraryAction::Batch(progress(BatchStatus::Running, 1)),
         );
         assert!(l.busy());
-        assert_eq!(l.revision, 0);
+        assert_eq!(l.revision, 1, "a new batch shows its photos queued");
+        l = reduce(l, LibraryAction::Batch(progress(BatchStatus::Running, 2)));
+        assert_eq!(l.revision, 1, "progress alone does not refetch");
         l = reduce(l, LibraryAction::Batch(progress(BatchStatus::Done, 3)));
         assert!(!l.busy());
-        assert_eq!(l.revision, 1);
+        assert_eq!(l.revision, 2);
     }
 
     #[test]

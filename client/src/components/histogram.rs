@@ -91,6 +91,11 @@ pub fn Histogram(props: &HistogramProps) -> Html {
                       x1={format!("{line_x:.1}")} y1="0" x2={format!("{line_x:.1}")} y2={HEIGHT.to_string()}>
                     <title>{ format!("Threshold {threshold:.2}") }</title>
                 </line>
+                // Labelled inside the chart, on the side with more room.
+                <text class="threshold-label" x={format!("{:.1}", if threshold > 0.5 { line_x - 4.0 } else { line_x + 4.0 })}
+                      y="10" text-anchor={if threshold > 0.5 { "end" } else { "start" }} aria-hidden="true">
+                    { format!("{threshold:.2}") }
+                </text>
             </svg>
             <figcaption class="muted">
                 { format!("Verified photos per score (0 = sharp, 1 = blurred); the line is your threshold, {threshold:.2}.") }

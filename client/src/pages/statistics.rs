@@ -63,7 +63,7 @@ pub fn StatisticsPage() -> Html {
                 <h2>{"Photos"}</h2>
                 <dl class="counts" data-testid="counts">
                     { for count_rows(s).into_iter().map(|(label, id, value)| html! {
-                        <div class={classes!("count", id)}>
+                        <div class={classes!("count", id, (value > 0).then_some("nonzero"))}>
                             <dt>{ label }</dt>
                             <dd data-testid={format!("stat-{id}")}>{ value }</dd>
                         </div>
