@@ -1,7 +1,15 @@
 //! Typed calls to the server. Errors keep the server's JSON error body when there is one.
+//!
+//! Every call is same-origin and carries no credentials of its own: in local mode the server
+//! takes such a request as the local user, and with Google sign-in the browser sends the
+//! session cookie.
 
-use gloo_net::http::Request;
-use shared::api::{ErrorResponse, ServicesReport};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use shared::api::{
+    AnalyzeBatchRequest, ErrorResponse, JobAccepted, JobProgress, Photo, PhotoFilter, PhotoPage,
+    ServicesReport, Settings, Stats, UploadResponse,
+};
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +25,21 @@ pub enum ApiError {
     },
 }
 
+impl ApiError {
+    /// The server refused the request itself (4xx): sending it again will not help.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, ApiError::Server { status, .. } if (400..500).contains(status))
+    }
+
+    /// The server's own message (or the network failure), without the status.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Network(e) => format!("cannot reach the server: {e}"),
+            ApiError::Server { message, .. } => message.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -26,22 +49,167 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+fn network(e: gloo_net::Error) -> ApiError {
+    ApiError::Network(e.to_string())
+}
+
+/// Sends a request and turns a non-2xx answer into [`ApiError::Server`] with the server's
+/// message (or the status text when the body is not the API's error object).
+async fn send(request: Request) -> Result<Response, ApiError> {
+    let response = request.send().await.map_err(network)?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let message = match response.json::<ErrorResponse>().await {
+        Ok(body) => body.error.message,
+        Err(_) => response.status_text(),
+    };
+    Err(ApiError::Server { status, message })
+}
+
+async fn json<T: DeserializeOwned>(request: Request) -> Result<T, ApiError> {
+    send(request).await?.json::<T>().await.map_err(network)
+}
+
+fn build(builder: RequestBuilder) -> Result<Request, ApiError> {
+    builder.build().map_err(network)
+}
+
 /// `GET /health/services`.
 pub async fn services() -> Result<ServicesReport, ApiError> {
-    let response = Request::get("/health/services")
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    if !response.ok() {
-        let status = response.status();
-        let message = match response.json::<ErrorResponse>().await {
-            Ok(body) => body.error.message,
-            Err(_) => response.status_text(),
-        };
-        return Err(ApiError::Server { status, message });
+    json(build(Request::get("/health/services"))?).await
+}
+
+/// The query value of a filter, as the API spells it.
+pub fn filter_param(filter: PhotoFilter) -> &'static str {
+    match filter {
+        PhotoFilter::All => "all",
+        PhotoFilter::Blurred => "blurred",
+        PhotoFilter::NotBlurred => "not_blurred",
+        PhotoFilter::Unprocessed => "unprocessed",
     }
-    response
-        .json::<ServicesReport>()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))
+}
+
+/// `GET /api/v1/photos`: one gallery page, after `cursor` when given.
+pub async fn photos(
+    filter: PhotoFilter,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<PhotoPage, ApiError> {
+    let limit = limit.to_string();
+    let mut query = vec![("filter", filter_param(filter)), ("limit", limit.as_str())];
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor));
+    }
+    json(build(Request::get("/api/v1/photos").query(query))?).await
+}
+
+/// `GET /api/v1/photos/{id}`.
+pub async fn photo(id: i64) -> Result<Photo, ApiError> {
+    json(build(Request::get(&format!("/api/v1/photos/{id}")))?).await
+}
+
+/// The URL of a photo's 320-px thumbnail (the server caches it with an ETag).
+pub fn thumb_url(id: i64) -> String {
+    format!("/api/v1/photos/{id}/image?size=thumb")
+}
+
+/// `POST /api/v1/photos`: one multipart request with a part named `file` per file.
+pub async fn upload(files: &[web_sys::File]) -> Result<UploadResponse, ApiError> {
+    let form = web_sys::FormData::new().map_err(|e| ApiError::Network(format!("{e:?}")))?;
+    for file in files {
+        form.append_with_blob_and_filename("file", file, &file.name())
+            .map_err(|e| ApiError::Network(format!("{e:?}")))?;
+    }
+    // No content-type header: the browser sets multipart/form-data with its boundary.
+    let request = Request::post("/api/v1/photos")
+        .body(form)
+        .map_err(network)?;
+    json(request).await
+}
+
+/// `DELETE /api/v1/photos/{id}`.
+pub async fn delete_photo(id: i64) -> Result<(), ApiError> {
+    send(build(Request::delete(&format!("/api/v1/photos/{id}")))?).await?;
+    Ok(())
+}
+
+/// `POST /api/v1/photos/{id}/analyze`: queue verification of one photo.
+pub async fn analyze_photo(id: i64) -> Result<JobAccepted, ApiError> {
+    json(build(Request::post(&format!(
+        "/api/v1/photos/{id}/analyze"
+    )))?)
+    .await
+}
+
+/// `POST /api/v1/blur/analyze-batch` with `{"filter": "unprocessed"}`.
+pub async fn analyze_unprocessed() -> Result<JobAccepted, ApiError> {
+    let body = AnalyzeBatchRequest {
+        photo_ids: None,
+        filter: Some(PhotoFilter::Unprocessed),
+    };
+    json(
+        Request::post("/api/v1/blur/analyze-batch")
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `GET /api/v1/blur/jobs/{job_id}`.
+pub async fn job(job_id: i64) -> Result<JobProgress, ApiError> {
+    json(build(Request::get(&format!("/api/v1/blur/jobs/{job_id}")))?).await
+}
+
+/// `GET /api/v1/settings`.
+pub async fn settings() -> Result<Settings, ApiError> {
+    json(build(Request::get("/api/v1/settings"))?).await
+}
+
+/// `PUT /api/v1/settings`.
+pub async fn put_settings(settings: &Settings) -> Result<Settings, ApiError> {
+    json(
+        Request::put("/api/v1/settings")
+            .json(settings)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `GET /api/v1/stats`.
+pub async fn stats() -> Result<Stats, ApiError> {
+    json(build(Request::get("/api/v1/stats"))?).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_sent_as_the_api_spells_them() {
+        for filter in [
+            PhotoFilter::All,
+            PhotoFilter::Blurred,
+            PhotoFilter::NotBlurred,
+            PhotoFilter::Unprocessed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(filter).ok(),
+                Some(serde_json::Value::from(filter_param(filter)))
+            );
+        }
+    }
+
+    #[test]
+    fn only_4xx_answers_are_client_errors() {
+        let server = |status| ApiError::Server {
+            status,
+            message: "m".into(),
+        };
+        assert!(server(422).is_client_error());
+        assert!(!server(503).is_client_error());
+        assert!(!ApiError::Network("x".into()).is_client_error());
+        assert_eq!(server(422).message(), "m");
+    }
 }

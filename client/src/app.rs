@@ -1,9 +1,13 @@
 //! The shell: header, sidebar tabs and the page of the current tab. The current tab follows
-//! the URL fragment, so links, reloads and the back button work.
+//! the URL fragment, so links, reloads and the back button work. The shell owns the shared
+//! [`Library`] state (threshold, refresh revision, upload and batch progress) and hands it to
+//! every page as a context.
 
 use gloo_events::EventListener;
 use yew::prelude::*;
 
+use crate::components::ThresholdSlider;
+use crate::library::Library;
 use crate::pages::{DebugPage, GalleryPage, StatisticsPage};
 use crate::tabs::Tab;
 
@@ -18,6 +22,7 @@ fn current_tab() -> Tab {
 #[component]
 pub fn App() -> Html {
     let tab = use_state(current_tab);
+    let library = use_reducer(Library::default);
     {
         let tab = tab.clone();
         use_effect_with((), move |_| {
@@ -33,15 +38,19 @@ pub fn App() -> Html {
         gallery => html! { <GalleryPage tab={gallery} /> },
     };
     html! {
+        <ContextProvider<crate::library::LibraryHandle> context={library}>
         <div class="shell">
             <header class="header">
                 <a class="logo" href="#/all" aria-label="Classify home">
                     <span class="logo-mark" aria-hidden="true">{"◎"}</span>
                     <span>{"Classify"}</span>
                 </a>
-                <span class="mode" title="No Google account is configured: photos stay on this machine">
-                    {"Local mode"}
-                </span>
+                <div class="header-tools">
+                    <ThresholdSlider />
+                    <span class="mode" title="No Google account is configured: photos stay on this machine">
+                        {"Local mode"}
+                    </span>
+                </div>
             </header>
             <nav class="sidebar" aria-label="Views">
                 <ul>
@@ -62,5 +71,6 @@ pub fn App() -> Html {
             </nav>
             <main class="content" id="content">{ page }</main>
         </div>
+        </ContextProvider<crate::library::LibraryHandle>>
     }
 }

@@ -5,9 +5,13 @@
 
 pub mod api; // typed calls to the server
 pub mod app; // the shell: header, sidebar, the page of the current tab
+pub mod components; // upload area, progress, photo cards, threshold slider, histogram
+pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
+pub mod library; // the state every page shares: threshold, refresh revision, progress
 pub mod pages; // one component per tab
 pub mod preview; // the Web Worker that will run the blur kernel for the instant preview
 pub mod tabs; // the sidebar's tabs and their URL fragments
+pub mod work; // uploading in chunks, then verifying and following the batch
 
 pub use app::App;

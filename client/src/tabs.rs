@@ -1,6 +1,8 @@
 //! The sidebar's tabs, each addressable by a URL fragment (`#/blurred`) so reloads and the
 //! back button keep the user's place.
 
+use shared::api::PhotoFilter;
+
 /// One sidebar tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -67,6 +69,17 @@ impl Tab {
             .unwrap_or(Tab::All)
     }
 
+    /// The gallery filter of a photo tab (`None` for Statistics and Debug).
+    pub fn filter(self) -> Option<PhotoFilter> {
+        match self {
+            Tab::All => Some(PhotoFilter::All),
+            Tab::Clear => Some(PhotoFilter::NotBlurred),
+            Tab::Blurred => Some(PhotoFilter::Blurred),
+            Tab::Unprocessed => Some(PhotoFilter::Unprocessed),
+            Tab::Statistics | Tab::Debug => None,
+        }
+    }
+
     /// Whether this tab shows a photo grid.
     pub fn is_gallery(self) -> bool {
         matches!(
@@ -91,6 +104,17 @@ mod tests {
     fn unknown_fragments_fall_back_to_all() {
         assert_eq!(Tab::from_hash(""), Tab::All);
         assert_eq!(Tab::from_hash("#/nope"), Tab::All);
+    }
+
+    #[test]
+    fn clear_lists_the_photos_that_are_not_blurred() {
+        assert_eq!(
+            Tab::Clear.filter(),
+            Some(shared::api::PhotoFilter::NotBlurred)
+        );
+        for tab in Tab::ALL {
+            assert_eq!(tab.filter().is_some(), tab.is_gallery());
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Headless Chromium loads the page served by the real server and reads the Debug tab.
-//! Needs the built client (`cargo xtask client`) and Debian's chromium + chromium-driver.
+//! Headless Chromium loads the page served by the real server: it reads the Debug tab, and
+//! it does the local try-out's main job as a user would (add photos through the page's file
+//! input, wait for verification, read the Clear / Blurred tabs and the statistics, move the
+//! threshold). Needs the built client (`cargo xtask client`) and Debian's chromium +
+//! chromium-driver.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -7,10 +10,14 @@ use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 
-use crate::helpers::{Backend, TestApp, storage};
+use crate::fixtures::{blurred_jpeg, kernel_score, sharp_jpeg};
+use crate::helpers::{Backend, TestApp, eventually, storage};
 use crate::on_both_backends;
 
-on_both_backends!(the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker);
+on_both_backends!(
+    the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker,
+    photos_added_in_the_page_are_verified_sorted_and_counted,
+);
 
 fn client_dir() -> PathBuf {
     let dir = std::env::var("CLASSIFY_TEST_CLIENT_DIR")
@@ -62,24 +69,9 @@ async fn start_chromedriver() -> (Driver, String) {
     panic!("chromedriver did not start on port {port}");
 }
 
-async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker(backend: Backend) {
-    let client_dir = client_dir();
-    let data_dir = tempfile::tempdir().unwrap();
-    let storage = storage(backend, data_dir.path().into()).await;
-    let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.client_dir = Some(client_dir);
-    })
-    .await;
-    let (_driver, driver_url) = start_chromedriver().await;
+/// Chromium under chromedriver, with a throw-away profile (keep all three alive).
+async fn start_browser() -> (Driver, fantoccini::Client, tempfile::TempDir) {
+    let (driver, driver_url) = start_chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -99,6 +91,27 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
         .connect(&driver_url)
         .await
         .expect("cannot start Chromium through chromedriver");
+    (driver, browser, profile)
+}
+
+async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker(backend: Backend) {
+    let client_dir = client_dir();
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(backend, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir);
+    })
+    .await;
+    let (_driver, browser, _profile) = start_browser().await;
 
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     // The shell renders with its tabs; the Debug tab is reached by clicking, as a user would.
@@ -131,4 +144,276 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
 
     browser.close().await.unwrap();
     app.stop().await;
+}
+
+/// The number of elements matching `css` now.
+async fn count(browser: &fantoccini::Client, css: &str) -> usize {
+    browser.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+/// The text of the element matching `css`, or "" while there is none.
+async fn text_of(browser: &fantoccini::Client, css: &str) -> String {
+    match browser.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Opens a gallery tab by clicking it and returns the filenames of its cards once its first
+/// page has arrived.
+async fn gallery_filenames(browser: &fantoccini::Client, tab: &str, filter: &str) -> Vec<String> {
+    wait_for(browser, &format!("#tab-{tab}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The grid says which filter it shows and when its page has arrived; an empty tab shows
+    // its empty state instead.
+    let loaded = format!(
+        "[data-testid='grid'][data-filter='{filter}'][data-loaded='true'], [data-testid='empty']"
+    );
+    wait_for(browser, &loaded).await;
+    let mut names = Vec::new();
+    for card in browser
+        .find_all(Locator::Css("[data-testid='photo-card']"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(
+            card.attr("data-status").await.unwrap().as_deref(),
+            Some("verified"),
+            "every photo is verified before the tabs are read"
+        );
+        assert!(card.attr("data-photo-id").await.unwrap().is_some());
+        names.push(
+            card.find(Locator::Css(".filename"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    names.sort();
+    names
+}
+
+async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backend) {
+    let client_dir = client_dir();
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(backend, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir);
+        args.workers = 1;
+    })
+    .await;
+
+    // 18 photos: more than one upload request carries (16), so the page must chunk. Plus a
+    // file that claims to be a JPEG but is not: the server refuses it, with its reason.
+    let folder = tempfile::tempdir().unwrap();
+    let mut photos: Vec<(String, Vec<u8>)> = (1..=10)
+        .map(|seed| (format!("sharp-{seed:02}.jpg"), sharp_jpeg(seed)))
+        .chain((1..=8).map(|seed| (format!("blurred-{seed:02}.jpg"), blurred_jpeg(100 + seed))))
+        .collect();
+    let mut paths = Vec::new();
+    for (name, bytes) in &photos {
+        let path = folder.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path.display().to_string());
+    }
+    let broken = folder.path().join("broken.jpg");
+    std::fs::write(&broken, b"this is not a photo").unwrap();
+    paths.insert(3, broken.display().to_string());
+
+    // What the worker's kernel will say, at the default threshold 0.5.
+    let score = |bytes: &[u8]| f64::from(kernel_score(bytes));
+    let mut expected_blurred: Vec<String> = photos
+        .iter()
+        .filter(|(_, b)| score(b) >= 0.5)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut expected_clear: Vec<String> = photos
+        .iter()
+        .filter(|(_, b)| score(b) < 0.5)
+        .map(|(n, _)| n.clone())
+        .collect();
+    expected_blurred.sort();
+    expected_clear.sort();
+    assert!(
+        !expected_blurred.is_empty() && !expected_clear.is_empty(),
+        "the fixtures must give both verdicts"
+    );
+    photos.sort();
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    wait_for(&browser, "[data-testid='empty']").await;
+
+    // Choosing files in the page's own "Add photos" input, as a user would.
+    wait_for(&browser, "input[data-testid='file-input']")
+        .await
+        .send_keys(&paths.join("\n"))
+        .await
+        .unwrap();
+
+    let upload = wait_for(
+        &browser,
+        "[data-testid='upload-progress'][data-finished='true']",
+    )
+    .await;
+    assert_eq!(
+        upload.attr("data-sent").await.unwrap().as_deref(),
+        Some("19")
+    );
+    assert_eq!(
+        upload.attr("data-total").await.unwrap().as_deref(),
+        Some("19")
+    );
+    let refused = wait_for(&browser, "[data-testid='refused']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("broken.jpg"), "refused: {refused}");
+    assert_eq!(
+        refused.lines().count(),
+        1,
+        "only the broken file is refused: {refused}"
+    );
+
+    // Verification is queued on its own after the upload; the page follows it to the end.
+    let batch = browser
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css(
+            "[data-testid='batch-progress'][data-finished='true']",
+        ))
+        .await
+        .expect("the verification batch never finished in the page");
+    assert_eq!(
+        batch.attr("data-total").await.unwrap().as_deref(),
+        Some("18")
+    );
+    assert_eq!(
+        batch.attr("data-done").await.unwrap().as_deref(),
+        Some("18")
+    );
+    assert_eq!(
+        batch.attr("data-failed").await.unwrap().as_deref(),
+        Some("0")
+    );
+
+    // The All tab refreshed itself when the batch ended: every photo, each verified.
+    let mut all: Vec<String> = photos.iter().map(|(n, _)| n.clone()).collect();
+    all.sort();
+    assert!(
+        eventually(30, || {
+            let browser = &browser;
+            async move {
+                count(
+                    browser,
+                    "[data-testid='photo-card'][data-status='verified']",
+                )
+                .await
+                    == 18
+            }
+        })
+        .await,
+        "the All tab never showed 18 verified photos"
+    );
+    assert_eq!(gallery_filenames(&browser, "all", "all").await, all);
+    assert_eq!(
+        gallery_filenames(&browser, "blurred", "blurred").await,
+        expected_blurred
+    );
+    assert_eq!(
+        gallery_filenames(&browser, "clear", "not_blurred").await,
+        expected_clear
+    );
+    assert!(
+        gallery_filenames(&browser, "unprocessed", "unprocessed")
+            .await
+            .is_empty()
+    );
+
+    // Statistics: the totals, and a histogram holding every verified score.
+    wait_for(&browser, "#tab-statistics")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of_when_ready(&browser, "stat-total").await, "18");
+    assert_eq!(
+        text_of(&browser, "[data-testid='stat-blurred']").await,
+        expected_blurred.len().to_string()
+    );
+    assert_eq!(
+        text_of(&browser, "[data-testid='stat-clear']").await,
+        expected_clear.len().to_string()
+    );
+    assert_eq!(
+        text_of(&browser, "[data-testid='stat-unprocessed']").await,
+        "0"
+    );
+    assert_eq!(text_of(&browser, "[data-testid='stat-failed']").await, "0");
+    let bins = browser
+        .find_all(Locator::Css("[data-testid='histogram'] rect.bin"))
+        .await
+        .unwrap();
+    assert_eq!(bins.len(), 10);
+    let mut in_bins = 0;
+    for bin in bins {
+        in_bins += bin
+            .attr("data-count")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap();
+    }
+    assert_eq!(in_bins, 18);
+    assert_eq!(count(&browser, "[data-testid='threshold-line']").await, 1);
+
+    // The threshold slider, by keyboard: End moves it to 1. The server stores it and the
+    // statistics follow.
+    let slider = wait_for(&browser, "#threshold-input:enabled").await;
+    slider.send_keys("\u{e010}").await.unwrap();
+    let at_one = photos
+        .iter()
+        .filter(|(_, b)| score(b) >= 1.0)
+        .count()
+        .to_string();
+    assert_ne!(
+        at_one,
+        expected_blurred.len().to_string(),
+        "the move must show"
+    );
+    assert!(
+        eventually(30, || {
+            let browser = &browser;
+            let at_one = at_one.clone();
+            async move { text_of(browser, "[data-testid='stat-blurred']").await == at_one }
+        })
+        .await,
+        "the statistics did not follow the threshold"
+    );
+    let (status, settings) = app.get_json("/api/v1/settings").await;
+    assert_eq!(status, 200);
+    assert_eq!(settings["blur_threshold"], 1.0);
+    assert_eq!(
+        text_of(&browser, "[data-testid='threshold-value']").await,
+        "1.00"
+    );
+
+    browser.close().await.unwrap();
+    app.stop().await;
+}
+
+/// The text of `[data-testid=id]` once it is there.
+async fn text_of_when_ready(browser: &fantoccini::Client, id: &str) -> String {
+    wait_for(browser, &format!("[data-testid='{id}']"))
+        .await
+        .text()
+        .await
+        .unwrap()
 }

@@ -1,0 +1,79 @@
+//! The progress of the user's work: "Uploaded n of N", the files refused with the server's
+//! reason, and the verification batch (done / failed / total). It is an `aria-live` region,
+//! so screen readers announce each step.
+
+use yew::prelude::*;
+
+use crate::library::{BatchProgress, LibraryHandle, UploadProgress};
+
+fn upload_view(upload: &UploadProgress) -> Html {
+    let text = if upload.finished {
+        format!(
+            "Uploaded {} of {} files ({} stored).",
+            upload.sent, upload.total, upload.stored
+        )
+    } else {
+        format!("Uploading… {} of {} files", upload.sent, upload.total)
+    };
+    html! {
+        <div class="activity-row" data-testid="upload-progress"
+             data-sent={upload.sent.to_string()} data-total={upload.total.to_string()}
+             data-finished={upload.finished.to_string()}>
+            <progress max={upload.total.max(1).to_string()} value={upload.sent.to_string()}
+                      aria-label="Upload progress" />
+            <span>{ text }</span>
+            if !upload.refused.is_empty() {
+                <details class="refused" open=true>
+                    <summary>{ format!("{} file(s) refused", upload.refused.len()) }</summary>
+                    <ul data-testid="refused">
+                        { for upload.refused.iter().map(|r| html! {
+                            <li><strong>{ &r.filename }</strong>{": "}{ &r.reason }</li>
+                        }) }
+                    </ul>
+                </details>
+            }
+        </div>
+    }
+}
+
+fn batch_view(batch: &BatchProgress) -> Html {
+    let p = &batch.progress;
+    let finished = p.done + p.failed;
+    let text = if batch.finished {
+        format!(
+            "Verification finished: {} verified, {} failed, of {}.",
+            p.done, p.failed, p.total
+        )
+    } else {
+        format!(
+            "Verifying… {} of {} ({} failed)",
+            finished, p.total, p.failed
+        )
+    };
+    html! {
+        <div class="activity-row" data-testid="batch-progress"
+             data-done={p.done.to_string()} data-failed={p.failed.to_string()}
+             data-total={p.total.to_string()} data-finished={batch.finished.to_string()}>
+            <progress max={p.total.max(1).to_string()} value={finished.to_string()}
+                      aria-label="Verification progress" />
+            <span>{ text }</span>
+        </div>
+    }
+}
+
+/// The progress region (empty until the user starts something).
+#[component]
+pub fn ActivityPanel() -> Html {
+    let Some(library) = use_context::<LibraryHandle>() else {
+        return html! {};
+    };
+    html! {
+        <div class="activity" aria-live="polite" data-testid="activity">
+            { library.upload.as_ref().map(upload_view).unwrap_or_default() }
+            { library.batch.as_ref().map(batch_view).unwrap_or_default() }
+            if let Some(error) = &library.error {
+                <p class="error" role="alert" data-testid="activity-error">{ error }</p>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,199 @@
+//! The user's long-running work: uploading files in chunks, then verifying the unprocessed
+//! photos and following the batch until it ends. Progress goes to the shared
+//! [`Library`](crate::library::Library) state, so any page can show it.
+
+use std::ops::Range;
+
+use gloo_timers::future::TimeoutFuture;
+use shared::api::JobAccepted;
+
+use crate::api::{self, ApiError};
+use crate::library::{LibraryAction, LibraryHandle, Refused, batch_finished};
+
+/// Files per upload request: the server accepts at most 16.
+pub const FILES_PER_REQUEST: usize = 16;
+/// Bytes per upload request beyond which a chunk is closed early, so one request stays well
+/// inside the server's 30-second timeout on a slow link. A single larger file goes alone.
+pub const BYTES_PER_REQUEST: f64 = 48.0 * 1024.0 * 1024.0;
+/// How often a batch's progress is polled.
+pub const POLL_MS: u32 = 500;
+/// Polls that may fail in a row (a restarting server) before the page gives up.
+const POLL_RETRIES: u32 = 10;
+
+/// Splits files (given by size) into consecutive chunks of at most `max_files` files and,
+/// unless one file alone is larger, at most `max_bytes` bytes.
+pub fn plan_chunks(sizes: &[f64], max_files: usize, max_bytes: f64) -> Vec<Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0.0;
+    for (i, size) in sizes.iter().enumerate() {
+        let full = i - start >= max_files.max(1) || (i > start && bytes + size > max_bytes);
+        if full {
+            chunks.push(start..i);
+            start = i;
+            bytes = 0.0;
+        }
+        bytes += size;
+    }
+    if start < sizes.len() {
+        chunks.push(start..sizes.len());
+    }
+    chunks
+}
+
+/// Whether the browser should send a file: images, and files whose type it does not know
+/// (the server judges by content). Anything the browser knows is not an image is skipped.
+pub fn worth_sending(mime: &str) -> bool {
+    mime.is_empty() || mime.starts_with("image/")
+}
+
+/// Uploads `files`, then verifies every unprocessed photo and follows the batch.
+pub async fn upload_and_verify(library: LibraryHandle, files: Vec<web_sys::File>) {
+    let (files, skipped): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|f| worth_sending(&f.type_()));
+    library.dispatch(LibraryAction::UploadStarted {
+        total: files.len() + skipped.len(),
+    });
+    if !skipped.is_empty() {
+        library.dispatch(LibraryAction::UploadChunk {
+            sent: skipped.len(),
+            stored: 0,
+            refused: skipped
+                .iter()
+                .map(|f| Refused {
+                    filename: f.name(),
+                    reason: format!("not an image ({})", f.type_()),
+                })
+                .collect(),
+        });
+    }
+    let sizes: Vec<f64> = files.iter().map(|f| f.size()).collect();
+    let mut stored = 0;
+    for range in plan_chunks(&sizes, FILES_PER_REQUEST, BYTES_PER_REQUEST) {
+        let chunk = &files[range];
+        match upload_chunk(chunk).await {
+            Ok((ok, refused)) => {
+                stored += ok;
+                library.dispatch(LibraryAction::UploadChunk {
+                    sent: chunk.len(),
+                    stored: ok,
+                    refused,
+                });
+            }
+            Err(e) => {
+                library.dispatch(LibraryAction::Failed(format!(
+                    "Upload stopped: {}",
+                    e.message()
+                )));
+                library.dispatch(LibraryAction::Refresh);
+                return;
+            }
+        }
+    }
+    library.dispatch(LibraryAction::UploadFinished);
+    if stored > 0 {
+        verify_unprocessed(library).await;
+    }
+}
+
+/// Sends one chunk; answers how many photos were stored and which files were refused.
+/// When the server refuses the whole chunk it names only its first reason, so the files
+/// are then sent one by one to give each refused file its own reason.
+async fn upload_chunk(chunk: &[web_sys::File]) -> Result<(usize, Vec<Refused>), ApiError> {
+    match api::upload(chunk).await {
+        Ok(response) => Ok((
+            response.items.len(),
+            response
+                .rejected
+                .into_iter()
+                .map(|r| Refused {
+                    filename: r.filename,
+                    reason: r.message,
+                })
+                .collect(),
+        )),
+        Err(e) if e.is_client_error() && chunk.len() > 1 => {
+            let mut stored = 0;
+            let mut refused = Vec::new();
+            for file in chunk {
+                let (ok, mut no) = Box::pin(upload_chunk(std::slice::from_ref(file))).await?;
+                stored += ok;
+                refused.append(&mut no);
+            }
+            Ok((stored, refused))
+        }
+        Err(e) if e.is_client_error() => Ok((
+            0,
+            chunk
+                .iter()
+                .map(|f| Refused {
+                    filename: f.name(),
+                    reason: e.message(),
+                })
+                .collect(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Queues verification of every unprocessed photo and follows the batch.
+pub async fn verify_unprocessed(library: LibraryHandle) {
+    match api::analyze_unprocessed().await {
+        Ok(accepted) => follow(library, accepted).await,
+        Err(e) => library.dispatch(LibraryAction::Failed(format!(
+            "Could not queue verification: {}",
+            e.message()
+        ))),
+    }
+}
+
+/// Polls a batch every [`POLL_MS`] until it ends, reporting each step.
+pub async fn follow(library: LibraryHandle, accepted: JobAccepted) {
+    let mut failures = 0;
+    loop {
+        match api::job(accepted.job_id).await {
+            Ok(progress) => {
+                failures = 0;
+                let finished = batch_finished(&progress);
+                library.dispatch(LibraryAction::Batch(progress));
+                if finished {
+                    return;
+                }
+            }
+            Err(e) if failures >= POLL_RETRIES || e.is_client_error() => {
+                library.dispatch(LibraryAction::Failed(format!(
+                    "Lost track of the verification: {}",
+                    e.message()
+                )));
+                return;
+            }
+            Err(_) => failures += 1,
+        }
+        TimeoutFuture::new(POLL_MS).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_hold_at_most_sixteen_files() {
+        let sizes = vec![1.0; 40];
+        assert_eq!(plan_chunks(&sizes, 16, 1e9), vec![0..16, 16..32, 32..40]);
+        assert_eq!(plan_chunks(&[], 16, 1e9), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn chunks_close_early_on_bytes_but_a_big_file_still_goes() {
+        let sizes = [10.0, 10.0, 25.0, 5.0, 100.0, 1.0];
+        assert_eq!(plan_chunks(&sizes, 16, 30.0), vec![0..2, 2..4, 4..5, 5..6]);
+    }
+
+    #[test]
+    fn only_known_non_images_are_skipped() {
+        assert!(worth_sending("image/jpeg"));
+        assert!(worth_sending(""));
+        assert!(!worth_sending("text/plain"));
+    }
+}
