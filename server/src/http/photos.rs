@@ -10,7 +10,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::api::{
-    BlurResult, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile, UploadResponse,
+    BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile,
+    UploadResponse,
 };
 
 use super::extract::{ApiJson, ApiQuery, IdPath};
@@ -284,16 +285,16 @@ async fn derived(
 /// checked by its content (not its name); the same bytes uploaded again are the same photo.
 #[utoipa::path(post, path = "/api/v1/photos", tag = "photos",
     request_body(content_type = "multipart/form-data", description = "One or more parts named `file`"),
-    responses((status = 201, body = UploadResponse),
+    responses((status = 201, body = UploadResponse, description = "At least one file stored; refused ones are in `rejected`"),
         (status = 400, body = shared::api::ErrorResponse),
         (status = 413, body = shared::api::ErrorResponse),
-        (status = 415, body = shared::api::ErrorResponse),
+        (status = 415, body = shared::api::ErrorResponse, description = "No file stored: the first reason, and `rejected` lists every file's"),
         (status = 422, body = shared::api::ErrorResponse)))]
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<(StatusCode, Json<UploadResponse>), AppError> {
+) -> Result<Response, AppError> {
     let mut multipart = multipart.map_err(|e| {
         AppError::UnsupportedMediaType(format!("expected multipart/form-data: {}", e.body_text()))
     })?;
@@ -356,10 +357,17 @@ pub async fn upload(
         ));
     }
     if response.items.is_empty() {
-        // Nothing stored: answer with the (first) reason, as an error.
-        return Err(first_error.unwrap_or_else(|| AppError::BadRequest("no file stored".into())));
+        // Nothing stored: an error with the first reason, in the usual shape, plus every
+        // file's own reason so a client need not re-send them one by one.
+        let err = first_error.unwrap_or_else(|| AppError::BadRequest("no file stored".into()));
+        let (status, code) = err.code();
+        let body = serde_json::json!({
+            "error": ErrorBody { code, message: err.to_string() },
+            "rejected": response.rejected,
+        });
+        return Ok((status, Json(body)).into_response());
     }
-    Ok((StatusCode::CREATED, Json(response)))
+    Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
 async fn store_upload(

@@ -76,6 +76,8 @@ async fn hostile_files_are_refused_or_fail_their_own_job(backend: Backend) {
             body["error"]["message"].as_str().unwrap().contains(name),
             "{body}"
         );
+        assert_eq!(body["rejected"][0]["filename"], *name, "{body}");
+        assert_eq!(body["rejected"][0]["code"], *code, "{body}");
     }
     // In a mixed upload the good file is stored and the bad ones are listed with reasons.
     let (status, body) = app
