@@ -190,6 +190,7 @@ impl Server {
             client = %self.client_dir.display(),
             "classify is serving on http://{addr}/"
         );
+        workers.spawn(purge_expired_sessions(db.clone(), shutdown.clone()));
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
@@ -201,6 +202,25 @@ impl Server {
         db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// How often expired browser sessions are deleted.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes expired sessions now and then, until `shutdown` fires. Every replica runs it; the
+/// DELETE is idempotent, so overlapping runs are harmless.
+async fn purge_expired_sessions(db: Database, shutdown: CancellationToken) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = crate::auth::sessions::DbSessionStore::new(db);
+    loop {
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SESSION_PURGE_EVERY) => {}
+        }
     }
 }
 

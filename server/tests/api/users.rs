@@ -329,3 +329,42 @@ async fn a_cookie_session_is_a_user_and_cross_site_writes_are_refused() {
     assert_eq!(response.status().as_u16(), 403);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_sessions_are_deleted_and_never_authenticate() {
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    // Sessions left from an earlier run: one expired, one live.
+    let services = server::startup::Services::connect(&storage).await.unwrap();
+    let store = server::auth::sessions::DbSessionStore::new(services.db.clone());
+    let record = |hours: i64| Record {
+        id: Id::default(),
+        data: [(server::auth::SESSION_USER_KEY.to_string(), json!(1))]
+            .into_iter()
+            .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(hours),
+    };
+    let (mut expired, mut live) = (record(-1), record(1));
+    store.create(&mut expired).await.unwrap();
+    store.create(&mut live).await.unwrap();
+    assert!(store.load(&expired.id).await.unwrap().is_none());
+    services.db.close().await;
+
+    let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
+    let pool = app.services.db.pool();
+    let remaining = || async {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    assert!(
+        crate::helpers::eventually(10, || async { remaining().await.len() == 1 }).await,
+        "expired session not purged"
+    );
+    assert_eq!(remaining().await, vec![live.id.to_string()]);
+    app.stop().await;
+}
