@@ -132,40 +132,36 @@ impl GrayImage {
     /// destination pixel `i` spans `[i*src, (i+1)*src)` on a common integer
     /// axis, so every overlap weight is an integer and the result is
     /// bit-identical on all targets.
+    ///
+    /// Vertical pass first, one output row at a time: it streams whole source
+    /// rows through a `u16 × u16 → u32` multiply-add that vectorises, and
+    /// leaves the scalar horizontal pass only `dh` rows (not `sh`) to do.
     fn area_resize(&self, dw: u32, dh: u32) -> GrayImage {
         let (sw, sh) = (self.width as usize, self.height as usize);
         let (dwu, dhu) = (dw as usize, dh as usize);
-        let xw = overlap_table(sw, dwu);
-        let yw = overlap_table(sh, dhu);
-
-        // Horizontal pass keeps exact integer sums (≤ 255·sw < 2^24), so no
-        // division is needed until the very end.
-        let mut tmp = vec![0u32; dwu * sh];
-        for (src_row, tmp_row) in self.data.chunks_exact(sw).zip(tmp.chunks_exact_mut(dwu)) {
-            for (out, taps) in tmp_row.iter_mut().zip(xw.iter()) {
-                let mut acc: u32 = 0;
-                for &(j, w) in taps {
-                    acc += u32::from(src_row[j]) * w;
-                }
-                *out = acc;
-            }
-        }
-        // Vertical pass: acc ≤ 255·sw·sh ≤ 255·2^28 < 2^53, so it is exact as
-        // an f64 and one correctly rounded multiply + round gives the same
-        // byte on every target (cheaper than a u64 division per pixel).
+        let xs = spans(sw, dwu);
+        let ys = spans(sh, dhu);
+        // Column sums of one output row: ≤ 255·sh < 2^23.
+        let mut col = vec![0u32; sw];
         let mut out = vec![0u8; dwu * dhu];
-        let mut acc = vec![0u64; dwu];
+        // The full sum is ≤ 255·sw·sh ≤ 255·2^28 < 2^53, so it is exact as an
+        // f64 and one correctly rounded multiply + round gives the same byte
+        // on every target (cheaper than a u64 division per pixel).
         let inv = 1.0 / ((sw as f64) * (sh as f64));
-        for (i, taps) in yw.iter().enumerate() {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for &(j, w) in taps {
-                let row = &tmp[j * dwu..(j + 1) * dwu];
-                for (a, &v) in acc.iter_mut().zip(row) {
-                    *a += u64::from(v) * u64::from(w);
+        for (span, out_row) in ys.iter().zip(out.chunks_exact_mut(dwu)) {
+            col.fill(0);
+            for (j, w) in span.taps(dhu) {
+                let src = &self.data[j * sw..(j + 1) * sw];
+                for (c, &v) in col.iter_mut().zip(src) {
+                    *c += u32::from(u16::from(v)) * u32::from(w);
                 }
             }
-            for (o, &a) in out[i * dwu..(i + 1) * dwu].iter_mut().zip(acc.iter()) {
-                *o = (a as f64 * inv).round().clamp(0.0, 255.0) as u8;
+            for (o, span) in out_row.iter_mut().zip(xs.iter()) {
+                let mut acc: u64 = 0;
+                for (j, w) in span.taps(dwu) {
+                    acc += u64::from(col[j]) * u64::from(w);
+                }
+                *o = round_to_u8(acc as f64 * inv);
             }
         }
         GrayImage {
@@ -176,22 +172,64 @@ impl GrayImage {
     }
 }
 
-/// For each destination index, the source indices it overlaps and the
-/// integer overlap lengths (which sum to `src`).
-fn overlap_table(src: usize, dst: usize) -> Vec<Vec<(usize, u32)>> {
+/// `x.round().clamp(0.0, 255.0) as u8` for `x ≥ 0`, bit for bit, without
+/// the libm call that `f64::round` becomes on baseline x86-64 and wasm32:
+/// `x − trunc(x)` is exact (Sterbenz), so comparing it with 0.5 rounds
+/// halves away from zero exactly as `round` does.
+#[inline]
+fn round_to_u8(x: f64) -> u8 {
+    let t = x as u32; // saturating, truncates towards zero
+    let r = t + u32::from(x - f64::from(t) >= 0.5);
+    r.min(255) as u8
+}
+
+/// The source pixels one destination pixel covers, on the common axis of
+/// [`GrayImage::area_resize`]: `first..first + len`, where the end pixels
+/// overlap it by `w_first` and `w_last` units and every pixel between them
+/// lies wholly inside (`dst` units, which is why the weights fit a `u16`:
+/// `dst ≤ MAX_SIDE`).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    first: usize,
+    len: usize,
+    w_first: u16,
+    w_last: u16,
+}
+
+impl Span {
+    /// `(source index, weight)` pairs; `dst` is the interior weight.
+    fn taps(self, dst: usize) -> impl Iterator<Item = (usize, u16)> {
+        let interior = dst as u16;
+        (0..self.len).map(move |k| {
+            let w = if k == 0 {
+                self.w_first
+            } else if k + 1 == self.len {
+                self.w_last
+            } else {
+                interior
+            };
+            (self.first + k, w)
+        })
+    }
+}
+
+/// One `Span` per destination index, for a `src → dst` downscale
+/// (`0 < dst ≤ src ≤ MAX_SIDE`).
+fn spans(src: usize, dst: usize) -> Vec<Span> {
     (0..dst)
         .map(|i| {
             let lo = i * src;
             let hi = lo + src;
             let first = lo / dst;
-            let last = (hi - 1) / dst;
-            (first..=last.min(src - 1))
-                .filter_map(|j| {
-                    let a = (j * dst).max(lo);
-                    let b = ((j + 1) * dst).min(hi);
-                    (b > a).then(|| (j, (b - a) as u32))
-                })
-                .collect()
+            let last = ((hi - 1) / dst).min(src - 1);
+            let overlap = |j: usize| ((j + 1) * dst).min(hi) - (j * dst).max(lo);
+            Span {
+                first,
+                len: last - first + 1,
+                // ≤ dst ≤ MAX_SIDE < 2^16.
+                w_first: overlap(first) as u16,
+                w_last: overlap(last) as u16,
+            }
         })
         .collect()
 }
@@ -231,6 +269,82 @@ mod tests {
         let g =
             GrayImage::from_rgba(3, 1, &[255, 0, 0, 9, 0, 255, 0, 9, 255, 255, 255, 0]).unwrap();
         assert_eq!(g.data(), &[77, 149, 255]);
+    }
+
+    /// The textbook form of the same exact area average: a full
+    /// double sum over every (source, destination) overlap.
+    fn reference_resize(g: &GrayImage, dw: usize, dh: usize) -> Vec<u8> {
+        let (sw, sh) = (g.width() as usize, g.height() as usize);
+        let overlap = |j: usize, i: usize, src: usize, dst: usize| -> u64 {
+            let (a, b) = ((j * dst).max(i * src), ((j + 1) * dst).min((i + 1) * src));
+            b.saturating_sub(a) as u64
+        };
+        let inv = 1.0 / ((sw as f64) * (sh as f64));
+        let mut out = Vec::with_capacity(dw * dh);
+        for i in 0..dh {
+            for k in 0..dw {
+                let mut acc = 0u64;
+                for y in 0..sh {
+                    let wy = overlap(y, i, sh, dh);
+                    if wy == 0 {
+                        continue;
+                    }
+                    for x in 0..sw {
+                        acc += wy * overlap(x, k, sw, dw) * u64::from(g.data()[y * sw + x]);
+                    }
+                }
+                out.push((acc as f64 * inv).round().clamp(0.0, 255.0) as u8);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_rounding_matches_round() {
+        let mut x = 0.0f64;
+        while x < 257.0 {
+            for v in [
+                x,
+                x.next_up(),
+                x.next_down().max(0.0),
+                x + 0.5,
+                (x + 0.5).next_down(),
+            ] {
+                assert_eq!(round_to_u8(v), v.round().clamp(0.0, 255.0) as u8, "{v:e}");
+            }
+            x += 0.125;
+        }
+        assert_eq!(round_to_u8(0.5f64.next_down()), 0);
+    }
+
+    #[test]
+    fn area_resize_matches_the_exact_double_sum() {
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for (sw, sh) in [(17, 5), (64, 48), (97, 61), (128, 128), (300, 7), (33, 200)] {
+            let data: Vec<u8> = (0..sw * sh).map(|_| next() as u8).collect();
+            let g = GrayImage::new(sw as u32, sh as u32, data).unwrap();
+            for (dw, dh) in [
+                (1, 1),
+                (sw / 2, sh / 2),
+                (sw / 3, sh),
+                (sw, sh / 4),
+                (sw - 1, sh),
+            ] {
+                let (dw, dh) = (dw.max(1), dh.max(1));
+                let got = g.area_resize(dw as u32, dh as u32);
+                assert_eq!(
+                    got.data(),
+                    reference_resize(&g, dw, dh).as_slice(),
+                    "{sw}x{sh} -> {dw}x{dh}"
+                );
+            }
+        }
     }
 
     #[test]
