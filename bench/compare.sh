@@ -15,6 +15,7 @@ N=${2:-20}
 REPS=${3:-5}
 VENV=target/bench-venv
 JPEGS=target/bench-jpegs
+BIN=${CARGO_TARGET_DIR:-target}/release/examples/time_decode
 
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
@@ -28,7 +29,7 @@ CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2} cargo build --quiet --locked --release -
 echo "== OpenCV"
 cv=$("$VENV/bin/python" bench/opencv_baseline.py time "$JPEGS" "$REPS" | tee /dev/stderr | grep '^MEDIAN_MS')
 echo "== Classify"
-rs=$(target/release/examples/time_decode "$JPEGS" "$REPS" | tee /dev/stderr | grep '^MEDIAN_MS')
+rs=$("$BIN" "$JPEGS" "$REPS" | tee /dev/stderr | grep '^MEDIAN_MS')
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 python3 - "$(field "$rs" kernel)" "$(field "$rs" decode_kernel)" "$(field "$rs" decode)" \

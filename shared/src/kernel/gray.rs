@@ -157,11 +157,7 @@ impl GrayImage {
                 }
             }
             for (o, span) in out_row.iter_mut().zip(xs.iter()) {
-                let mut acc: u64 = 0;
-                for (j, w) in span.taps(dwu) {
-                    acc += u64::from(col[j]) * u64::from(w);
-                }
-                *o = round_to_u8(acc as f64 * inv);
+                *o = round_to_u8(span.weighted_sum(&col, dwu) as f64 * inv);
             }
         }
         GrayImage {
@@ -210,6 +206,26 @@ impl Span {
             };
             (self.first + k, w)
         })
+    }
+}
+
+impl Span {
+    /// `Σ weight · values[j]` over the span, with one multiply per end
+    /// instead of one per tap.
+    fn weighted_sum(self, values: &[u32], dst: usize) -> u64 {
+        let Some(v) = values.get(self.first..self.first + self.len) else {
+            return 0; // cannot happen: spans() stays inside the source
+        };
+        match v {
+            [] => 0,
+            [only] => u64::from(*only) * u64::from(self.w_first),
+            [a, mid @ .., b] => {
+                let inner: u64 = mid.iter().map(|&x| u64::from(x)).sum();
+                u64::from(*a) * u64::from(self.w_first)
+                    + inner * dst as u64
+                    + u64::from(*b) * u64::from(self.w_last)
+            }
+        }
     }
 }
 
