@@ -153,13 +153,24 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
             .jpeg_set_out_colorspace(ColorSpace::Luma)
     };
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(true));
+    // A lenient reader fills missing data with grey instead of failing, so whenever one is
+    // used, truncation is checked separately (`reaches_eoi`).
+    let mut read_leniently = false;
     if let Err(err) = decoder.decode_headers() {
         // The header may still be one image/zune reject for the side limit only: ask the
         // generic reader for the size, so an oversized JPEG is reported as such.
         if let Ok((w, h)) = header_dimensions(bytes, ImageFormat::Jpeg) {
             check_pixels(w, h, limits)?;
         }
-        return Err(DecodeError::Corrupt(err.to_string()));
+        // Stray bytes between header segments are the common strict-only failure (some
+        // editors write them); browsers show such files, so a lenient reading is accepted.
+        let mut lenient =
+            zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
+        if lenient.decode_headers().is_err() {
+            return Err(DecodeError::Corrupt(err.to_string()));
+        }
+        decoder = lenient;
+        read_leniently = true;
     }
     let (width, height) = decoder
         .dimensions()
@@ -185,12 +196,73 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
             }
             let mut lenient =
                 zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
+            read_leniently = true;
             lenient
                 .decode()
                 .map_err(|_| DecodeError::Corrupt(message))?
         }
     };
+    if read_leniently && !reaches_eoi(bytes) {
+        return Err(DecodeError::Corrupt(
+            "truncated JPEG: no end-of-image marker after the scan data".into(),
+        ));
+    }
     GrayImage::new(width, height, data).map_err(kernel_error)
+}
+
+/// Whether a walk over the JPEG's segments reaches the end-of-image marker: segments are
+/// skipped by their declared length (so a thumbnail inside EXIF is not mistaken for the end),
+/// entropy-coded data up to the next real marker (`FF` not followed by a stuffed `00` or a
+/// restart marker), and stray bytes between segments are passed over as lenient readers do.
+fn reaches_eoi(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    loop {
+        // Next marker: skip stray bytes, then any fill bytes (FF FF ...).
+        let Some(ff) = bytes
+            .get(i..)
+            .and_then(|b| b.iter().position(|&x| x == 0xFF))
+        else {
+            return false;
+        };
+        i += ff;
+        while bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i + 1) else {
+            return false;
+        };
+        i += 2;
+        match marker {
+            0xD9 => return true,
+            0x00 | 0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let Some(len) = bytes
+                    .get(i..i + 2)
+                    .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                else {
+                    return false;
+                };
+                i += len;
+                if marker == 0xDA {
+                    // Entropy-coded data: runs to the first FF followed by neither 00 nor RSTn.
+                    loop {
+                        let Some(ff) = bytes
+                            .get(i..)
+                            .and_then(|b| b.iter().position(|&x| x == 0xFF))
+                        else {
+                            return false;
+                        };
+                        i += ff;
+                        match bytes.get(i + 1) {
+                            Some(0x00 | 0xD0..=0xD7) => i += 2,
+                            Some(_) => break,
+                            None => return false,
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), DecodeError> {
@@ -347,6 +419,53 @@ mod tests {
             decode_gray(&[0u8; 11], &small),
             Err(DecodeError::TooLarge { size: 11, max: 10 })
         );
+    }
+
+    /// Inserts `junk` just before the first DQT segment of a JPEG.
+    fn with_junk_before_dqt(bytes: &[u8], junk: &[u8]) -> Vec<u8> {
+        let at = bytes
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDB])
+            .expect("encoder writes a DQT");
+        [&bytes[..at], junk, &bytes[at..]].concat()
+    }
+
+    #[test]
+    fn a_jpeg_only_a_strict_reader_refuses_is_read_leniently() {
+        let clean = encode(&pattern(64, 48), ImageFormat::Jpeg);
+        let odd = with_junk_before_dqt(&clean, b"JUNKJUNK");
+        // The premise: the strict reader refuses it.
+        let strict = DecoderOptions::default().set_strict_mode(true);
+        let mut probe = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&odd[..]), strict);
+        assert!(probe.decode_headers().is_err());
+        // We read it, with the same pixels as the clean file.
+        let a = decode_gray(&clean, &DecodeLimits::default()).unwrap();
+        let b = decode_gray(&odd, &DecodeLimits::default()).unwrap();
+        assert_eq!(a.gray, b.gray);
+        // Still corrupt when the data is cut short as well as odd.
+        let cut = &odd[..odd.len() / 2];
+        assert!(matches!(
+            decode_gray(cut, &DecodeLimits::default()),
+            Err(DecodeError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn the_segment_walk_finds_the_end_only_in_whole_files() {
+        let clean = encode(&pattern(64, 48), ImageFormat::Jpeg);
+        assert!(reaches_eoi(&clean));
+        assert!(reaches_eoi(&with_junk_before_dqt(&clean, b"JUNK")));
+        // Data after the end (phones append videos) does not matter.
+        assert!(reaches_eoi(&[&clean[..], b"ftypmp42..."].concat()));
+        for cut in [clean.len() - 1, clean.len() - 2, clean.len() / 2, 4, 0] {
+            assert!(!reaches_eoi(&clean[..cut]), "cut {cut}");
+        }
+        // An end marker hidden inside a skipped segment (a thumbnail in a COM here) is not
+        // the end of the image.
+        let mut fake = clean[..2].to_vec();
+        fake.extend([0xFF, 0xFE, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9]);
+        fake.extend(&clean[2..clean.len() / 2]);
+        assert!(!reaches_eoi(&fake));
     }
 
     #[test]
