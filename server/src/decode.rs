@@ -53,6 +53,10 @@ pub struct DecodedImage {
     pub mime: &'static str,
     /// Exposure time and focal length from EXIF, when present.
     pub exposure: ExposureHints,
+    /// EXIF `Orientation` (1–8; 1 = stored upright, also when absent): how the stored
+    /// pixels are turned for display. The kernel works on the stored pixels; apply this to
+    /// its report with `BlurReport::oriented`.
+    pub orientation: u16,
 }
 
 /// Why bytes could not be turned into pixels.
@@ -110,12 +114,14 @@ pub fn decode_gray(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, 
         ImageFormat::Jpeg => decode_jpeg_luma(bytes, limits)?,
         _ => decode_generic(bytes, format, limits)?,
     };
+    let (exposure, orientation) = exif_facts(bytes);
     Ok(DecodedImage {
         width: gray.width(),
         height: gray.height(),
         gray,
         mime: format.to_mime_type(),
-        exposure: exposure_hints(bytes),
+        exposure,
+        orientation,
     })
 }
 
@@ -309,8 +315,14 @@ fn decode_generic(
 
 /// Exposure time and focal length from EXIF; anything missing or malformed is `None`.
 pub fn exposure_hints(bytes: &[u8]) -> ExposureHints {
+    exif_facts(bytes).0
+}
+
+/// Exposure hints and orientation from one EXIF parse; a missing or malformed EXIF block
+/// gives no hints and orientation 1.
+fn exif_facts(bytes: &[u8]) -> (ExposureHints, u16) {
     let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
-        return ExposureHints::default();
+        return (ExposureHints::default(), 1);
     };
     let rational = |tag: exif::Tag| -> Option<f32> {
         let field = exif.get_field(tag, exif::In::PRIMARY)?;
@@ -322,25 +334,32 @@ pub fn exposure_hints(bytes: &[u8]) -> ExposureHints {
             _ => None,
         }
     };
-    ExposureHints {
+    let orientation = exif
+        .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .and_then(|o| u16::try_from(o).ok())
+        .filter(|o| (1..=8).contains(o))
+        .unwrap_or(1);
+    let hints = ExposureHints {
         exposure_time_s: rational(exif::Tag::ExposureTime),
         focal_length_mm: rational(exif::Tag::FocalLength),
-    }
+    };
+    (hints, orientation)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn pattern(w: u32, h: u32) -> image::RgbImage {
+    pub(crate) fn pattern(w: u32, h: u32) -> image::RgbImage {
         image::RgbImage::from_fn(w, h, |x, y| {
             let v = if (x / 4 + y / 4) % 2 == 0 { 30 } else { 220 };
             image::Rgb([v, v / 2, 255 - v])
         })
     }
 
-    fn encode(img: &image::RgbImage, format: ImageFormat) -> Vec<u8> {
+    pub(crate) fn encode(img: &image::RgbImage, format: ImageFormat) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, format).unwrap();
         out.into_inner()
@@ -551,6 +570,50 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// `jpeg` with an EXIF block (little-endian TIFF, one IFD entry) saying `orientation`.
+    pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"II*\x00\x08\x00\x00\x00".to_vec();
+        tiff.extend(1u16.to_le_bytes()); // one entry
+        tiff.extend(0x0112u16.to_le_bytes()); // Orientation
+        tiff.extend(3u16.to_le_bytes()); // SHORT
+        tiff.extend(1u32.to_le_bytes()); // count
+        tiff.extend(u32::from(orientation).to_le_bytes()); // value, left-aligned
+        tiff.extend(0u32.to_le_bytes()); // no next IFD
+        let mut app1 = b"Exif\x00\x00".to_vec();
+        app1.extend(tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(((app1.len() + 2) as u16).to_be_bytes());
+        out.extend(app1);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_read_and_defaults_to_upright() {
+        let bytes = encode(&pattern(64, 48), ImageFormat::Jpeg);
+        assert_eq!(
+            decode_gray(&bytes, &DecodeLimits::default())
+                .unwrap()
+                .orientation,
+            1
+        );
+        for o in [1, 3, 6, 8] {
+            let d =
+                decode_gray(&with_exif_orientation(&bytes, o), &DecodeLimits::default()).unwrap();
+            assert_eq!(d.orientation, o);
+            // The pixels stay as stored; only the report is turned.
+            assert_eq!((d.width, d.height), (64, 48));
+        }
+        let junk = with_exif_orientation(&bytes, 42);
+        assert_eq!(
+            decode_gray(&junk, &DecodeLimits::default())
+                .unwrap()
+                .orientation,
+            1
+        );
     }
 
     #[test]

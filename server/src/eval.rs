@@ -102,7 +102,7 @@ struct Scored {
 fn score_file(path: &Path, limits: &DecodeLimits, threshold: f32) -> Result<Scored, FileError> {
     let bytes = read_limited(path, limits)?;
     let decoded = decode_gray(&bytes, limits)?;
-    let report = analyze(&decoded.gray, Some(&decoded.exposure))?;
+    let report = analyze(&decoded.gray, Some(&decoded.exposure))?.oriented(decoded.orientation);
     Ok(Scored {
         score: f64::from(report.blur_score),
         kind_at_threshold: report.blur_type_at(threshold),

@@ -10,7 +10,8 @@
 use std::io::Cursor;
 
 use image::codecs::gif::GifDecoder;
-use image::{AnimationDecoder, DynamicImage, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use shared::kernel::{MAX_SIDE, WORKING_LONG_SIDE};
 
 use crate::decode::{DecodeError, DecodeLimits, decode_gray};
@@ -159,9 +160,12 @@ pub fn render(
             probe(bytes, limits).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
             let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
             reader.limits(decoder_limits(limits));
-            let img = reader
-                .decode()
-                .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+            let corrupt = |e: image::ImageError| DecodeError::Corrupt(e.to_string());
+            let mut decoder = reader.into_decoder().map_err(corrupt)?;
+            // Phones store portrait photos sideways with an EXIF turn; show them upright.
+            let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+            let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+            img.apply_orientation(orientation);
             let thumb =
                 DynamicImage::ImageRgb8(img.thumbnail(THUMB_LONG_SIDE, THUMB_LONG_SIDE).to_rgb8());
             let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
@@ -235,6 +239,26 @@ mod tests {
             probe(&png(20, 20), &limits),
             Err(ProbeError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn thumbnails_of_sideways_stored_photos_are_upright() {
+        use crate::decode::tests::{encode, pattern, with_exif_orientation};
+        let stored = encode(&pattern(400, 200), ImageFormat::Jpeg);
+        let size = |o: u16| {
+            let thumb = render(
+                &with_exif_orientation(&stored, o),
+                ImageSize::Thumb,
+                &DecodeLimits::default(),
+            )
+            .unwrap();
+            let t = image::load_from_memory(&thumb).unwrap();
+            (t.width(), t.height())
+        };
+        assert_eq!(size(1), (THUMB_LONG_SIDE, THUMB_LONG_SIDE / 2));
+        assert_eq!(size(6), (THUMB_LONG_SIDE / 2, THUMB_LONG_SIDE));
+        assert_eq!(size(8), (THUMB_LONG_SIDE / 2, THUMB_LONG_SIDE));
+        assert_eq!(size(3), (THUMB_LONG_SIDE, THUMB_LONG_SIDE / 2));
     }
 
     #[test]

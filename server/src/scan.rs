@@ -80,7 +80,7 @@ pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, File
 /// Decodes and analyses an in-memory photo.
 pub fn analyze_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Analysis, FileError> {
     let decoded = decode_gray(bytes, limits)?;
-    let report = analyze(&decoded.gray, Some(&decoded.exposure))?;
+    let report = analyze(&decoded.gray, Some(&decoded.exposure))?.oriented(decoded.orientation);
     Ok(Analysis {
         report,
         width: decoded.width,
@@ -385,6 +385,31 @@ pub fn run(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<ScanSummary>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::kernel::oriented_angle;
+
+    #[test]
+    fn the_motion_angle_is_reported_as_the_photo_is_shown() {
+        use crate::decode::tests::with_exif_orientation;
+        use shared::kernel::samples;
+        // Horizontal shake on the stored pixels.
+        let sharp = samples::texture(480, 360, 7, 0, 255).unwrap();
+        let shaken = samples::motion_blur(&sharp, 15, 1, 0).unwrap();
+        let luma = image::GrayImage::from_raw(480, 360, shaken.data().to_vec()).unwrap();
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        luma.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+        let limits = DecodeLimits::default();
+        let angle = |o: u16| {
+            let a = analyze_bytes(&with_exif_orientation(jpeg.get_ref(), o), &limits).unwrap();
+            assert_eq!(a.report.blur_type, shared::kernel::BlurType::Motion);
+            a.report.motion_angle_deg.unwrap()
+        };
+        let stored = angle(1);
+        assert!(stored.min(180.0 - stored) <= 15.0, "stored {stored}");
+        // Turned a quarter for display, the streaks run vertically.
+        let shown = angle(6);
+        assert!((shown - 90.0).abs() <= 15.0, "shown {shown}");
+        assert_eq!(shown, oriented_angle(stored, 6));
+    }
 
     #[test]
     fn folders_yield_image_extensions_only_and_explicit_files_always() {

@@ -35,7 +35,9 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<(), JobError> {
     let limits = ctx.limits;
     let report = tokio::task::spawn_blocking(move || {
         let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
-        analyze(&decoded.gray, Some(&decoded.exposure)).map_err(|e| e.to_string())
+        analyze(&decoded.gray, Some(&decoded.exposure))
+            .map(|r| r.oriented(decoded.orientation))
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|_| JobError::Permanent("the analysis panicked".into()))?

@@ -31,7 +31,7 @@ pub use error::KernelError;
 pub use gray::{GrayImage, MAX_PIXELS, MAX_SIDE};
 pub use laplacian::{LAPLACIAN_LONG_SIDE, laplacian_variance};
 pub use model::{Inputs as ModelInputs, MOTION_ANISOTROPY};
-pub use report::{BlurReport, BlurType, ExposureHints, Measures};
+pub use report::{BlurReport, BlurType, ExposureHints, Measures, oriented_angle};
 
 /// Long side of the analysis resolution. Larger photos are area-averaged down
 /// to it, so the score does not depend on the input size. Smaller photos are

@@ -71,7 +71,33 @@ pub struct BlurReport {
     pub measures: Measures,
 }
 
+/// A line's angle in [0, 180) after EXIF orientation `o` is applied to the
+/// image: rotations by 180° keep it, quarter turns add 90°, mirrors reflect it
+/// (θ → −θ), and transpose/transverse (a mirror plus a quarter turn) map it to
+/// 90° − θ.
+pub fn oriented_angle(deg: f32, o: u16) -> f32 {
+    let turned = match o {
+        2 | 4 => -deg,
+        5 | 7 => 90.0 - deg,
+        6 | 8 => deg + 90.0,
+        _ => deg,
+    };
+    turned.rem_euclid(180.0) % 180.0
+}
+
 impl BlurReport {
+    /// The report as the photo is shown: the kernel measures the motion angle
+    /// on the stored pixels, but a camera held upright stores them sideways
+    /// and records how to turn them in EXIF `Orientation` (1–8). The score
+    /// and type do not depend on it; only the angle turns (and mirrors).
+    /// Unknown values leave the angle as it is.
+    pub fn oriented(mut self, exif_orientation: u16) -> BlurReport {
+        self.motion_angle_deg = self
+            .motion_angle_deg
+            .map(|a| oriented_angle(a, exif_orientation));
+        self
+    }
+
     /// The verdict under a user threshold: `blur_score >= threshold`.
     pub fn is_blurred(&self, threshold: f32) -> bool {
         self.blur_score >= threshold
@@ -90,5 +116,47 @@ impl BlurReport {
         } else {
             BlurType::Defocus
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orientation_turns_and_mirrors_the_angle_only() {
+        let cases = [
+            (1, 30.0, 30.0),
+            (3, 30.0, 30.0),
+            (2, 30.0, 150.0),
+            (4, 30.0, 150.0),
+            (6, 30.0, 120.0),
+            (8, 120.0, 30.0),
+            (5, 30.0, 60.0),
+            (7, 100.0, 170.0),
+            (2, 0.0, 0.0),
+            (0, 45.0, 45.0),
+            (99, 45.0, 45.0),
+        ];
+        for (o, from, to) in cases {
+            let got = oriented_angle(from, o);
+            assert!(
+                (got - to).abs() < 1e-4,
+                "orientation {o}: {from} -> {got}, want {to}"
+            );
+            assert!((0.0..180.0).contains(&got));
+        }
+        let report = BlurReport {
+            blur_score: 0.9,
+            blur_type: BlurType::Motion,
+            motion_angle_deg: Some(10.0),
+            measures: Measures::default(),
+        };
+        let shown = report.clone().oriented(6);
+        assert_eq!(shown.motion_angle_deg, Some(100.0));
+        assert_eq!(
+            (shown.blur_score, shown.blur_type),
+            (report.blur_score, report.blur_type)
+        );
     }
 }
