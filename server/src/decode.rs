@@ -626,6 +626,16 @@ pub(crate) mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
+        fn the_segment_walk_never_panics_and_passes_over_junk(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            junk in proptest::collection::vec(1u8..0xFF, 4..40),
+        ) {
+            let _ = reaches_eoi(&bytes);
+            let clean = encode(&pattern(32, 24), ImageFormat::Jpeg);
+            prop_assert!(reaches_eoi(&with_junk_before_dqt(&clean, &junk)));
+        }
+
+        #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = decode_gray(&bytes, &DecodeLimits::default());
         }
