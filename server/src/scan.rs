@@ -387,6 +387,61 @@ mod tests {
     use super::*;
     use shared::kernel::oriented_angle;
 
+    /// Real photos (CC0, `server/tests/photos/README.md`): each scene sharp, defocused and
+    /// shaken by the same camera. A regression guard on real pixels for any change to the
+    /// decoder, the kernel or the model's constants.
+    #[test]
+    fn real_photos_get_their_labelled_verdict_and_type() {
+        use shared::kernel::BlurType;
+        macro_rules! photo {
+            ($name:literal) => {
+                (
+                    $name,
+                    include_bytes!(concat!("../tests/photos/", $name)).as_slice(),
+                )
+            };
+        }
+        let scenes = [
+            [
+                photo!("kwentar_106_S.jpg"),
+                photo!("kwentar_106_F.jpg"),
+                photo!("kwentar_106_M.jpg"),
+            ],
+            [
+                photo!("kwentar_176_S.jpg"),
+                photo!("kwentar_176_F.jpg"),
+                photo!("kwentar_176_M.jpg"),
+            ],
+            [
+                photo!("kwentar_180_S.jpg"),
+                photo!("kwentar_180_F.jpg"),
+                photo!("kwentar_180_M.jpg"),
+            ],
+        ];
+        let limits = DecodeLimits::default();
+        for [sharp, defocus, shaken] in scenes {
+            let report = |(name, bytes): (&'static str, &'static [u8])| {
+                let a = analyze_bytes(bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(a.report.measures.working_long_side, 512, "{name}");
+                (name, a.report)
+            };
+            let (name, s) = report(sharp);
+            assert!(s.blur_score < 0.5, "{name}: {s:?}");
+            assert_eq!(s.blur_type, BlurType::None, "{name}");
+            for ((name, r), kind) in [
+                (report(defocus), BlurType::Defocus),
+                (report(shaken), BlurType::Motion),
+            ] {
+                assert!(r.blur_score >= 0.5, "{name}: {r:?}");
+                assert_eq!(r.blur_type, kind, "{name}: {r:?}");
+                assert!(
+                    r.blur_score > s.blur_score + 0.25,
+                    "{name} vs its sharp twin"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_motion_angle_is_reported_as_the_photo_is_shown() {
         use crate::decode::tests::with_exif_orientation;
