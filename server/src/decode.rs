@@ -221,16 +221,17 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
 /// entropy-coded data up to the next real marker (`FF` not followed by a stuffed `00` or a
 /// restart marker), and stray bytes between segments are passed over as lenient readers do.
 fn reaches_eoi(bytes: &[u8]) -> bool {
+    fn next_ff(bytes: &[u8], from: usize) -> Option<usize> {
+        let skipped = bytes.get(from..)?.iter().position(|&x| x == 0xFF)?;
+        Some(from + skipped)
+    }
     let mut i = 2; // after SOI
     loop {
         // Next marker: skip stray bytes, then any fill bytes (FF FF ...).
-        let Some(ff) = bytes
-            .get(i..)
-            .and_then(|b| b.iter().position(|&x| x == 0xFF))
-        else {
+        let Some(ff) = next_ff(bytes, i) else {
             return false;
         };
-        i += ff;
+        i = ff;
         while bytes.get(i + 1) == Some(&0xFF) {
             i += 1;
         }
@@ -252,13 +253,10 @@ fn reaches_eoi(bytes: &[u8]) -> bool {
                 if marker == 0xDA {
                     // Entropy-coded data: runs to the first FF followed by neither 00 nor RSTn.
                     loop {
-                        let Some(ff) = bytes
-                            .get(i..)
-                            .and_then(|b| b.iter().position(|&x| x == 0xFF))
-                        else {
+                        let Some(ff) = next_ff(bytes, i) else {
                             return false;
                         };
-                        i += ff;
+                        i = ff;
                         match bytes.get(i + 1) {
                             Some(0x00 | 0xD0..=0xD7) => i += 2,
                             Some(_) => break,
