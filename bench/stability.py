@@ -57,13 +57,24 @@ def main():
             out = os.path.join(OUT, f"{name}__{v}.jpg")
             cv2.imwrite(out, pix, [cv2.IMWRITE_JPEG_QUALITY, q])
             lap.setdefault(name, {})[v] = laplacian_var(cv2.imread(out))
+    # Exit status 1 only means some file was unreadable; those rows carry an "error".
     scan = subprocess.run([CLASSIFY, "scan", "--json", OUT], capture_output=True, text=True)
+    if scan.returncode not in (0, 1) or not scan.stdout.strip():
+        sys.exit(f"classify scan failed ({scan.returncode}): {scan.stderr.strip()}")
     ours = {}
     for line in scan.stdout.splitlines():
         r = json.loads(line)
+        if r.get("error") or r.get("blur_score") is None:
+            print(f"skipped {r['file']}: {r.get('error')}", file=sys.stderr)
+            continue
         name, v = os.path.splitext(os.path.basename(r["file"]))[0].split("__")
         ours.setdefault(name, {})[v] = r["blur_score"]
+    variants = {"full", "half", "q60", "dark"}
+    ours = {k: x for k, x in ours.items() if set(x) == variants}
+    lap = {k: x for k, x in lap.items() if k in ours}
     n = len(ours)
+    if n == 0:
+        sys.exit("no photo was scored in all four forms")
     print(f"{n} photos of at least 1024 px from {SRC}")
     print(f"{'variant':8} {'median |d score|':>17} {'p90 |d score|':>14} {'flips ours':>11} {'flips Laplacian':>16}")
     for v in ["half", "q60", "dark"]:

@@ -159,9 +159,11 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
             .jpeg_set_out_colorspace(ColorSpace::Luma)
     };
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(true));
-    // A lenient reader fills missing data with grey instead of failing, so whenever one is
-    // used, truncation is checked separately (`reaches_eoi`).
-    let mut read_leniently = false;
+    // A lenient reader fills missing data with grey instead of failing, so before one is
+    // used, truncation is checked separately (`reaches_eoi`, which only reads bytes).
+    let truncated = || {
+        DecodeError::Corrupt("truncated JPEG: no end-of-image marker after the scan data".into())
+    };
     if let Err(err) = decoder.decode_headers() {
         // The header may still be one image/zune reject for the side limit only: ask the
         // generic reader for the size, so an oversized JPEG is reported as such.
@@ -175,8 +177,10 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
         if lenient.decode_headers().is_err() {
             return Err(DecodeError::Corrupt(err.to_string()));
         }
+        if !reaches_eoi(bytes) {
+            return Err(truncated());
+        }
         decoder = lenient;
-        read_leniently = true;
     }
     let (width, height) = decoder
         .dimensions()
@@ -200,19 +204,16 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
             {
                 return Err(DecodeError::Corrupt(format!("truncated JPEG: {message}")));
             }
+            if !reaches_eoi(bytes) {
+                return Err(truncated());
+            }
             let mut lenient =
                 zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
-            read_leniently = true;
             lenient
                 .decode()
                 .map_err(|_| DecodeError::Corrupt(message))?
         }
     };
-    if read_leniently && !reaches_eoi(bytes) {
-        return Err(DecodeError::Corrupt(
-            "truncated JPEG: no end-of-image marker after the scan data".into(),
-        ));
-    }
     GrayImage::new(width, height, data).map_err(kernel_error)
 }
 

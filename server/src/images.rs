@@ -164,10 +164,12 @@ pub fn render(
             let mut decoder = reader.into_decoder().map_err(corrupt)?;
             // Phones store portrait photos sideways with an EXIF turn; show them upright.
             let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-            let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-            img.apply_orientation(orientation);
-            let thumb =
+            let img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+            // Turned after shrinking: a quarter turn copies the image, and a 320-px copy is
+            // cheap where a full-size one would double the decode's memory.
+            let mut thumb =
                 DynamicImage::ImageRgb8(img.thumbnail(THUMB_LONG_SIDE, THUMB_LONG_SIDE).to_rgb8());
+            thumb.apply_orientation(orientation);
             let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
             thumb
                 .write_with_encoder(encoder)
@@ -243,22 +245,46 @@ mod tests {
 
     #[test]
     fn thumbnails_of_sideways_stored_photos_are_upright() {
-        use crate::decode::tests::{encode, pattern, with_exif_orientation};
-        let stored = encode(&pattern(400, 200), ImageFormat::Jpeg);
-        let size = |o: u16| {
-            let thumb = render(
-                &with_exif_orientation(&stored, o),
-                ImageSize::Thumb,
-                &DecodeLimits::default(),
-            )
-            .unwrap();
-            let t = image::load_from_memory(&thumb).unwrap();
-            (t.width(), t.height())
+        use crate::decode::tests::{encode, with_exif_orientation};
+        // Stored 400×200: dark everywhere but a bright top-left quarter, so every one of the
+        // eight orientations puts the bright corner in a different place or shape.
+        let stored = image::RgbImage::from_fn(400, 200, |x, y| {
+            let v = if x < 200 && y < 100 { 250 } else { 10 };
+            image::Rgb([v, v, v])
+        });
+        let stored = encode(&stored, ImageFormat::Jpeg);
+        let thumb = |o: u16| {
+            let bytes = with_exif_orientation(&stored, o);
+            let t = render(&bytes, ImageSize::Thumb, &DecodeLimits::default()).unwrap();
+            image::load_from_memory(&t).unwrap().to_luma8()
         };
-        assert_eq!(size(1), (THUMB_LONG_SIDE, THUMB_LONG_SIDE / 2));
-        assert_eq!(size(6), (THUMB_LONG_SIDE / 2, THUMB_LONG_SIDE));
-        assert_eq!(size(8), (THUMB_LONG_SIDE / 2, THUMB_LONG_SIDE));
-        assert_eq!(size(3), (THUMB_LONG_SIDE, THUMB_LONG_SIDE / 2));
+        let (long, short) = (THUMB_LONG_SIDE, THUMB_LONG_SIDE / 2);
+        // (orientation, shown size, the corner where the bright quarter is shown)
+        let cases = [
+            (1, (long, short), "top-left"),
+            (2, (long, short), "top-right"),
+            (3, (long, short), "bottom-right"),
+            (4, (long, short), "bottom-left"),
+            (5, (short, long), "top-left"),
+            (6, (short, long), "top-right"),
+            (7, (short, long), "bottom-right"),
+            (8, (short, long), "bottom-left"),
+        ];
+        for (o, size, bright) in cases {
+            let t = thumb(o);
+            assert_eq!(t.dimensions(), size, "orientation {o}");
+            let (w, h) = size;
+            let corners = [
+                ("top-left", 4, 4),
+                ("top-right", w - 5, 4),
+                ("bottom-right", w - 5, h - 5),
+                ("bottom-left", 4, h - 5),
+            ];
+            for (name, x, y) in corners {
+                let v = t.get_pixel(x, y).0[0];
+                assert_eq!(v > 128, name == bright, "orientation {o}: {name} is {v}");
+            }
+        }
     }
 
     #[test]
