@@ -12,7 +12,7 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
-use shared::kernel::{ExposureHints, GrayImage, MAX_SIDE};
+use shared::kernel::{BlurReport, ExposureHints, GrayImage, KernelError, MAX_SIDE, analyze};
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -57,6 +57,15 @@ pub struct DecodedImage {
     /// pixels are turned for display. The kernel works on the stored pixels; apply this to
     /// its report with `BlurReport::oriented`.
     pub orientation: u16,
+}
+
+impl DecodedImage {
+    /// The kernel's report on these pixels, with the motion angle turned to the photo as it
+    /// is shown (EXIF orientation). The one place that joins the two, so no caller can forget
+    /// the turn.
+    pub fn judge(&self) -> Result<BlurReport, KernelError> {
+        analyze(&self.gray, Some(&self.exposure)).map(|r| r.oriented(self.orientation))
+    }
 }
 
 /// Why bytes could not be turned into pixels.

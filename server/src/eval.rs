@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use shared::kernel::metrics::{Confusion, best_threshold, roc_auc, split_csv_line};
-use shared::kernel::{BlurType, analyze, laplacian_variance};
+use shared::kernel::{BlurType, laplacian_variance};
 
 use crate::config::{EvalArgs, jobs_or_cores};
 use crate::decode::{DecodeLimits, decode_gray};
@@ -102,7 +102,7 @@ struct Scored {
 fn score_file(path: &Path, limits: &DecodeLimits, threshold: f32) -> Result<Scored, FileError> {
     let bytes = read_limited(path, limits)?;
     let decoded = decode_gray(&bytes, limits)?;
-    let report = analyze(&decoded.gray, Some(&decoded.exposure))?.oriented(decoded.orientation);
+    let report = decoded.judge()?;
     Ok(Scored {
         score: f64::from(report.blur_score),
         kind_at_threshold: report.blur_type_at(threshold),

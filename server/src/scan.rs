@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use serde::Serialize;
-use shared::kernel::{BlurReport, BlurType, analyze};
+use shared::kernel::{BlurReport, BlurType};
 
 use crate::config::{ScanArgs, jobs_or_cores};
 use crate::decode::{DecodeError, DecodeLimits, decode_gray};
@@ -80,9 +80,8 @@ pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, File
 /// Decodes and analyses an in-memory photo.
 pub fn analyze_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Analysis, FileError> {
     let decoded = decode_gray(bytes, limits)?;
-    let report = analyze(&decoded.gray, Some(&decoded.exposure))?.oriented(decoded.orientation);
     Ok(Analysis {
-        report,
+        report: decoded.judge()?,
         width: decoded.width,
         height: decoded.height,
         mime: decoded.mime,

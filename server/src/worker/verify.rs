@@ -1,7 +1,7 @@
 //! The `verify_photo` job: load the stored original, decode it within the limits, run the
 //! shared kernel, store the verdict. Idempotent: a second delivery stores the same values.
 
-use shared::kernel::{BlurType, analyze};
+use shared::kernel::BlurType;
 
 use super::{JobContext, JobError};
 use crate::db::{jobs::JobRow, photos};
@@ -35,9 +35,7 @@ pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<(), JobError> {
     let limits = ctx.limits;
     let report = tokio::task::spawn_blocking(move || {
         let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
-        analyze(&decoded.gray, Some(&decoded.exposure))
-            .map(|r| r.oriented(decoded.orientation))
-            .map_err(|e| e.to_string())
+        decoded.judge().map_err(|e| e.to_string())
     })
     .await
     .map_err(|_| JobError::Permanent("the analysis panicked".into()))?

@@ -207,9 +207,7 @@ impl Span {
             (self.first + k, w)
         })
     }
-}
 
-impl Span {
     /// `Σ weight · values[j]` over the span, with one multiply per end
     /// instead of one per tap.
     fn weighted_sum(self, values: &[u32], dst: usize) -> u64 {

@@ -82,7 +82,7 @@ pub fn edge_maps(img: &GrayImage) -> EdgeMaps {
         dy: vec![vec![0; n]; NS],
     };
     // Running maxima of the current block row, `[scale][channel][column]`.
-    let mut vmax = vec![vec![vec![0i16; n]; NCH]; NS];
+    let mut vmax: Vec<[Vec<i16>; NCH]> = vec![std::array::from_fn(|_| vec![0i16; n]); NS];
     let mut on_edge = vec![0i32; n];
 
     for yb in 0..by {
@@ -133,25 +133,19 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    fn ii_row(&self, y: usize) -> &[i32] {
-        &self.ii[y * self.stride..(y + 1) * self.stride]
-    }
-
     /// Fills `dx[k]`, `dy[k]` for box size `S` on row `cy`. `S` is a const
     /// so the rescaling to `UNIT`s (64 / S² = a power of two) is a constant
     /// shift.
     fn diffs<const S: usize>(&mut self, k: usize, cy: usize) {
         let shift = 6 - 2 * S.trailing_zeros();
         let (x0, n) = (MARGIN, self.n);
+        let (ii, stride) = (self.ii, self.stride);
+        let ii_row = |y: usize| &ii[y * stride..(y + 1) * stride];
         // Horizontal difference: boxes [cx-S,cx) | [cx,cx+S) over rows
         // [cy - S/2, cy - S/2 + S): column sums of that band, cumulative in x.
         let ya = cy - S / 2;
-        let mut strip = std::mem::take(&mut self.strip);
-        for ((st, &a), &b) in strip
-            .iter_mut()
-            .zip(self.ii_row(ya))
-            .zip(self.ii_row(ya + S))
-        {
+        let strip = &mut self.strip;
+        for ((st, &a), &b) in strip.iter_mut().zip(ii_row(ya)).zip(ii_row(ya + S)) {
             *st = b - a;
         }
         let (l, m, r) = (
@@ -163,15 +157,14 @@ impl Row<'_> {
             // |box difference| ≤ 255·S², so after the shift ≤ 255·UNIT.
             *d = ((r - 2 * m + l) << shift) as i16;
         }
-        self.strip = strip;
         // Vertical difference: boxes [cy-S,cy) over [cy,cy+S) over columns
         // [cx - S/2, cx - S/2 + S).
-        let mut vert = std::mem::take(&mut self.vert);
+        let vert = &mut self.vert;
         for (((v, &t), &m), &b) in vert
             .iter_mut()
-            .zip(self.ii_row(cy - S))
-            .zip(self.ii_row(cy))
-            .zip(self.ii_row(cy + S))
+            .zip(ii_row(cy - S))
+            .zip(ii_row(cy))
+            .zip(ii_row(cy + S))
         {
             *v = b - 2 * m + t;
         }
@@ -180,16 +173,13 @@ impl Row<'_> {
         for ((d, &lo), &hi) in self.dy[k].iter_mut().zip(lo).zip(hi) {
             *d = ((hi - lo) << shift) as i16;
         }
-        self.vert = vert;
     }
 }
 
 /// Element-wise running maxima of the five channels: `|dx|+|dy|`, `|dx|`,
 /// `|dy|`, `|dx+dy|`, `|dx−dy|` (all ≤ 32 640, so no `i16` overflow).
-fn channel_maxima(dx: &[i16], dy: &[i16], m: &mut [Vec<i16>]) {
-    let [m0, m1, m2, m3, m4] = m else {
-        return;
-    };
+fn channel_maxima(dx: &[i16], dy: &[i16], m: &mut [Vec<i16>; NCH]) {
+    let [m0, m1, m2, m3, m4] = m;
     let n = dx.len().min(dy.len());
     let (m0, m1, m2, m3, m4) = (
         &mut m0[..n],
@@ -217,7 +207,7 @@ fn tensor_sums(dx: &[i16], dy: &[i16], on_edge: &[i32]) -> [i64; 3] {
         let (x, y) = (i32::from(a) * e, i32::from(b) * e);
         t[0] += i64::from(x * x);
         t[1] += i64::from(y * y);
-        t[2] += i64::from(x * i32::from(b));
+        t[2] += i64::from(x * y);
     }
     t
 }
