@@ -157,9 +157,12 @@ pub async fn analyze_unprocessed() -> Result<JobAccepted, ApiError> {
     .await
 }
 
-/// `GET /api/v1/blur/jobs/{job_id}`.
-pub async fn job(job_id: i64) -> Result<JobProgress, ApiError> {
-    json(build(Request::get(&format!("/api/v1/blur/jobs/{job_id}")))?).await
+/// `GET /api/v1/blur/jobs/{batch_id}`.
+pub async fn job(batch_id: i64) -> Result<JobProgress, ApiError> {
+    json(build(Request::get(&format!(
+        "/api/v1/blur/jobs/{batch_id}"
+    )))?)
+    .await
 }
 
 /// `GET /api/v1/settings`.

@@ -144,7 +144,7 @@ impl Reducible for Library {
                 let new_batch = self
                     .batch
                     .as_ref()
-                    .is_none_or(|b| b.progress.job_id != progress.job_id);
+                    .is_none_or(|b| b.progress.batch_id != progress.batch_id);
                 if new_batch {
                     next.error = None;
                 }
@@ -183,6 +183,7 @@ mod tests {
 
     fn progress(status: BatchStatus, done: i64) -> JobProgress {
         JobProgress {
+            batch_id: 7,
             job_id: 7,
             status,
             done,

@@ -151,7 +151,7 @@ pub async fn verify_unprocessed(library: LibraryHandle) {
 pub async fn follow(library: LibraryHandle, accepted: JobAccepted) {
     let mut failures = 0;
     loop {
-        match api::job(accepted.job_id).await {
+        match api::job(accepted.batch_id).await {
             Ok(progress) => {
                 failures = 0;
                 let finished = batch_finished(&progress);

@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{ImageReader, RgbImage};
-use server::decode::{DecodeLimits, decode_gray};
+use server::media::{MediaLimits, decode_gray};
 use shared::kernel::{analyze, samples};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ fn jpeg_2048() -> Vec<u8> {
 
 fn decode(c: &mut Criterion) {
     let bytes = jpeg_2048();
-    let limits = DecodeLimits::default();
+    let limits = MediaLimits::default();
     let mut group = c.benchmark_group("jpeg_2048");
     group.sample_size(30);
     group.bench_function("decode_gray", |b| {

@@ -25,8 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use image::{DynamicImage, Rgb, RgbImage};
+use server::app::Deps;
+use server::cli::serve::Server;
 use server::config::{ServeArgs, StorageArgs};
-use server::startup::{Server, Services};
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
@@ -94,7 +95,7 @@ fn scene(seed: u64) -> Vec<u8> {
 
 struct Running {
     base: String,
-    services: Services,
+    services: Deps,
     shutdown: CancellationToken,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     token: String,
@@ -105,20 +106,18 @@ async fn start(storage_kind: &str, workers: usize) -> (Running, StorageArgs) {
     let dir = tempfile::tempdir().unwrap();
     let mut storage = StorageArgs::embedded(dir.path().to_path_buf());
     if storage_kind != "embedded" {
-        storage.database_url = Some(fresh_database().await);
+        storage.database_url = Some(fresh_database().await.into());
         storage.database_max_connections = 40;
     }
     if storage_kind == "redis" {
-        storage.redis_url = Some(redis_url());
+        storage.redis_url = Some(redis_url().into());
         storage.redis_prefix = format!("classify_bench_{}", std::process::id());
     }
     let mut args = ServeArgs::new(storage.clone());
     args.workers = workers;
     args.client_dir = Some(dir.path().join("none"));
-    let services = Services::connect(&storage).await.unwrap();
-    let server = Server::with_services(&args, services.clone())
-        .await
-        .unwrap();
+    let services = Deps::connect(&storage).await.unwrap();
+    let server = Server::with_deps(&args, services.clone()).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());
     let server::auth::AuthMode::Local { user_id } = server.state().auth.mode else {
         unreachable!("benchmarks run in local mode")
@@ -198,8 +197,11 @@ async fn verify(count: u64, mode: &str) {
             children.push(
                 tokio::process::Command::new(&classify)
                     .args(["worker", "--workers", "1"])
-                    .env("DATABASE_URL", storage.database_url.clone().unwrap())
-                    .env("REDIS_URL", storage.redis_url.clone().unwrap())
+                    .env(
+                        "DATABASE_URL",
+                        storage.database_url.as_ref().unwrap().expose(),
+                    )
+                    .env("REDIS_URL", storage.redis_url.as_ref().unwrap().expose())
                     .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
                     .env("CLASSIFY_DATA_DIR", storage.data_dir())
                     .env("RUST_LOG", "warn")

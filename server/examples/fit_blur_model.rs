@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use server::decode::{DecodeLimits, decode_gray};
+use server::media::{MediaLimits, decode_gray};
 use shared::kernel::metrics::{self, Confusion, split_csv_line};
 use shared::kernel::{MOTION_ANISOTROPY, ModelInputs, analyze};
 
@@ -172,7 +172,7 @@ fn main() {
     );
     let root = path.parent().expect("the manifest's folder").to_path_buf();
     let samples = read_manifest(&path);
-    let limits = DecodeLimits::default();
+    let limits = MediaLimits::default();
     let mut x = Vec::new();
     let mut aniso = Vec::new();
     for s in &samples {

@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release -p server --example time_decode -- DIR [REPS]`
 
-use server::decode::{DecodeLimits, decode_gray};
+use server::media::{MediaLimits, decode_gray};
 use shared::kernel::analyze;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     };
     files.retain(|p| p.extension().is_some_and(|e| e == "jpg" || e == "jpeg"));
     files.sort();
-    let limits = DecodeLimits::default();
+    let limits = MediaLimits::default();
     let (mut dec, mut ker, mut tot) = (Vec::new(), Vec::new(), Vec::new());
     for path in &files {
         let Ok(bytes) = std::fs::read(path) else {

@@ -1,11 +1,45 @@
 //! The command line: subcommands and every option, each also read from an environment variable.
 //!
-//! Parsed once in `main`; nothing else in the server reads the environment.
+//! Parsed once in `main`; nothing else in the server reads the environment. Values that carry a
+//! password or key are [`Secret`]s, so no `Debug` print, log line or panic message shows them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A configuration value that must never be printed: `Debug` shows `[redacted]`; the value
+/// comes out only through [`Secret::expose`], at the one place that uses it.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The value, for the code that connects or signs with it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(SecretString::from(value))
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(s.to_string()))
+    }
+}
 
 /// Classify: find the blurred photos in a photo library.
 #[derive(Debug, Parser)]
@@ -97,8 +131,8 @@ pub struct LimitArgs {
 
 impl LimitArgs {
     /// The limits in the decoder's units.
-    pub fn decode_limits(&self) -> crate::decode::DecodeLimits {
-        crate::decode::DecodeLimits {
+    pub fn media_limits(&self) -> crate::media::MediaLimits {
+        crate::media::MediaLimits {
             max_bytes: self.max_file_mib.saturating_mul(1024 * 1024),
             max_pixels: self.max_megapixels.saturating_mul(1_000_000),
         }
@@ -121,6 +155,10 @@ fn parse_threshold(s: &str) -> Result<f32, String> {
     }
 }
 
+/// Default lease of a running job (`CLASSIFY_JOB_TIMEOUT_SECS`): short, because a live worker
+/// renews it; a dead worker's job is taken over about this long after its last renewal.
+pub const DEFAULT_JOB_LEASE_SECS: u64 = 10;
+
 /// Where state lives: the database, the queue and the data folder.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
@@ -132,7 +170,7 @@ pub struct StorageArgs {
     /// Database URL: postgres://user:pass@host/db for PostgreSQL, or sqlite://path.
     /// Default: the embedded SQLite file <data dir>/classify.db.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
 
     /// Maximum connections in the database pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
@@ -141,7 +179,7 @@ pub struct StorageArgs {
     /// Redis URL (redis://host:port/db) for the job queue. Default: an in-process queue,
     /// which only works while `serve` runs its embedded worker.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
 
     /// Prefix of every Redis key, so several deployments (or tests) can share one Redis.
     #[arg(long, env = "CLASSIFY_REDIS_PREFIX", default_value = "classify")]
@@ -152,9 +190,10 @@ pub struct StorageArgs {
     #[arg(long, env = "CLASSIFY_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
 
-    /// A job held this long without finishing is taken to have lost its worker and is run
-    /// again, in seconds.
-    #[arg(long, env = "CLASSIFY_JOB_TIMEOUT_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    /// A running job's lease, in seconds: its worker renews it every third of this while the
+    /// job runs, so a job whose worker died (no renewal for this long) runs again soon after,
+    /// and a slow job whose worker is alive is never run twice at once.
+    #[arg(long, env = "CLASSIFY_JOB_TIMEOUT_SECS", default_value_t = DEFAULT_JOB_LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_timeout_secs: u64,
 
     #[command(flatten)]
@@ -189,7 +228,7 @@ pub struct ServeArgs {
     /// Secret (32+ characters) that signs API tokens. Default: generated once and kept in
     /// <data dir>/secret.key; set it when several replicas serve the same users.
     #[arg(long, env = "CLASSIFY_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
 
     /// Mark the session cookie `Secure` (serve over HTTPS).
     #[arg(long, env = "CLASSIFY_SECURE_COOKIES")]
@@ -249,7 +288,7 @@ impl StorageArgs {
             redis_url: None,
             redis_prefix: "classify".into(),
             blob_dir: None,
-            job_timeout_secs: 300,
+            job_timeout_secs: DEFAULT_JOB_LEASE_SECS,
             limits: LimitArgs {
                 max_file_mib: 64,
                 max_megapixels: 100,
@@ -316,13 +355,50 @@ mod tests {
         assert_eq!(args.jobs, Some(3));
         assert!(args.json && !args.csv);
         assert_eq!(
-            args.limits.decode_limits(),
-            crate::decode::DecodeLimits::default()
+            args.limits.media_limits(),
+            crate::media::MediaLimits::default()
         );
         assert!(Cli::try_parse_from(["classify", "scan", "a", "--json", "--csv"]).is_err());
         assert!(Cli::try_parse_from(["classify", "scan", "a", "--threshold", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["classify", "scan", "a", "--jobs", "0"]).is_err());
         assert!(Cli::try_parse_from(["classify", "scan"]).is_err());
+    }
+
+    #[test]
+    fn no_secret_shows_in_the_printed_configuration() {
+        let cli = Cli::try_parse_from([
+            "classify",
+            "serve",
+            "--database-url",
+            "postgres://classify:db-password-1@db/classify",
+            "--redis-url",
+            "redis://:redis-password-2@cache:6379",
+            "--secret-key",
+            "token-signing-secret-3-with-enough-characters",
+        ])
+        .unwrap();
+        let printed = format!("{cli:?} {cli:#?}");
+        for secret in [
+            "db-password-1",
+            "redis-password-2",
+            "token-signing-secret-3",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        // The values are still there for the code that needs them.
+        assert_eq!(
+            args.secret_key.as_ref().map(Secret::expose),
+            Some("token-signing-secret-3-with-enough-characters")
+        );
+        assert!(
+            args.storage
+                .database_url
+                .as_ref()
+                .is_some_and(|u| u.expose().contains("db-password-1"))
+        );
     }
 
     #[test]

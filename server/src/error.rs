@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::api::{ErrorBody, ErrorCode, ErrorResponse};
 
+use crate::media::MediaError;
+use crate::photos::PhotoError;
 use crate::queue::QueueError;
 
 /// Every way a request can fail.
@@ -99,6 +101,29 @@ impl AppError {
     }
 }
 
+impl From<PhotoError> for AppError {
+    fn from(err: PhotoError) -> Self {
+        let message = err.to_string();
+        match err {
+            PhotoError::Refused { source, .. } => match source {
+                MediaError::Empty => AppError::BadRequest(message),
+                MediaError::TooLarge { .. } => AppError::PayloadTooLarge(message),
+                MediaError::Unsupported | MediaError::Animated => {
+                    AppError::UnsupportedMediaType(message)
+                }
+                MediaError::TooManyPixels { .. } | MediaError::Corrupt(_) => {
+                    AppError::Unprocessable(message)
+                }
+            },
+            PhotoError::Unrenderable(_) => AppError::Unprocessable(message),
+            PhotoError::Missing => AppError::NotFound("image"),
+            PhotoError::Blob(e) => AppError::Blob(e),
+            PhotoError::Database(e) => AppError::Database(e),
+            PhotoError::Task(m) => AppError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
@@ -143,6 +168,38 @@ mod tests {
             body_of(AppError::Internal(anyhow::anyhow!("secret path /etc/x"))).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["message"], "internal error");
+    }
+
+    #[test]
+    fn each_refused_file_has_its_status_and_names_the_file_once() {
+        let refused = |source| {
+            AppError::from(PhotoError::Refused {
+                filename: "f.jpg".into(),
+                source,
+            })
+        };
+        for (source, code) in [
+            (MediaError::Empty, ErrorCode::BadRequest),
+            (
+                MediaError::TooLarge { size: 2, max: 1 },
+                ErrorCode::PayloadTooLarge,
+            ),
+            (MediaError::Unsupported, ErrorCode::UnsupportedMediaType),
+            (MediaError::Animated, ErrorCode::UnsupportedMediaType),
+            (
+                MediaError::TooManyPixels {
+                    width: 1,
+                    height: 1,
+                    max_pixels: 0,
+                },
+                ErrorCode::Unprocessable,
+            ),
+            (MediaError::Corrupt("x".into()), ErrorCode::Unprocessable),
+        ] {
+            let err = refused(source);
+            assert_eq!(err.code().1, code, "{err}");
+            assert_eq!(err.to_string().matches("f.jpg").count(), 1, "{err}");
+        }
     }
 
     #[tokio::test]

@@ -6,18 +6,18 @@ use std::time::{Duration, Instant};
 
 use shared::api::{ServiceHealth, ServiceStatus, ServicesReport};
 
-use crate::state::AppState;
+use crate::app::Deps;
 
 /// How long a dependency may take before it counts as down.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Checks every dependency.
-pub async fn check_all(state: &AppState) -> ServicesReport {
-    let db = check("database", state.db.backend().name(), async {
-        state.db.ping().await.map_err(|e| e.to_string())
+pub async fn check_all(deps: &Deps, started: Instant) -> ServicesReport {
+    let db = check("database", deps.db.backend().name(), async {
+        deps.db.ping().await.map_err(|e| e.to_string())
     });
-    let queue = check("queue", state.queue.kind(), async {
-        state.queue.ping().await.map_err(|e| e.to_string())
+    let queue = check("queue", deps.queue.kind(), async {
+        deps.queue.ping().await.map_err(|e| e.to_string())
     });
     let (db, queue) = tokio::join!(db, queue);
     let services = vec![db, queue];
@@ -29,7 +29,7 @@ pub async fn check_all(state: &AppState) -> ServicesReport {
     ServicesReport {
         status,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime_s: state.started.elapsed().as_secs(),
+        uptime_s: started.elapsed().as_secs(),
         services,
     }
 }

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use shared::api::{Photo, PhotoFilter, PhotoPage, VerificationStatus};
+use shared::api::{Photo, PhotoFilter, PhotoPage};
 use yew::prelude::*;
 
 use crate::api;
@@ -47,14 +47,9 @@ pub fn empty_message(tab: Tab) -> (&'static str, &'static str) {
     }
 }
 
-/// Whether a photo belongs in a filter's grid (as the server decides it).
+/// Whether a photo belongs in a filter's grid: the rule the server's queries follow too.
 pub fn belongs(filter: PhotoFilter, photo: &Photo) -> bool {
-    match filter {
-        PhotoFilter::All => true,
-        PhotoFilter::Blurred => photo.is_blurred == Some(true),
-        PhotoFilter::NotBlurred => photo.is_blurred == Some(false),
-        PhotoFilter::Unprocessed => photo.status != VerificationStatus::Done,
-    }
+    filter.matches(photo)
 }
 
 /// The grid's state.
@@ -196,7 +191,7 @@ async fn analyze_one(grid: UseReducerHandle<Grid>, id: i64) -> Result<(), api::A
         grid.dispatch(GridAction::Updated(photo));
     }
     loop {
-        let progress = api::job(accepted.job_id).await?;
+        let progress = api::job(accepted.batch_id).await?;
         if batch_finished(&progress) {
             break;
         }
@@ -354,6 +349,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::api::VerificationStatus;
 
     #[test]
     fn each_gallery_tab_has_its_own_empty_message() {

@@ -9,14 +9,15 @@ pub mod keys;
 pub mod sessions;
 pub mod tokens;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use tower_sessions::Session;
 
 use crate::db::users;
 use crate::error::AppError;
-use crate::state::AppState;
 
 pub use self::tokens::TokenKeys;
 
@@ -95,10 +96,15 @@ impl CurrentUser {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    S: Send + Sync,
+    Arc<Auth>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let auth = Arc::<Auth>::from_ref(state);
         let (user_id, via) = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             // A present but bad Authorization header is refused outright, never ignored in
             // favour of the cookie: the client meant to use that token.
@@ -107,16 +113,15 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or(AppError::Unauthorized)?;
-            let (id, _) = state
-                .auth
+            let (id, _) = auth
                 .keys
                 .verify(token.trim(), "access")
                 .map_err(|_| AppError::Unauthorized)?;
             (id, AuthVia::Bearer)
         } else if let Some(id) = session_user(parts).await? {
             (id, AuthVia::Session)
-        } else if let AuthMode::Local { user_id } = state.auth.mode {
-            if state.auth.loopback_only && !is_loopback_host(parts) {
+        } else if let AuthMode::Local { user_id } = auth.mode {
+            if auth.loopback_only && !is_loopback_host(parts) {
                 return Err(AppError::Forbidden);
             }
             (user_id, AuthVia::Local)

@@ -3,8 +3,9 @@
 //! The queue only carries ids; a job's status, attempts and error live here. Every state change
 //! is a conditional UPDATE, so a job delivered twice is run once.
 
-use sqlx::{AnyPool, FromRow};
+use sqlx::{AnyConnection, AnyPool, FromRow};
 
+use super::photos::{Selection, photo_filter_sql};
 use crate::time::now_ms;
 
 /// A job's lifecycle state.
@@ -120,58 +121,91 @@ pub async fn get(pool: &AnyPool, id: i64) -> Result<Option<JobRow>, sqlx::Error>
         .await
 }
 
-/// Takes a job for running: a queued job, or a running one whose worker has been silent since
-/// `stale_before_ms` (it died). Returns `None` when another worker has it or it is finished,
-/// which is how a duplicate delivery becomes a no-op.
+/// A worker's claim on a running job: who holds it (a random token per attempt) and for how
+/// long. Every update of a running job names the lease, so a worker that lost its lease (it
+/// stalled past `lease_until` and another worker took over) can change nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The job.
+    pub job_id: i64,
+    /// The holder's token.
+    pub owner: String,
+}
+
+/// Takes a job for running under `lease`, until `until_ms`: a queued job, or a running one
+/// whose lease ran out (its worker died), while attempts remain. Returns `None` when another
+/// worker holds it, it is finished, or it has no attempts left, which is how a duplicate
+/// delivery becomes a no-op.
 pub async fn start(
     pool: &AnyPool,
-    id: i64,
-    stale_before_ms: i64,
+    lease: &Lease,
+    until_ms: i64,
 ) -> Result<Option<JobRow>, sqlx::Error> {
     let now = now_ms();
     sqlx::query_as(&format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $2, updated_at = $2
-         WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND updated_at < $3))
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $2,
+             lease_until = $3, started_at = $4, updated_at = $4
+         WHERE id = $1 AND attempts < max_attempts
+           AND (status = 'queued' OR (status = 'running' AND lease_until < $4))
          RETURNING {COLUMNS}"
     ))
-    .bind(id)
+    .bind(lease.job_id)
+    .bind(&lease.owner)
+    .bind(until_ms)
     .bind(now)
-    .bind(stale_before_ms)
     .fetch_optional(pool)
     .await
 }
 
-/// Marks a running job done.
-pub async fn finish(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    sqlx::query(
-        "UPDATE jobs SET status = 'done', error = NULL, finished_at = $2, updated_at = $2
-         WHERE id = $1 AND status = 'running'",
+/// Extends a lease to `until_ms`; false when the lease is no longer held (taken over, or the
+/// job finished).
+pub async fn renew(pool: &AnyPool, lease: &Lease, until_ms: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_until = $3
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
     )
-    .bind(id)
+    .bind(lease.job_id)
+    .bind(&lease.owner)
+    .bind(until_ms)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a leased job done; false when the lease was lost (the outcome is someone else's now).
+pub async fn finish(pool: &AnyPool, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'done', error = NULL, finished_at = $3, updated_at = $3,
+             lease_until = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+    )
+    .bind(lease.job_id)
+    .bind(&lease.owner)
     .bind(now)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records a failed attempt: back to `queued` while attempts remain, else `failed` for good.
-/// Returns the new status.
+/// Returns the new status, or `None` when the lease was lost.
 pub async fn record_failure(
     pool: &AnyPool,
-    id: i64,
+    lease: &Lease,
     error: &str,
 ) -> Result<Option<JobStatus>, sqlx::Error> {
     let now = now_ms();
     let row: Option<(String,)> = sqlx::query_as(
         "UPDATE jobs SET
              status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-             finished_at = CASE WHEN attempts >= max_attempts THEN $3 ELSE NULL END,
-             error = $2, updated_at = $3
-         WHERE id = $1 AND status = 'running'
+             finished_at = CASE WHEN attempts >= max_attempts THEN $4 ELSE NULL END,
+             error = $3, updated_at = $4, lease_until = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'
          RETURNING status",
     )
-    .bind(id)
+    .bind(lease.job_id)
+    .bind(&lease.owner)
     .bind(error)
     .bind(now)
     .fetch_optional(pool)
@@ -179,27 +213,99 @@ pub async fn record_failure(
     Ok(row.and_then(|(s,)| JobStatus::parse(&s)))
 }
 
-/// Ends a job as failed at once, whatever attempts remain (a poison job: retrying cannot help).
-pub async fn fail_permanently(pool: &AnyPool, id: i64, error: &str) -> Result<(), sqlx::Error> {
+/// Ends a leased job as failed at once, whatever attempts remain (a poison job: retrying cannot
+/// help). False when the lease was lost.
+pub async fn fail_permanently(
+    pool: &AnyPool,
+    lease: &Lease,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    sqlx::query(
-        "UPDATE jobs SET status = 'failed', error = $2, finished_at = $3, updated_at = $3
-         WHERE id = $1 AND status = 'running'",
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, updated_at = $4,
+             lease_until = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
     )
-    .bind(id)
+    .bind(lease.job_id)
+    .bind(&lease.owner)
     .bind(error)
     .bind(now)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Jobs that should be in the queue but may not be: queued or running, untouched since
-/// `before_ms`. The sweeper pushes them again, so a lost push or a dead worker loses nothing.
-pub async fn stale(pool: &AnyPool, before_ms: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+/// Hands a leased job back unfinished (its worker is shutting down): queued again, and the
+/// attempt it was on is not counted against it. False when the lease was lost.
+pub async fn release(pool: &AnyPool, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
+             lease_until = NULL, updated_at = $3
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+    )
+    .bind(lease.job_id)
+    .bind(&lease.owner)
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Running jobs whose lease ran out before `now_ms` and that have attempts left: their worker
+/// died. The sweeper queues them again.
+pub async fn lease_expired(
+    pool: &AnyPool,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT id FROM jobs WHERE status IN ('queued', 'running') AND updated_at < $1
+        "SELECT id FROM jobs WHERE status = 'running' AND lease_until < $1
+           AND attempts < max_attempts
          ORDER BY id LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// A job that ended as failed because its workers kept dying (see [`fail_exhausted`]).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Exhausted {
+    /// The job.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The photo it concerned.
+    pub photo_id: Option<i64>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Ends as `failed` every running job whose lease ran out with no attempts left: whatever
+/// killed its worker (a crash, an out-of-memory kill on hostile data) would kill the next one.
+pub async fn fail_exhausted(pool: &AnyPool, now_ms: i64) -> Result<Vec<Exhausted>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE jobs SET status = 'failed', finished_at = $1, updated_at = $1, lease_until = NULL,
+             error = 'the worker stopped while running this job, ' || CAST(attempts AS TEXT) || ' times'
+         WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts
+         RETURNING id, kind, photo_id, error",
+    )
+    .bind(now_ms)
+    .fetch_all(pool)
+    .await
+}
+
+/// Queued jobs untouched since `before_ms`: their push may have been lost (the queue was down,
+/// or restarted). The sweeper pushes them again; the queue ignores ids it already holds.
+pub async fn queued_since(
+    pool: &AnyPool,
+    before_ms: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM jobs WHERE status = 'queued' AND updated_at < $1 ORDER BY id LIMIT $2",
     )
     .bind(before_ms)
     .bind(limit)
@@ -208,14 +314,124 @@ pub async fn stale(pool: &AnyPool, before_ms: i64, limit: i64) -> Result<Vec<i64
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-/// Marks jobs as re-pushed now, so the sweeper does not push them again next round.
-pub async fn touch(pool: &AnyPool, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET updated_at = $2 WHERE id = $1 AND status = 'queued'")
-        .bind(id)
-        .bind(now_ms())
-        .execute(pool)
+/// Every unfinished job (queued, or running under any lease): after a restart of the
+/// in-process queue, all of them are pushed again.
+pub async fn unfinished(pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// How many jobs are queued.
+pub async fn count_queued(pool: &AnyPool) -> Result<u64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+        .fetch_one(pool)
         .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Marks queued jobs as looked at now, so the next sweep moves on to others.
+pub async fn touch(pool: &AnyPool, ids: &[i64]) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE jobs SET updated_at = $1 WHERE status = 'queued' AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(pool).await?;
+    }
     Ok(())
+}
+
+/// Inserts one queued job of `kind` per selected photo of the user, in `batch_id`, skipping
+/// photos that already have a pending job of that kind. Returns the new job ids. Runs inside
+/// the caller's transaction.
+pub async fn insert_for_photos(
+    conn: &mut AnyConnection,
+    kind: &str,
+    max_attempts: i64,
+    user_id: i64,
+    batch_id: i64,
+    selection: &Selection<'_>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let now = now_ms();
+    let mut job_ids = Vec::new();
+    let insert = |condition: String| {
+        format!(
+            "INSERT INTO jobs (kind, payload, user_id, photo_id, batch_id, max_attempts, status,
+                 created_at, updated_at)
+             SELECT $4, '{{}}', p.user_id, p.id, $2, $5, 'queued', $3, $3
+             FROM photos p
+             WHERE p.user_id = $1{condition}
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id AND j.kind = $4
+                               AND j.status IN ('queued', 'running'))
+             ORDER BY p.id
+             RETURNING id"
+        )
+    };
+    match selection {
+        Selection::Filter(filter) => {
+            let sql = insert(photo_filter_sql(*filter, "p."));
+            let rows: Vec<(i64,)> = sqlx::query_as(&sql)
+                .bind(user_id)
+                .bind(batch_id)
+                .bind(now)
+                .bind(kind)
+                .bind(max_attempts.max(1))
+                .fetch_all(&mut *conn)
+                .await?;
+            job_ids.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Selection::Ids(ids) => {
+            for chunk in ids.chunks(500) {
+                let sql = insert(format!(" AND p.id IN ({})", placeholders(6, chunk.len())));
+                let mut query = sqlx::query_as(&sql)
+                    .bind(user_id)
+                    .bind(batch_id)
+                    .bind(now)
+                    .bind(kind)
+                    .bind(max_attempts.max(1));
+                for id in chunk.iter() {
+                    query = query.bind(*id);
+                }
+                let rows: Vec<(i64,)> = query.fetch_all(&mut *conn).await?;
+                job_ids.extend(rows.into_iter().map(|(id,)| id));
+            }
+        }
+    }
+    Ok(job_ids)
+}
+
+/// The batch holding a photo's pending job of `kind`, if one is queued or running.
+pub async fn pending_batch(
+    pool: &AnyPool,
+    photo_id: i64,
+    kind: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as(
+        "SELECT batch_id FROM jobs WHERE photo_id = $1 AND kind = $2
+           AND status IN ('queued', 'running')
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(photo_id)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(b,)| b))
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl Database {
     pub async fn connect(storage: &StorageArgs) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let url = match &storage.database_url {
-            Some(url) if !url.trim().is_empty() => url.clone(),
+            Some(url) if !url.expose().trim().is_empty() => url.expose().to_string(),
             _ => embedded_url(&storage.data_dir())?,
         };
         let backend = Backend::from_url(&url)?;

@@ -104,11 +104,32 @@ impl PhotoRow {
     }
 }
 
-/// A new local upload.
+/// Where a photo came from (the `source` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Uploaded from the user's device.
+    Local,
+    /// Picked from Google Photos.
+    Google,
+}
+
+impl Source {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Google => "google",
+        }
+    }
+}
+
+/// A new photo, whatever its source.
 #[derive(Debug, Clone)]
 pub struct NewPhoto<'a> {
     /// The owner.
     pub user_id: i64,
+    /// Where it came from.
+    pub source: Source,
     /// SHA-256 of the bytes, hex.
     pub sha256: &'a str,
     /// Where the bytes are stored.
@@ -129,18 +150,15 @@ pub struct NewPhoto<'a> {
     pub focal_length_mm: Option<f64>,
 }
 
-/// Stores an upload; the same bytes uploaded again by the same user return the existing photo.
+/// Stores a photo; the same bytes stored again for the same user return the existing photo.
 /// The boolean is true when the row is new.
-pub async fn insert_local(
-    pool: &AnyPool,
-    photo: &NewPhoto<'_>,
-) -> Result<(PhotoRow, bool), sqlx::Error> {
+pub async fn insert(pool: &AnyPool, photo: &NewPhoto<'_>) -> Result<(PhotoRow, bool), sqlx::Error> {
     let now = now_ms();
     let inserted: Option<PhotoRow> = sqlx::query_as(&format!(
         "INSERT INTO photos (user_id, source, content_sha256, blob_key, filename, mime_type,
              size_bytes, width, height, exposure_time_s, focal_length_mm, status, created_at,
              updated_at)
-         VALUES ($1, 'local', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unprocessed', $11, $11)
+         VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unprocessed', $11, $11)
          ON CONFLICT (user_id, content_sha256) DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -156,6 +174,7 @@ pub async fn insert_local(
     .bind(photo.exposure_time_s)
     .bind(photo.focal_length_mm)
     .bind(now)
+    .bind(photo.source.as_str())
     .fetch_optional(pool)
     .await?;
     if let Some(row) = inserted {
@@ -193,12 +212,12 @@ pub async fn get_any(pool: &AnyPool, id: i64) -> Result<Option<PhotoRow>, sqlx::
 /// The SQL condition of a filter on the stored verdict (1 blurred, 0 clear, NULL unverified):
 /// each is an equality or IS NULL on the second column of `photos_user_blurred_idx`, so a page
 /// is one index range scan however many photos the user has.
-fn filter_sql(filter: PhotoFilter) -> &'static str {
+pub(crate) fn photo_filter_sql(filter: PhotoFilter, table: &str) -> String {
     match filter {
-        PhotoFilter::All => "",
-        PhotoFilter::Blurred => " AND is_blurred = 1",
-        PhotoFilter::NotBlurred => " AND is_blurred = 0",
-        PhotoFilter::Unprocessed => " AND is_blurred IS NULL",
+        PhotoFilter::All => String::new(),
+        PhotoFilter::Blurred => format!(" AND {table}is_blurred = 1"),
+        PhotoFilter::NotBlurred => format!(" AND {table}is_blurred = 0"),
+        PhotoFilter::Unprocessed => format!(" AND {table}is_blurred IS NULL"),
     }
 }
 
@@ -212,7 +231,7 @@ pub async fn page(
 ) -> Result<Vec<PhotoRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM photos WHERE user_id = $1 AND id < $2{} ORDER BY id DESC LIMIT $3",
-        filter_sql(filter)
+        photo_filter_sql(filter, "")
     ))
     .bind(user_id)
     .bind(before.unwrap_or(i64::MAX))
@@ -298,68 +317,18 @@ pub async fn store_failure(pool: &AnyPool, id: i64, error: &str) -> Result<(), s
     Ok(())
 }
 
-/// Queues verification jobs in `batch_id` for the user's photos matching `filter` or `ids`,
-/// skipping photos that already have one pending, and marks those photos queued. Returns the
-/// new job ids. Runs inside the caller's transaction.
-pub async fn queue_verification(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    batch_id: i64,
-    selection: &Selection<'_>,
-) -> Result<Vec<i64>, sqlx::Error> {
-    let now = now_ms();
-    let mut job_ids = Vec::new();
-    let insert = |condition: String| {
-        format!(
-            "INSERT INTO jobs (kind, payload, user_id, photo_id, batch_id, max_attempts, status,
-                 created_at, updated_at)
-             SELECT 'verify_photo', '{{}}', p.user_id, p.id, $2, {MAX_ATTEMPTS}, 'queued', $3, $3
-             FROM photos p
-             WHERE p.user_id = $1{condition}
-               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.photo_id = p.id
-                               AND j.status IN ('queued', 'running'))
-             ORDER BY p.id
-             RETURNING id"
-        )
-    };
-    match selection {
-        Selection::Filter(filter) => {
-            let sql = insert(filter_sql(*filter).replace("is_blurred", "p.is_blurred"));
-            let rows: Vec<(i64,)> = sqlx::query_as(&sql)
-                .bind(user_id)
-                .bind(batch_id)
-                .bind(now)
-                .fetch_all(&mut *conn)
-                .await?;
-            job_ids.extend(rows.into_iter().map(|(id,)| id));
-        }
-        Selection::Ids(ids) => {
-            for chunk in ids.chunks(500) {
-                let placeholders: Vec<String> =
-                    (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
-                let sql = insert(format!(" AND p.id IN ({})", placeholders.join(", ")));
-                let mut query = sqlx::query_as(&sql).bind(user_id).bind(batch_id).bind(now);
-                for id in chunk.iter() {
-                    query = query.bind(*id);
-                }
-                let rows: Vec<(i64,)> = query.fetch_all(&mut *conn).await?;
-                job_ids.extend(rows.into_iter().map(|(id,)| id));
-            }
-        }
-    }
+/// Marks the photos that jobs of `batch_id` concern as queued (their verification is pending).
+pub async fn mark_queued(conn: &mut AnyConnection, batch_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE photos SET status = 'queued', updated_at = $2
          WHERE id IN (SELECT photo_id FROM jobs WHERE batch_id = $1)",
     )
     .bind(batch_id)
-    .bind(now)
-    .execute(&mut *conn)
+    .bind(now_ms())
+    .execute(conn)
     .await?;
-    Ok(job_ids)
+    Ok(())
 }
-
-/// Attempts a verification job gets before it ends as failed.
-pub const MAX_ATTEMPTS: i64 = 3;
 
 /// Which photos a batch covers.
 #[derive(Debug, Clone, Copy)]
@@ -387,18 +356,6 @@ pub async fn count_owned(pool: &AnyPool, user_id: i64, ids: &[i64]) -> Result<i6
         owned += n;
     }
     Ok(owned)
-}
-
-/// The batch holding a photo's pending verification job, if one is queued or running.
-pub async fn pending_batch(pool: &AnyPool, photo_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as(
-        "SELECT batch_id FROM jobs WHERE photo_id = $1 AND status IN ('queued', 'running')
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(photo_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.and_then(|(b,)| b))
 }
 
 /// Counts per category, per type and a ten-bin histogram of verified scores.

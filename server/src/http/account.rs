@@ -8,16 +8,16 @@ use shared::api::{Me, RefreshRequest, Settings, Stats, TokenRequest, TokenRespon
 use tower_sessions::Session;
 
 use super::extract::ApiJson;
+use super::state::AppState;
 use crate::auth::{AuthMode, CurrentUser, tokens};
 use crate::db::{photos, users};
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The current user.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = shared::api::ErrorResponse)))]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Me>, AppError> {
-    let row = user.row(&state.db).await?;
+    let row = user.row(&state.deps.db).await?;
     Ok(Json(Me {
         id: row.id,
         email: row.email,
@@ -32,7 +32,7 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
 
 /// Issues an access + refresh token pair. In local mode `{"grant_type": "local"}` gives the
 /// local user's tokens (the server listens on loopback only, so the caller is on this machine).
-#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", request_body = TokenRequest,
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 400, body = shared::api::ErrorResponse)))]
 pub async fn token(
     State(state): State<AppState>,
@@ -43,7 +43,7 @@ pub async fn token(
             state
                 .auth
                 .keys
-                .issue(state.db.pool(), user_id)
+                .issue(state.deps.db.pool(), user_id)
                 .await
                 .map_err(token_error)?,
         )),
@@ -63,7 +63,7 @@ pub async fn token(
 }
 
 /// Exchanges a refresh token for a new pair (the old refresh token is spent).
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = shared::api::ErrorResponse)))]
 pub async fn refresh(
     State(state): State<AppState>,
@@ -72,7 +72,7 @@ pub async fn refresh(
     state
         .auth
         .keys
-        .refresh(state.db.pool(), &body.refresh_token)
+        .refresh(state.deps.db.pool(), &body.refresh_token)
         .await
         .map(Json)
         .map_err(token_error)
@@ -86,14 +86,14 @@ fn token_error(e: tokens::TokenError) -> AppError {
 }
 
 /// Ends the browser session and revokes the user's refresh tokens.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = shared::api::ErrorResponse)))]
 pub async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
     session: Session,
 ) -> Result<StatusCode, AppError> {
-    tokens::revoke_all(state.db.pool(), user.id()).await?;
+    tokens::revoke_all(state.deps.db.pool(), user.id()).await?;
     session
         .flush()
         .await
@@ -102,19 +102,19 @@ pub async fn logout(
 }
 
 /// The user's settings.
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
+#[utoipa::path(get, path = "/settings", tag = "settings",
     responses((status = 200, body = Settings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Json<Settings>, AppError> {
     Ok(Json(Settings {
-        blur_threshold: user.row(&state.db).await?.blur_threshold,
+        blur_threshold: user.row(&state.deps.db).await?.blur_threshold,
     }))
 }
 
 /// Sets the blur threshold; every list, count and verdict follows it at once.
-#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = Settings,
+#[utoipa::path(put, path = "/settings", tag = "settings", request_body = Settings,
     responses((status = 200, body = Settings), (status = 400, body = shared::api::ErrorResponse)))]
 pub async fn put_settings(
     State(state): State<AppState>,
@@ -126,12 +126,12 @@ pub async fn put_settings(
             "blur_threshold must be between 0 and 1".into(),
         ));
     }
-    users::set_threshold(state.db.pool(), user.id(), body.blur_threshold).await?;
+    users::set_threshold(state.deps.db.pool(), user.id(), body.blur_threshold).await?;
     Ok(Json(body))
 }
 
 /// Counts per category and type, and a histogram of verified scores.
-#[utoipa::path(get, path = "/api/v1/stats", tag = "settings",
+#[utoipa::path(get, path = "/stats", tag = "settings",
     responses((status = 200, body = Stats)))]
 pub async fn stats(
     State(state): State<AppState>,
@@ -139,9 +139,9 @@ pub async fn stats(
 ) -> Result<Json<Stats>, AppError> {
     Ok(Json(
         photos::stats(
-            state.db.pool(),
+            state.deps.db.pool(),
             user.id(),
-            user.row(&state.db).await?.blur_threshold,
+            user.row(&state.deps.db).await?.blur_threshold,
         )
         .await?,
     ))

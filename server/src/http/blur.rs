@@ -11,18 +11,19 @@ use futures_util::Stream;
 use shared::api::{AnalyzeBatchRequest, BatchStatus, JobAccepted, JobProgress};
 
 use super::extract::{ApiJson, IdPath};
+use super::state::AppState;
 use crate::auth::CurrentUser;
 use crate::db::batches::{self, BatchCounts};
+use crate::db::jobs as db_jobs;
 use crate::db::photos::{self, Selection};
 use crate::error::AppError;
-use crate::state::AppState;
-use crate::worker::verify;
+use crate::jobs::{self, JobKind};
 
 /// Most ids one batch request may list.
 pub const MAX_BATCH_IDS: usize = 10_000;
 
 /// Queues verification of one photo. If it is already queued, answers with that batch.
-#[utoipa::path(post, path = "/api/v1/photos/{id}/analyze", tag = "blur",
+#[utoipa::path(post, path = "/photos/{id}/analyze", tag = "blur",
     params(("id" = i64, Path, description = "Photo id")),
     responses((status = 202, body = JobAccepted), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn analyze_one(
@@ -30,24 +31,20 @@ pub async fn analyze_one(
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
-    photos::get(state.db.pool(), user.id(), id)
+    photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    if let Some(batch) = photos::pending_batch(state.db.pool(), id).await? {
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(JobAccepted {
-                job_id: batch,
-                total: 1,
-            }),
-        ));
+    let pending =
+        db_jobs::pending_batch(state.deps.db.pool(), id, JobKind::VerifyPhoto.as_str()).await?;
+    if let Some(batch) = pending {
+        return Ok(accepted(batch, 1));
     }
     queue(&state, user.id(), Selection::Ids(&[id])).await
 }
 
 /// Queues verification of many photos: `{"photo_ids": [...]}` or `{"filter": "unprocessed"}`.
 /// Photos already queued are not queued twice.
-#[utoipa::path(post, path = "/api/v1/blur/analyze-batch", tag = "blur", request_body = AnalyzeBatchRequest,
+#[utoipa::path(post, path = "/blur/analyze-batch", tag = "blur", request_body = AnalyzeBatchRequest,
     responses((status = 202, body = JobAccepted),
         (status = 400, body = shared::api::ErrorResponse),
         (status = 404, body = shared::api::ErrorResponse)))]
@@ -67,7 +64,8 @@ pub async fn analyze_batch(
             }
             // Any id the user does not own makes the whole request a 404, as a single
             // photo's would: the batch never reveals which ids exist.
-            if photos::count_owned(state.db.pool(), user.id(), &ids).await? != ids.len() as i64 {
+            if photos::count_owned(state.deps.db.pool(), user.id(), &ids).await? != ids.len() as i64
+            {
                 return Err(AppError::NotFound("photo"));
             }
             queue(&state, user.id(), Selection::Ids(&ids)).await
@@ -84,26 +82,23 @@ async fn queue(
     user_id: i64,
     selection: Selection<'_>,
 ) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
-    let mut tx = state.db.pool().begin().await?;
-    let batch = batches::create(&mut tx, user_id, verify::KIND).await?;
-    let job_ids = photos::queue_verification(&mut tx, user_id, batch, &selection).await?;
-    batches::set_total(&mut tx, batch, job_ids.len() as i64).await?;
-    tx.commit().await?;
-    // The jobs are committed: if the push fails, the worker's sweep finds them later, so the
-    // request still succeeds (nothing is lost, it is only slower).
-    if let Err(e) = state.queue.push_many(&job_ids).await {
-        tracing::warn!(error = %e, batch, "queue push failed; the sweep will pick the jobs up");
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(JobAccepted {
-            job_id: batch,
-            total: job_ids.len() as i64,
-        }),
-    ))
+    let queued =
+        jobs::enqueue_for_photos(&state.deps, user_id, JobKind::VerifyPhoto, &selection).await?;
+    Ok(accepted(queued.batch_id, queued.total))
 }
 
-fn progress(job_id: i64, c: BatchCounts) -> JobProgress {
+fn accepted(batch_id: i64, total: i64) -> (StatusCode, Json<JobAccepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(JobAccepted {
+            batch_id,
+            job_id: batch_id,
+            total,
+        }),
+    )
+}
+
+fn progress(batch_id: i64, c: BatchCounts) -> JobProgress {
     let finished = c.done + c.failed;
     let status = if finished == c.total {
         if c.total > 0 && c.failed == c.total {
@@ -117,7 +112,8 @@ fn progress(job_id: i64, c: BatchCounts) -> JobProgress {
         BatchStatus::Queued
     };
     JobProgress {
-        job_id,
+        batch_id,
+        job_id: batch_id,
         status,
         done: c.done,
         failed: c.failed,
@@ -126,15 +122,15 @@ fn progress(job_id: i64, c: BatchCounts) -> JobProgress {
 }
 
 /// The progress of a batch.
-#[utoipa::path(get, path = "/api/v1/blur/jobs/{job_id}", tag = "blur",
-    params(("job_id" = i64, Path, description = "Batch id from a 202 answer")),
+#[utoipa::path(get, path = "/blur/jobs/{batch_id}", tag = "blur",
+    params(("batch_id" = i64, Path, description = "The `batch_id` of a 202 answer")),
     responses((status = 200, body = JobProgress), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn job(
     State(state): State<AppState>,
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<Json<JobProgress>, AppError> {
-    let counts = batches::counts(state.db.pool(), user.id(), id)
+    let counts = batches::counts(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("job"))?;
     Ok(Json(progress(id, counts)))
@@ -142,8 +138,8 @@ pub async fn job(
 
 /// The progress of a batch as server-sent events: a `progress` event (a `JobProgress`) when
 /// anything changes, ending after the batch finishes.
-#[utoipa::path(get, path = "/api/v1/blur/jobs/{job_id}/events", tag = "blur",
-    params(("job_id" = i64, Path, description = "Batch id from a 202 answer")),
+#[utoipa::path(get, path = "/blur/jobs/{batch_id}/events", tag = "blur",
+    params(("batch_id" = i64, Path, description = "The `batch_id` of a 202 answer")),
     responses((status = 200, description = "text/event-stream of `progress` events", content_type = "text/event-stream"),
         (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn job_events(
@@ -152,7 +148,7 @@ pub async fn job_events(
     IdPath(id): IdPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     // Checked once up front so another user's id is a 404, not an empty stream.
-    let first = batches::counts(state.db.pool(), user.id(), id)
+    let first = batches::counts(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("job"))?;
     let user_id = user.id();
@@ -178,7 +174,7 @@ pub async fn job_events(
                         }
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
-                    match batches::counts(state.db.pool(), user_id, id).await {
+                    match batches::counts(state.deps.db.pool(), user_id, id).await {
                         Ok(Some(c)) => counts = Some(c),
                         // The batch vanished (user deleted) or the database is down: end the
                         // stream; the client can fall back to polling.

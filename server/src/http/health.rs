@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use serde_json::json;
 use shared::api::{ErrorBody, ErrorCode, Readiness, ServicesReport};
 
+use super::state::AppState;
 use crate::health::check_all;
-use crate::state::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -24,7 +24,7 @@ async fn live() -> Json<serde_json::Value> {
 
 /// 200 when the database and the queue answer, else 503 naming what is down.
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let report = check_all(&state).await;
+    let report = check_all(&state.deps, *state.started).await;
     let down = report.down();
     if down.is_empty() {
         return (
@@ -52,5 +52,5 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
 
 /// Each dependency with its status and latency; always 200 so dashboards can read it.
 async fn services(State(state): State<AppState>) -> Json<ServicesReport> {
-    Json(check_all(&state).await)
+    Json(check_all(&state.deps, *state.started).await)
 }

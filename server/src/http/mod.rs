@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod metrics;
 mod photos;
+pub mod state;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,23 +17,24 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use shared::api::{ErrorBody, ErrorCode, ErrorResponse};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use self::state::AppState;
 use crate::auth::SESSION_COOKIE;
 use crate::auth::sessions::DbSessionStore;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The whole app. `client_dir` is Trunk's output folder (may be missing: a page says so).
 pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Router {
-    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.deps.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_secure(secure_cookies)
         .with_http_only(true)
@@ -40,43 +42,45 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
     let upload_limit = usize::try_from(
         state
+            .deps
             .limits
             .max_bytes
             .saturating_mul(photos::FILES_PER_REQUEST),
     )
     .unwrap_or(usize::MAX);
-    let api = Router::new()
-        .route(
-            "/photos",
-            get(photos::list)
-                .post(photos::upload)
+    // Each route is written once, in its handler's `#[utoipa::path]`: the router and the
+    // OpenAPI document both come from it.
+    let (api, api_doc) = OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(photos::list, photos::upload))
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/photos/{id}", get(photos::show).delete(photos::remove))
-        .route("/photos/{id}/image", get(photos::image))
-        .route("/photos/{id}/result", get(photos::result))
-        .route("/photos/{id}/preview", put(photos::set_preview))
-        .route("/photos/{id}/analyze", post(blur::analyze_one))
-        .route("/blur/analyze-batch", post(blur::analyze_batch))
-        .route("/blur/jobs/{id}", get(blur::job))
-        .route("/blur/jobs/{id}/events", get(blur::job_events))
-        .route("/auth/me", get(account::me))
-        .route("/auth/token", post(account::token))
-        .route("/auth/refresh", post(account::refresh))
-        .route("/auth/logout", post(account::logout))
-        .route(
-            "/settings",
-            get(account::get_settings).put(account::put_settings),
-        )
-        .route("/stats", get(account::stats))
+        .routes(routes!(photos::show, photos::remove))
+        .routes(routes!(photos::image))
+        .routes(routes!(photos::result))
+        .routes(routes!(photos::set_preview))
+        .routes(routes!(blur::analyze_one))
+        .routes(routes!(blur::analyze_batch))
+        .routes(routes!(blur::job))
+        .routes(routes!(blur::job_events))
+        .routes(routes!(account::me))
+        .routes(routes!(account::token))
+        .routes(routes!(account::refresh))
+        .routes(routes!(account::logout))
+        .routes(routes!(account::get_settings, account::put_settings))
+        .routes(routes!(account::stats))
+        .split_for_parts();
+    let api = api
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(sessions);
+    let doc = docs::document(api_doc);
 
     Router::new()
         .merge(health::router())
         .route("/metrics", get(metrics::render))
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", docs::ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .nest("/api/v1", api)
         .route("/api", get(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)

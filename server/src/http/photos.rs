@@ -8,18 +8,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use shared::api::{
     BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile,
     UploadResponse,
 };
 
 use super::extract::{ApiJson, ApiQuery, IdPath};
+use super::state::AppState;
 use crate::auth::CurrentUser;
-use crate::db::photos::{self, NewPhoto};
+use crate::db::photos::{self, Source};
 use crate::error::AppError;
-use crate::images::{self, ImageSize, ProbeError};
-use crate::state::AppState;
+use crate::media::ImageSize;
+use crate::photos::{self as photo_service, Incoming, Ingested};
 
 /// Page size when the client does not ask.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -41,7 +41,7 @@ pub struct ListQuery {
 }
 
 /// Lists the user's photos, newest first, one keyset page at a time.
-#[utoipa::path(get, path = "/api/v1/photos", tag = "photos", params(ListQuery),
+#[utoipa::path(get, path = "/photos", tag = "photos", params(ListQuery),
     responses((status = 200, body = PhotoPage), (status = 400, body = shared::api::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -64,8 +64,14 @@ pub async fn list(
         ),
     };
     // One extra row says whether another page follows without a COUNT.
-    let mut rows =
-        photos::page(state.db.pool(), user.id(), query.filter, before, limit + 1).await?;
+    let mut rows = photos::page(
+        state.deps.db.pool(),
+        user.id(),
+        query.filter,
+        before,
+        limit + 1,
+    )
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -80,7 +86,7 @@ pub async fn list(
 }
 
 /// One photo.
-#[utoipa::path(get, path = "/api/v1/photos/{id}", tag = "photos",
+#[utoipa::path(get, path = "/photos/{id}", tag = "photos",
     params(("id" = i64, Path, description = "Photo id")),
     responses((status = 200, body = Photo), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn show(
@@ -88,14 +94,14 @@ pub async fn show(
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<Json<Photo>, AppError> {
-    let row = photos::get(state.db.pool(), user.id(), id)
+    let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
     Ok(Json(row.to_api()))
 }
 
 /// The verification result of one photo.
-#[utoipa::path(get, path = "/api/v1/photos/{id}/result", tag = "blur",
+#[utoipa::path(get, path = "/photos/{id}/result", tag = "blur",
     params(("id" = i64, Path, description = "Photo id")),
     responses((status = 200, body = BlurResult), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn result(
@@ -103,14 +109,14 @@ pub async fn result(
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<Json<BlurResult>, AppError> {
-    let row = photos::get(state.db.pool(), user.id(), id)
+    let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
     Ok(Json(BlurResult::from(&row.to_api())))
 }
 
 /// Deletes a photo, its stored image and derived images.
-#[utoipa::path(delete, path = "/api/v1/photos/{id}", tag = "photos",
+#[utoipa::path(delete, path = "/photos/{id}", tag = "photos",
     params(("id" = i64, Path, description = "Photo id")),
     responses((status = 204), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn remove(
@@ -118,24 +124,14 @@ pub async fn remove(
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, AppError> {
-    let row = photos::delete(state.db.pool(), user.id(), id)
+    photo_service::delete(&state.deps, user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    // The row is gone, so the photo is gone for the user; a file left behind by a failed
-    // delete is only wasted space, never visible.
-    if let Some(key) = &row.blob_key
-        && let Err(e) = state.blobs.delete(key).await
-    {
-        tracing::warn!(error = %e, key, "could not delete a stored photo");
-    }
-    if let Some(sha) = &row.content_sha256 {
-        let _ = state.blobs.delete(&derived_prefix(user.id(), sha)).await;
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Stores the browser's preview score (shown until the verified score arrives).
-#[utoipa::path(put, path = "/api/v1/photos/{id}/preview", tag = "blur", request_body = PreviewRequest,
+#[utoipa::path(put, path = "/photos/{id}/preview", tag = "blur", request_body = PreviewRequest,
     params(("id" = i64, Path, description = "Photo id")),
     responses((status = 200, body = Photo), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn set_preview(
@@ -149,7 +145,7 @@ pub async fn set_preview(
             "preview_score must be between 0 and 1".into(),
         ));
     }
-    if !photos::set_preview(state.db.pool(), user.id(), id, body.preview_score).await? {
+    if !photos::set_preview(state.deps.db.pool(), user.id(), id, body.preview_score).await? {
         return Err(AppError::NotFound("photo"));
     }
     show(State(state), user, IdPath(id)).await
@@ -165,7 +161,7 @@ pub struct ImageQuery {
 }
 
 /// The photo's image: the original or a derived size (made on first request, then cached).
-#[utoipa::path(get, path = "/api/v1/photos/{id}/image", tag = "photos",
+#[utoipa::path(get, path = "/photos/{id}/image", tag = "photos",
     params(("id" = i64, Path, description = "Photo id"), ImageQuery),
     responses((status = 200, description = "The image bytes", content_type = "image/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
@@ -188,10 +184,10 @@ pub async fn image(
             )));
         }
     };
-    let row = photos::get(state.db.pool(), user.id(), id)
+    let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    let (Some(key), Some(sha)) = (&row.blob_key, &row.content_sha256) else {
+    let Some(sha) = &row.content_sha256 else {
         return Err(AppError::NotFound("image"));
     };
     // The bytes behind an id never change (content-addressed), so the tag is the hash.
@@ -204,21 +200,14 @@ pub async fn image(
         return Ok(cached(StatusCode::NOT_MODIFIED, &etag, None, Body::empty()));
     }
     let (bytes, mime) = match size {
-        None => {
-            let bytes = state
-                .blobs
-                .get(key)
-                .await?
-                .ok_or(AppError::NotFound("image"))?;
-            (
-                bytes,
-                row.mime_type
-                    .clone()
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-            )
-        }
+        None => (
+            photo_service::original(&state.deps, &row).await?,
+            row.mime_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        ),
         Some(size) => (
-            derived(&state, user.id(), key, sha, size).await?,
+            photo_service::derived(&state.deps, &row, size).await?,
             size.mime().to_string(),
         ),
     };
@@ -251,39 +240,9 @@ fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Res
     response
 }
 
-fn derived_prefix(user_id: i64, sha: &str) -> String {
-    format!("derived/{user_id}/{sha}/")
-}
-
-async fn derived(
-    state: &AppState,
-    user_id: i64,
-    original_key: &str,
-    sha: &str,
-    size: ImageSize,
-) -> Result<Bytes, AppError> {
-    let key = format!("{}{}", derived_prefix(user_id, sha), size.as_str());
-    if let Some(bytes) = state.blobs.get(&key).await? {
-        return Ok(bytes);
-    }
-    let original = state
-        .blobs
-        .get(original_key)
-        .await?
-        .ok_or(AppError::NotFound("image"))?;
-    let limits = state.limits;
-    let rendered = tokio::task::spawn_blocking(move || images::render(&original, size, &limits))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("render task: {e}")))?
-        .map_err(|e| AppError::Unprocessable(format!("cannot render this photo: {e}")))?;
-    let bytes = Bytes::from(rendered);
-    state.blobs.put(&key, bytes.clone()).await?;
-    Ok(bytes)
-}
-
 /// Uploads photos: `multipart/form-data` with one or more parts named `file`. Each file is
 /// checked by its content (not its name); the same bytes uploaded again are the same photo.
-#[utoipa::path(post, path = "/api/v1/photos", tag = "photos",
+#[utoipa::path(post, path = "/photos", tag = "photos",
     request_body(content_type = "multipart/form-data", description = "One or more parts named `file`"),
     responses((status = 201, body = UploadResponse, description = "At least one file stored; refused ones are in `rejected`"),
         (status = 400, body = shared::api::ErrorResponse),
@@ -317,7 +276,7 @@ pub async fn upload(
         while let Some(chunk) = field.chunk().await.map_err(|e| {
             AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
         })? {
-            if (data.len() + chunk.len()) as u64 > state.limits.max_bytes {
+            if (data.len() + chunk.len()) as u64 > state.deps.limits.max_bytes {
                 too_large = true;
                 break;
             }
@@ -326,13 +285,20 @@ pub async fn upload(
         let outcome = if too_large {
             Err(AppError::PayloadTooLarge(format!(
                 "{filename}: larger than the {} MiB allowed",
-                state.limits.max_bytes / (1024 * 1024)
+                state.deps.limits.max_bytes / (1024 * 1024)
             )))
         } else {
-            store_upload(&state, user.id(), &filename, data).await
+            let incoming = Incoming {
+                source: Source::Local,
+                filename: filename.clone(),
+                bytes: Bytes::from(data),
+            };
+            photo_service::ingest(&state.deps, user.id(), incoming)
+                .await
+                .map_err(AppError::from)
         };
         match outcome {
-            Ok((row, created)) => {
+            Ok(Ingested { row, created }) => {
                 if !created {
                     response.duplicates.push(row.id);
                 }
@@ -370,40 +336,6 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-async fn store_upload(
-    state: &AppState,
-    user_id: i64,
-    filename: &str,
-    data: Vec<u8>,
-) -> Result<(photos::PhotoRow, bool), AppError> {
-    let limits = state.limits;
-    let data = Bytes::from(data);
-    let checked = data.clone();
-    let (probe, sha, exposure) = tokio::task::spawn_blocking(move || {
-        let probe = images::probe(&checked, &limits)?;
-        let sha = hex::encode(Sha256::digest(&checked));
-        Ok::<_, ProbeError>((probe, sha, crate::decode::exposure_hints(&checked)))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("probe task: {e}")))?
-    .map_err(|e| probe_error(filename, e))?;
-    let blob_key = format!("originals/{user_id}/{}/{sha}", &sha[..2]);
-    state.blobs.put(&blob_key, data.clone()).await?;
-    let new = NewPhoto {
-        user_id,
-        sha256: &sha,
-        blob_key: &blob_key,
-        filename,
-        mime_type: probe.mime,
-        size_bytes: data.len() as i64,
-        width: i64::from(probe.width),
-        height: i64::from(probe.height),
-        exposure_time_s: exposure.exposure_time_s.map(f64::from),
-        focal_length_mm: exposure.focal_length_mm.map(f64::from),
-    };
-    Ok(photos::insert_local(state.db.pool(), &new).await?)
-}
-
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(format!(
@@ -417,16 +349,6 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
 /// Files one upload request may carry at the per-file size limit (the body limit is this many
 /// times the file limit).
 pub const FILES_PER_REQUEST: u64 = 16;
-
-fn probe_error(filename: &str, e: ProbeError) -> AppError {
-    let message = format!("{filename}: {e}");
-    match e {
-        ProbeError::Empty => AppError::BadRequest(message),
-        ProbeError::TooLarge { .. } => AppError::PayloadTooLarge(message),
-        ProbeError::Unsupported | ProbeError::Animated => AppError::UnsupportedMediaType(message),
-        ProbeError::Invalid(_) => AppError::Unprocessable(message),
-    }
-}
 
 /// The last path segment of the client's name, without control characters, at most 255
 /// characters; `photo` when nothing is left.
@@ -444,11 +366,6 @@ fn clean_filename(name: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::api::ErrorCode;
-
-    fn rejection_code(e: ProbeError) -> ErrorCode {
-        probe_error("f", e).code().1
-    }
 
     #[test]
     fn filenames_lose_their_path_and_control_characters() {
@@ -458,26 +375,5 @@ mod tests {
         assert_eq!(clean_filename(None), "photo");
         assert_eq!(clean_filename(Some("   ")), "photo");
         assert_eq!(clean_filename(Some(&"x".repeat(400))).len(), 255);
-    }
-
-    #[test]
-    fn each_probe_failure_has_its_status() {
-        assert_eq!(rejection_code(ProbeError::Empty), ErrorCode::BadRequest);
-        assert_eq!(
-            rejection_code(ProbeError::TooLarge { size: 2, max: 1 }),
-            ErrorCode::PayloadTooLarge
-        );
-        assert_eq!(
-            rejection_code(ProbeError::Unsupported),
-            ErrorCode::UnsupportedMediaType
-        );
-        assert_eq!(
-            rejection_code(ProbeError::Animated),
-            ErrorCode::UnsupportedMediaType
-        );
-        assert_eq!(
-            rejection_code(ProbeError::Invalid("x".into())),
-            ErrorCode::Unprocessable
-        );
     }
 }

@@ -1,6 +1,6 @@
 //! The in-process queue of the embedded default: no Redis, consumers in the same process.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,22 @@ use super::{JobQueue, QueueDepth, QueueError};
 #[derive(Debug, Default)]
 struct Inner {
     ready: VecDeque<i64>,
+    /// The ids in `ready`, so a push of one already waiting is a no-op.
+    waiting: HashSet<i64>,
     in_flight: HashMap<i64, Instant>,
+    pushes: u64,
+}
+
+impl Inner {
+    fn make_ready(&mut self, id: i64) -> bool {
+        self.in_flight.remove(&id);
+        if !self.waiting.insert(id) {
+            return false;
+        }
+        self.ready.push_back(id);
+        self.pushes += 1;
+        true
+    }
 }
 
 /// A reliable queue held in memory. Lost when the process exits, which is harmless: the
@@ -42,16 +57,23 @@ impl JobQueue for MemoryQueue {
         "memory"
     }
 
-    async fn push(&self, job_id: i64) -> Result<(), QueueError> {
-        self.lock().ready.push_back(job_id);
-        self.arrived.notify_one();
-        Ok(())
+    async fn push(&self, job_id: i64) -> Result<bool, QueueError> {
+        let added = self.lock().make_ready(job_id);
+        if added {
+            self.arrived.notify_one();
+        }
+        Ok(added)
+    }
+
+    async fn pushes(&self) -> Result<u64, QueueError> {
+        Ok(self.lock().pushes)
     }
 
     async fn try_claim(&self) -> Result<Option<i64>, QueueError> {
         let mut inner = self.lock();
         let id = inner.ready.pop_front();
         if let Some(id) = id {
+            inner.waiting.remove(&id);
             inner.in_flight.insert(id, Instant::now());
         }
         Ok(id)
@@ -86,8 +108,7 @@ impl JobQueue for MemoryQueue {
             .map(|(id, _)| *id)
             .collect();
         for id in &expired {
-            inner.in_flight.remove(id);
-            inner.ready.push_back(*id);
+            inner.make_ready(*id);
         }
         drop(inner);
         for _ in &expired {

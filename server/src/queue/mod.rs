@@ -2,9 +2,11 @@
 //!
 //! Two implementations behind one trait: Redis for production (shared by every replica) and an
 //! in-process queue for the embedded default. Both follow the reliable-queue pattern: a claimed
-//! id stays "in flight" until it is acknowledged, and an id whose worker died comes back after a
-//! visibility timeout. Delivery is at-least-once; handlers must be idempotent. The database, not
-//! the queue, is the source of truth for job state.
+//! id stays "in flight" until it is acknowledged. Pushing is idempotent: an id already waiting is
+//! not added again, and an id in flight is moved back to the ready list, so the sweeper can push
+//! whatever it suspects lost without ever doubling the queue. Delivery is at-least-once; handlers
+//! must be idempotent. The database, not the queue, is the source of truth for job state (a dead
+//! worker's job comes back through its lease there).
 
 pub mod memory;
 pub mod redis;
@@ -51,16 +53,23 @@ pub trait JobQueue: Send + Sync + Debug {
     /// The implementation's name for health reports (`redis` or `memory`).
     fn kind(&self) -> &'static str;
 
-    /// Appends an id to the queue.
-    async fn push(&self, job_id: i64) -> Result<(), QueueError>;
+    /// Makes an id ready: appends it unless it is already waiting; an id in flight (its worker
+    /// gave it back or died) moves back to the ready list. True when the ready list grew.
+    async fn push(&self, job_id: i64) -> Result<bool, QueueError>;
 
-    /// Appends many ids, oldest first (one round trip per chunk where the queue allows).
-    async fn push_many(&self, job_ids: &[i64]) -> Result<(), QueueError> {
+    /// [`JobQueue::push`] for many ids, oldest first (one round trip per chunk where the queue
+    /// allows). Returns how many were added.
+    async fn push_many(&self, job_ids: &[i64]) -> Result<u64, QueueError> {
+        let mut added = 0;
         for id in job_ids {
-            self.push(*id).await?;
+            added += u64::from(self.push(*id).await?);
         }
-        Ok(())
+        Ok(added)
     }
+
+    /// How many ids pushes have added to the ready list since the queue began (a push of an id
+    /// already waiting does not count): the measure of duplicate work.
+    async fn pushes(&self) -> Result<u64, QueueError>;
 
     /// Takes the oldest id, if any, marking it in flight. Does not wait.
     async fn try_claim(&self) -> Result<Option<i64>, QueueError>;
@@ -83,8 +92,8 @@ pub trait JobQueue: Send + Sync + Debug {
     /// Removes a claimed id for good (its job finished or failed).
     async fn ack(&self, job_id: i64) -> Result<(), QueueError>;
 
-    /// Returns to the queue every id claimed longer ago than `visibility` (its worker died).
-    /// Returns how many came back.
+    /// Returns to the ready list every id claimed longer ago than `visibility` and never
+    /// acknowledged. Returns how many came back.
     async fn requeue_expired(&self, visibility: Duration) -> Result<u64, QueueError>;
 
     /// Counts waiting and in-flight ids.

@@ -1,6 +1,7 @@
-//! The Redis queue: a list of ready ids and a sorted set of in-flight ids scored by claim time.
+//! The Redis queue: a list of ready ids, a set mirroring it (so a push of an id already waiting
+//! is a no-op), and a sorted set of in-flight ids scored by claim time.
 //!
-//! Claim and requeue are Lua scripts, so an id is never in both places or in neither. The
+//! Push, claim and requeue are Lua scripts, so an id is never in two places or in none. The
 //! connection manager reconnects by itself after Redis restarts.
 
 use std::time::Duration;
@@ -12,20 +13,43 @@ use redis::{AsyncCommands, Script};
 use super::{JobQueue, QueueDepth, QueueError};
 use crate::time::now_ms;
 
+/// Makes each id in ARGV ready (KEYS: ready list, waiting set, in-flight set, push counter):
+/// out of flight, and onto the list unless already waiting. Returns how many were added.
+const PUSH: &str = r"
+local added = 0
+for _, id in ipairs(ARGV) do
+  redis.call('ZREM', KEYS[3], id)
+  if redis.call('SADD', KEYS[2], id) == 1 then
+    redis.call('LPUSH', KEYS[1], id)
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('INCRBY', KEYS[4], added) end
+return added
+";
+
 /// Pops the oldest ready id and records it as in flight since ARGV[1] (ms).
 const CLAIM: &str = r"
 local id = redis.call('RPOP', KEYS[1])
-if id then redis.call('ZADD', KEYS[2], ARGV[1], id) end
+if id then
+  redis.call('SREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[2], ARGV[1], id)
+end
 return id
 ";
 
 /// Moves every in-flight id claimed at or before ARGV[1] (ms) back to the ready list.
 const REQUEUE: &str = r"
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local added = 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[2], id)
-  redis.call('LPUSH', KEYS[1], id)
+  if redis.call('SADD', KEYS[3], id) == 1 then
+    redis.call('LPUSH', KEYS[1], id)
+    added = added + 1
+  end
 end
+if added > 0 then redis.call('INCRBY', KEYS[4], added) end
 return #ids
 ";
 
@@ -39,7 +63,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1500);
 pub struct RedisQueue {
     conn: ConnectionManager,
     ready_key: String,
+    waiting_key: String,
     in_flight_key: String,
+    pushes_key: String,
+    push: Script,
     claim: Script,
     requeue: Script,
 }
@@ -79,7 +106,10 @@ impl RedisQueue {
         Ok(Self {
             conn,
             ready_key: format!("{prefix}:queue:ready"),
+            waiting_key: format!("{prefix}:queue:waiting"),
             in_flight_key: format!("{prefix}:queue:in_flight"),
+            pushes_key: format!("{prefix}:queue:pushes"),
+            push: Script::new(PUSH),
             claim: Script::new(CLAIM),
             requeue: Script::new(REQUEUE),
         })
@@ -92,19 +122,33 @@ impl JobQueue for RedisQueue {
         "redis"
     }
 
-    async fn push(&self, job_id: i64) -> Result<(), QueueError> {
-        let mut conn = self.conn.clone();
-        let _: i64 = conn.lpush(&self.ready_key, job_id).await?;
-        Ok(())
+    async fn push(&self, job_id: i64) -> Result<bool, QueueError> {
+        Ok(self.push_many(&[job_id]).await? == 1)
     }
 
-    async fn push_many(&self, job_ids: &[i64]) -> Result<(), QueueError> {
+    async fn push_many(&self, job_ids: &[i64]) -> Result<u64, QueueError> {
         let mut conn = self.conn.clone();
+        let mut added = 0;
         // Consumers RPOP, so LPUSH in order keeps the batch first-in first-out.
         for chunk in job_ids.chunks(1000) {
-            let _: i64 = conn.lpush(&self.ready_key, chunk).await?;
+            let n: u64 = self
+                .push
+                .key(&self.ready_key)
+                .key(&self.waiting_key)
+                .key(&self.in_flight_key)
+                .key(&self.pushes_key)
+                .arg(chunk)
+                .invoke_async(&mut conn)
+                .await?;
+            added += n;
         }
-        Ok(())
+        Ok(added)
+    }
+
+    async fn pushes(&self) -> Result<u64, QueueError> {
+        let mut conn = self.conn.clone();
+        let n: Option<u64> = conn.get(&self.pushes_key).await?;
+        Ok(n.unwrap_or(0))
     }
 
     async fn try_claim(&self) -> Result<Option<i64>, QueueError> {
@@ -113,6 +157,7 @@ impl JobQueue for RedisQueue {
             .claim
             .key(&self.ready_key)
             .key(&self.in_flight_key)
+            .key(&self.waiting_key)
             .arg(now_ms())
             .invoke_async(&mut conn)
             .await?;
@@ -132,6 +177,8 @@ impl JobQueue for RedisQueue {
             .requeue
             .key(&self.ready_key)
             .key(&self.in_flight_key)
+            .key(&self.waiting_key)
+            .key(&self.pushes_key)
             .arg(cutoff)
             .invoke_async(&mut conn)
             .await?;

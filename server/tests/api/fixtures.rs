@@ -83,7 +83,7 @@ pub fn blurred_jpeg(seed: u64) -> Vec<u8> {
 /// What the kernel says of these bytes, as the worker would compute it.
 pub fn kernel_score(bytes: &[u8]) -> f32 {
     let decoded =
-        server::decode::decode_gray(bytes, &server::decode::DecodeLimits::default()).unwrap();
+        server::media::decode_gray(bytes, &server::media::MediaLimits::default()).unwrap();
     shared::kernel::analyze(&decoded.gray, Some(&decoded.exposure))
         .unwrap()
         .blur_score

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use server::app::Deps;
+use server::cli::serve::Server;
 use server::config::{ServeArgs, StorageArgs};
-use server::startup::{Server, Services};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -112,8 +113,8 @@ pub async fn drop_postgres_database(url: &str) {
 pub async fn storage(backend: Backend, data_dir: PathBuf) -> StorageArgs {
     let mut storage = StorageArgs::embedded(data_dir);
     if backend == Backend::Services {
-        storage.database_url = Some(fresh_postgres_database().await);
-        storage.redis_url = Some(test_redis_url());
+        storage.database_url = Some(fresh_postgres_database().await.into());
+        storage.redis_url = Some(test_redis_url().into());
         storage.redis_prefix = unique("classify_test");
     }
     storage
@@ -123,7 +124,7 @@ pub async fn storage(backend: Backend, data_dir: PathBuf) -> StorageArgs {
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
-    pub services: Services,
+    pub deps: Deps,
     /// Signs bearer tokens exactly as the server checks them.
     pub auth: Arc<server::auth::Auth>,
     database_url: Option<String>,
@@ -154,13 +155,12 @@ impl TestApp {
         let database_url = args
             .storage
             .database_url
-            .clone()
+            .as_ref()
+            .map(|u| u.expose().to_string())
             .filter(|u| u.starts_with("postgres"));
         let storage = args.storage.clone();
-        let services = Services::connect(&args.storage).await.unwrap();
-        let server = Server::with_services(&args, services.clone())
-            .await
-            .unwrap();
+        let deps = Deps::connect(&args.storage).await.unwrap();
+        let server = Server::with_deps(&args, deps.clone()).await.unwrap();
         let addr = server.local_addr().unwrap();
         let auth = server.state().auth.clone();
         let shutdown = CancellationToken::new();
@@ -168,7 +168,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
-            services,
+            deps,
             auth,
             database_url,
             storage,
@@ -192,7 +192,11 @@ impl TestApp {
 
     /// The Redis URL this app's queue uses.
     pub fn redis_url(&self) -> String {
-        self.storage.redis_url.clone().expect("a Redis-backed app")
+        self.storage
+            .redis_url
+            .as_ref()
+            .map(|u| u.expose().to_string())
+            .expect("a Redis-backed app")
     }
 
     /// The Redis key prefix of this app.
@@ -215,10 +219,9 @@ impl TestApp {
 
     /// A new user (as Google sign-in will create them) and an access token for them.
     pub async fn new_user(&self, name: &str) -> (i64, String) {
-        let id =
-            server::db::users::create(self.services.db.pool(), Some(&unique(name)), Some(name))
-                .await
-                .unwrap();
+        let id = server::db::users::create(self.deps.db.pool(), Some(&unique(name)), Some(name))
+            .await
+            .unwrap();
         (id, self.auth.keys.access_token(id).unwrap())
     }
 
@@ -333,7 +336,7 @@ impl TestApp {
         if let Some(handle) = self.handle.take() {
             handle.await.unwrap().unwrap();
         }
-        self.services.db.close().await;
+        self.deps.db.close().await;
         if let Some(url) = self.database_url.take() {
             drop_postgres_database(&url).await;
         }

@@ -136,7 +136,7 @@ async fn hostile_files_are_refused_or_fail_their_own_job(backend: Backend) {
             assert_eq!(photo["verified"], false);
             let attempts: (i64,) = sqlx::query_as("SELECT attempts FROM jobs WHERE photo_id = $1")
                 .bind(id)
-                .fetch_one(app.services.db.pool())
+                .fetch_one(app.deps.db.pool())
                 .await
                 .unwrap();
             assert_eq!(attempts.0, 1);

@@ -55,7 +55,7 @@ async fn a_database_outage_is_reported_and_the_server_recovers_when_it_returns()
     let data_dir = tempfile::tempdir().unwrap();
     let mut storage =
         crate::helpers::storage(crate::helpers::Backend::Embedded, data_dir.path().into()).await;
-    storage.database_url = Some(with_socket(&url, proxy.addr));
+    storage.database_url = Some(with_socket(&url, proxy.addr).into());
     let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
     assert_outage_is_reported_and_recovered(&app, &proxy, "database").await;
     app.stop().await;
@@ -68,7 +68,7 @@ async fn a_redis_outage_is_reported_and_the_server_recovers_when_it_returns() {
     let data_dir = tempfile::tempdir().unwrap();
     let mut storage =
         crate::helpers::storage(crate::helpers::Backend::Embedded, data_dir.path().into()).await;
-    storage.redis_url = Some(with_socket(&redis, proxy.addr));
+    storage.redis_url = Some(with_socket(&redis, proxy.addr).into());
     storage.redis_prefix = unique("classify_test");
     let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
     assert_outage_is_reported_and_recovered(&app, &proxy, "queue").await;

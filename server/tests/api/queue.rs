@@ -47,8 +47,41 @@ queue_suite!(
     an_unacknowledged_id_comes_back_after_the_visibility_timeout,
     a_fresh_claim_is_not_requeued_early,
     a_waiting_claim_wakes_up_when_an_id_arrives,
+    a_push_of_an_id_already_waiting_adds_nothing,
+    a_push_of_an_id_in_flight_makes_it_ready_once,
     ping_answers,
 );
+
+async fn a_push_of_an_id_already_waiting_adds_nothing(q: Arc<dyn JobQueue>) {
+    assert_eq!(q.pushes().await.unwrap(), 0);
+    assert!(q.push(1).await.unwrap());
+    assert!(!q.push(1).await.unwrap());
+    assert_eq!(q.push_many(&[1, 2, 2, 3]).await.unwrap(), 2);
+    assert_eq!(q.depth().await.unwrap().ready, 3);
+    assert_eq!(q.pushes().await.unwrap(), 3);
+    let mut got = Vec::new();
+    while let Some(id) = q.try_claim().await.unwrap() {
+        got.push(id);
+    }
+    assert_eq!(got, vec![1, 2, 3]);
+}
+
+async fn a_push_of_an_id_in_flight_makes_it_ready_once(q: Arc<dyn JobQueue>) {
+    q.push(9).await.unwrap();
+    assert_eq!(q.try_claim().await.unwrap(), Some(9));
+    // Its worker died; the sweeper pushes it twice (two sweepers, say): one delivery.
+    assert!(q.push(9).await.unwrap());
+    assert!(!q.push(9).await.unwrap());
+    assert_eq!(
+        q.depth().await.unwrap(),
+        QueueDepth {
+            ready: 1,
+            in_flight: 0
+        }
+    );
+    assert_eq!(q.try_claim().await.unwrap(), Some(9));
+    assert_eq!(q.try_claim().await.unwrap(), None);
+}
 
 async fn ids_come_out_in_the_order_they_went_in(q: Arc<dyn JobQueue>) {
     for id in [3, 1, 2] {

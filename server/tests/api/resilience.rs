@@ -20,7 +20,7 @@ async fn app_with(workers: usize, redis_url: Option<String>) -> TestApp {
     let mut storage = storage(Backend::Services, data_dir.path().to_path_buf()).await;
     storage.job_timeout_secs = JOB_TIMEOUT;
     if let Some(url) = redis_url {
-        storage.redis_url = Some(url);
+        storage.redis_url = Some(url.into());
     }
     TestApp::spawn_with(storage, data_dir, |args| args.workers = workers).await
 }
@@ -50,7 +50,7 @@ async fn progress(app: &TestApp, job: i64) -> serde_json::Value {
 
 /// Every photo verified, by exactly one job that is done; nothing queued or running.
 async fn assert_all_verified_once(app: &TestApp, count: i64) {
-    let pool = app.services.db.pool();
+    let pool = app.deps.db.pool();
     let (done,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM photos WHERE status = 'done' AND blur_score IS NOT NULL",
     )
@@ -106,7 +106,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_runs_nothing_twice() {
         .await;
     assert_eq!(status, 202);
     assert_eq!(accepted["total"], 200);
-    let job = accepted["job_id"].as_i64().unwrap();
+    let job = accepted["batch_id"].as_i64().unwrap();
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -213,7 +213,7 @@ async fn redis_restarted_mid_batch_loses_nothing() {
         )
         .await;
     assert_eq!(status, 202);
-    let job = accepted["job_id"].as_i64().unwrap();
+    let job = accepted["batch_id"].as_i64().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while progress(&app, job).await["done"].as_i64().unwrap() < 5 {
         assert!(tokio::time::Instant::now() < deadline);
@@ -232,4 +232,241 @@ async fn redis_restarted_mid_batch_loses_nothing() {
     assert_all_verified_once(&app, 120).await;
     app.stop().await;
     redis.kill();
+}
+
+/// A free TCP port on loopback (bound and released, so a child process can take it).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `classify serve` as its own process on the embedded default (SQLite file + in-process queue),
+/// with every timing at its default.
+fn serve_process(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_classify"))
+        .args([
+            "serve",
+            "--workers",
+            "2",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("CLASSIFY_DATA_DIR", data_dir)
+        .env("CLASSIFY_CLIENT_DIR", data_dir.join("no-client"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not come up");
+}
+
+/// Seconds from `since_ms` until every job in `ids` has been started again after it (or has
+/// finished), polling the database; panics after `limit`.
+async fn seconds_until_restarted(
+    pool: &sqlx::AnyPool,
+    ids: &[i64],
+    since_ms: i64,
+    limit: Duration,
+) -> f64 {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let started = tokio::time::Instant::now();
+    loop {
+        let (again,): (i64,) = sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE id IN ({list})
+               AND (status = 'done' OR started_at > {since_ms})"
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if again == ids.len() as i64 {
+            return started.elapsed().as_secs_f64();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "jobs {ids:?} not running again within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn running_jobs(pool: &sqlx::AnyPool) -> Vec<i64> {
+    sqlx::query_as::<_, (i64,)>("SELECT id FROM jobs WHERE status = 'running'")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id,)| id)
+        .collect()
+}
+
+/// With default settings (no job timeout set), a worker process killed with SIGKILL mid-job
+/// on PostgreSQL + Redis has its jobs running again on another worker within 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_jobs_run_again_within_30_s_with_default_settings_on_redis() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Services, data_dir.path().to_path_buf()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| args.workers = 0).await;
+    upload_many(&app, 60).await;
+    let worker = |app: &TestApp| {
+        Command::new(env!("CARGO_BIN_EXE_classify"))
+            .args(["worker", "--workers", "2"])
+            .env("DATABASE_URL", app.services_database_url())
+            .env("REDIS_URL", app.redis_url())
+            .env("CLASSIFY_REDIS_PREFIX", app.redis_prefix())
+            .env("CLASSIFY_DATA_DIR", app.data_dir())
+            .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let mut first = worker(&app);
+    let (status, accepted) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"filter": "all"})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let batch = accepted["batch_id"].as_i64().unwrap();
+    let pool = app.deps.db.pool().clone();
+    // Kill it while it holds jobs.
+    while running_jobs(&pool).await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    let killed_at = server::time::now_ms();
+    // The jobs the dead process still holds (normally those seen a moment before).
+    let held = running_jobs(&pool).await;
+    assert!(
+        !held.is_empty(),
+        "the worker finished its jobs before it was killed"
+    );
+
+    let mut second = worker(&app);
+    let secs = seconds_until_restarted(&pool, &held, killed_at, Duration::from_secs(30)).await;
+    eprintln!("recovery after SIGKILL (postgres+redis, default settings): {secs:.1} s");
+    let last = app.wait_for_batch(batch, None, 120).await;
+    assert_eq!(last["done"], 60, "{last}");
+    assert_all_verified_once(&app, 60).await;
+    second.start_kill().unwrap();
+    let _ = second.wait().await;
+    app.stop().await;
+}
+
+/// The embedded default: the in-process queue dies with `classify serve`; after a restart on
+/// the same data folder, with default settings, the jobs the dead process held run again
+/// within 30 s and the batch finishes, every photo verified once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_resumes_its_batch_within_30_s_on_the_embedded_default() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut serve = serve_process(data_dir.path(), port);
+    wait_healthy(&base).await;
+    let http = reqwest::Client::new();
+    for chunk in 0..4u64 {
+        let mut form = reqwest::multipart::Form::new();
+        for i in 0..15 {
+            let seed = chunk * 100 + i;
+            let bytes = if i % 3 == 0 {
+                blurred_jpeg(seed)
+            } else {
+                sharp_jpeg(seed)
+            };
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(format!("p{seed}.jpg")),
+            );
+        }
+        let r = http
+            .post(format!("{base}/api/v1/photos"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let accepted: serde_json::Value = http
+        .post(format!("{base}/api/v1/blur/analyze-batch"))
+        .json(&json!({"filter": "all"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let batch = accepted["batch_id"].as_i64().unwrap();
+    sqlx::any::install_default_drivers();
+    let db = data_dir.path().join("classify.db");
+    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    while running_jobs(&pool).await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    serve.start_kill().unwrap();
+    serve.wait().await.unwrap();
+    let held = running_jobs(&pool).await;
+    assert!(
+        !held.is_empty(),
+        "the server finished its jobs before it was killed"
+    );
+
+    let restarted_at = server::time::now_ms();
+    let mut again = serve_process(data_dir.path(), port);
+    wait_healthy(&base).await;
+    let secs = seconds_until_restarted(&pool, &held, restarted_at, Duration::from_secs(30)).await;
+    eprintln!("recovery after SIGKILL (embedded, default settings): {secs:.1} s after restart");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let p: serde_json::Value = http
+            .get(format!("{base}/api/v1/blur/jobs/{batch}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["done"] == 60 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{p}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (twice,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT photo_id FROM jobs GROUP BY photo_id HAVING COUNT(*) <> 1) t",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(twice, 0);
+    pool.close().await;
+    again.start_kill().unwrap();
+    let _ = again.wait().await;
 }

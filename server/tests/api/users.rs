@@ -250,7 +250,7 @@ async fn a_cookie_session_is_a_user_and_cross_site_writes_are_refused() {
     let app = TestApp::spawn(Backend::Embedded).await;
     let (dave, _) = app.new_user("dave").await;
     // A session as the Google callback will create it.
-    let store = server::auth::sessions::DbSessionStore::new(app.services.db.clone());
+    let store = server::auth::sessions::DbSessionStore::new(app.deps.db.clone());
     let mut record = Record {
         id: Id::default(),
         data: [(server::auth::SESSION_USER_KEY.to_string(), json!(dave))]
@@ -337,7 +337,7 @@ async fn expired_sessions_are_deleted_and_never_authenticate() {
     let data_dir = tempfile::tempdir().unwrap();
     let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
     // Sessions left from an earlier run: one expired, one live.
-    let services = server::startup::Services::connect(&storage).await.unwrap();
+    let services = server::app::Deps::connect(&storage).await.unwrap();
     let store = server::auth::sessions::DbSessionStore::new(services.db.clone());
     let record = |hours: i64| Record {
         id: Id::default(),
@@ -353,7 +353,7 @@ async fn expired_sessions_are_deleted_and_never_authenticate() {
     services.db.close().await;
 
     let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
-    let pool = app.services.db.pool();
+    let pool = app.deps.db.pool();
     let remaining = || async {
         let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions")
             .fetch_all(pool)

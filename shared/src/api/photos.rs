@@ -15,8 +15,23 @@ pub enum PhotoFilter {
     Blurred,
     /// Verified, with a score below the user's threshold.
     NotBlurred,
-    /// Not verified yet (never analysed, queued, or failed).
+    /// Without a verified score (never analysed, or its first verification is queued or
+    /// failed). A photo verified before and queued again keeps its score and its category.
     Unprocessed,
+}
+
+impl PhotoFilter {
+    /// Whether `photo` is listed under this filter: the one rule the server's queries and the
+    /// page's grids both follow. It reads the stored verdict only (`is_blurred`, which follows
+    /// the user's threshold), never the verification status.
+    pub fn matches(self, photo: &Photo) -> bool {
+        match self {
+            PhotoFilter::All => true,
+            PhotoFilter::Blurred => photo.is_blurred == Some(true),
+            PhotoFilter::NotBlurred => photo.is_blurred == Some(false),
+            PhotoFilter::Unprocessed => photo.is_blurred.is_none(),
+        }
+    }
 }
 
 /// Where a photo's verification stands.
@@ -185,11 +200,15 @@ pub struct AnalyzeBatchRequest {
     pub filter: Option<PhotoFilter>,
 }
 
-/// A batch was queued (202).
+/// A batch was queued (202): one job per photo, grouped in a batch whose progress is followed
+/// at `GET /api/v1/blur/jobs/{batch_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobAccepted {
-    /// Poll `GET /api/v1/blur/jobs/{job_id}` for progress.
+    /// The batch.
+    pub batch_id: i64,
+    /// The same batch id, under its first-wave name (kept for older clients).
+    #[cfg_attr(feature = "openapi", schema(deprecated))]
     pub job_id: i64,
     /// How many photos it will verify.
     pub total: i64,
@@ -210,11 +229,14 @@ pub enum BatchStatus {
     Failed,
 }
 
-/// The progress of a batch: `GET /api/v1/blur/jobs/{job_id}`.
+/// The progress of a batch: `GET /api/v1/blur/jobs/{batch_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobProgress {
-    /// The batch id.
+    /// The batch.
+    pub batch_id: i64,
+    /// The same batch id, under its first-wave name (kept for older clients).
+    #[cfg_attr(feature = "openapi", schema(deprecated))]
     pub job_id: i64,
     /// Overall state.
     pub status: BatchStatus,
@@ -352,5 +374,59 @@ mod tests {
         let by_filter: AnalyzeBatchRequest =
             serde_json::from_str(r#"{"filter": "unprocessed"}"#).unwrap();
         assert_eq!(by_filter.filter, Some(PhotoFilter::Unprocessed));
+    }
+
+    fn photo(status: VerificationStatus, is_blurred: Option<bool>) -> Photo {
+        Photo {
+            id: 1,
+            filename: "a.jpg".into(),
+            source: "local".into(),
+            mime_type: None,
+            size_bytes: None,
+            width: None,
+            height: None,
+            blur_score: is_blurred.map(|b| if b { 0.9 } else { 0.1 }),
+            is_blurred,
+            blur_type: None,
+            motion_angle_deg: None,
+            preview_score: None,
+            status,
+            verified: is_blurred.is_some(),
+            error: None,
+            processed_at: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn each_photo_is_in_exactly_one_category_whatever_its_status() {
+        use VerificationStatus::*;
+        let cases = [
+            // (status, verdict, the one category it is listed under)
+            (Unprocessed, None, PhotoFilter::Unprocessed),
+            (Queued, None, PhotoFilter::Unprocessed),
+            (Failed, None, PhotoFilter::Unprocessed),
+            (Done, Some(true), PhotoFilter::Blurred),
+            (Done, Some(false), PhotoFilter::NotBlurred),
+            // The cases where status and verdict disagree: verified once, then queued again or
+            // failed on a re-run. The stored verdict decides.
+            (Queued, Some(true), PhotoFilter::Blurred),
+            (Failed, Some(false), PhotoFilter::NotBlurred),
+        ];
+        for (status, verdict, category) in cases {
+            let p = photo(status, verdict);
+            assert!(PhotoFilter::All.matches(&p));
+            for filter in [
+                PhotoFilter::Blurred,
+                PhotoFilter::NotBlurred,
+                PhotoFilter::Unprocessed,
+            ] {
+                assert_eq!(
+                    filter.matches(&p),
+                    filter == category,
+                    "{status:?}/{verdict:?} under {filter:?}"
+                );
+            }
+        }
     }
 }

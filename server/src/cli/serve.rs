@@ -1,5 +1,5 @@
-//! Wiring: connect to the database and queue, migrate, bind the listener, serve, run the
-//! embedded workers, and stop cleanly on SIGTERM or Ctrl-C.
+//! `classify serve` and `classify worker`: connect, migrate, bind, serve, run the queue
+//! workers, and stop cleanly on SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,77 +11,16 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Deps;
 use crate::auth::{Auth, AuthMode, TokenKeys};
-use crate::blobs::{LocalBlobStore, SharedBlobStore};
 use crate::config::{ServeArgs, StorageArgs};
-use crate::db::{Database, jobs};
-use crate::decode::DecodeLimits;
-use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
-use crate::state::AppState;
-use crate::worker::{Worker, WorkerConfig};
+use crate::db::Database;
+use crate::http::state::AppState;
+use crate::jobs::{self, Worker, WorkerConfig};
 
-/// The connected backing services.
-#[derive(Debug, Clone)]
-pub struct Services {
-    /// The database (migrated).
-    pub db: Database,
-    /// The job queue.
-    pub queue: SharedQueue,
-    /// Where photos are stored.
-    pub blobs: SharedBlobStore,
-    /// Upload and decode limits.
-    pub limits: DecodeLimits,
-    /// How long a claimed job may run before it is given to another worker.
-    pub job_timeout: Duration,
-}
-
-impl Services {
-    /// Connects to the database (applying migrations) and the queue. Errors are short and say
-    /// which service failed and where.
-    pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
-        let db = Database::connect(storage).await?;
-        db.migrate().await?;
-        let queue: SharedQueue = match &storage.redis_url {
-            Some(url) if !url.trim().is_empty() => Arc::new(
-                RedisQueue::connect(url, &storage.redis_prefix)
-                    .await
-                    .with_context(|| {
-                        format!("cannot connect to Redis at {}", crate::db::redact(url))
-                    })?,
-            ),
-            _ => Arc::new(MemoryQueue::new()),
-        };
-        Ok(Self {
-            db,
-            queue,
-            blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
-            limits: storage.limits.decode_limits(),
-            job_timeout: Duration::from_secs(storage.job_timeout_secs),
-        })
-    }
-
-    /// Worker timing for these services.
-    pub fn worker_config(&self) -> WorkerConfig {
-        WorkerConfig {
-            visibility: self.job_timeout,
-            // Look for lost jobs several times per timeout, but not more than every 30 s.
-            sweep_every: (self.job_timeout / 4).min(Duration::from_secs(30)),
-            ..WorkerConfig::default()
-        }
-    }
-
-    /// After a restart the in-process queue is empty: push every unfinished job again at once
-    /// rather than waiting for the sweeper's timeout.
-    pub async fn recover_memory_queue(&self) -> anyhow::Result<u64> {
-        if self.queue.kind() != "memory" {
-            return Ok(0);
-        }
-        let ids = jobs::stale(self.db.pool(), i64::MAX, i64::MAX).await?;
-        for id in &ids {
-            self.queue.push(*id).await?;
-        }
-        Ok(ids.len() as u64)
-    }
+/// Worker timing for these storage options (`CLASSIFY_JOB_TIMEOUT_SECS` is the lease).
+pub fn worker_config(storage: &StorageArgs) -> WorkerConfig {
+    WorkerConfig::with_lease(Duration::from_secs(storage.job_timeout_secs))
 }
 
 /// A bound, ready-to-run server.
@@ -98,27 +37,27 @@ pub struct Server {
 impl Server {
     /// Connects, migrates and binds; after this returns, the port accepts connections.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
-        let services = Services::connect(&args.storage).await?;
-        Self::with_services(args, services).await
+        let deps = Deps::connect(&args.storage).await?;
+        Self::with_deps(args, deps).await
     }
 
     /// Binds a server over already-connected services.
-    pub async fn with_services(args: &ServeArgs, services: Services) -> anyhow::Result<Self> {
+    pub async fn with_deps(args: &ServeArgs, deps: Deps) -> anyhow::Result<Self> {
         // Installed before the first request so that every request is counted.
         crate::telemetry::metrics();
         let listener = TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
-        if args.workers == 0 && services.queue.kind() == "memory" {
+        if args.workers == 0 && deps.queue.kind() == "memory" {
             tracing::warn!(
                 "no embedded workers and no REDIS_URL: queued jobs will wait until a worker runs"
             );
         }
-        services.recover_memory_queue().await?;
+        jobs::recover_memory_queue(&deps).await?;
         let mode = match args.google_client_id.as_deref() {
             Some(id) if !id.trim().is_empty() => AuthMode::Accounts,
             _ => {
-                let user_id = crate::db::users::ensure_local(services.db.pool()).await?;
+                let user_id = crate::db::users::ensure_local(deps.db.pool()).await?;
                 let addr = listener.local_addr()?;
                 if !addr.ip().is_loopback() {
                     tracing::warn!(
@@ -129,16 +68,12 @@ impl Server {
                 AuthMode::Local { user_id }
             }
         };
-        let worker_config = services.worker_config();
         let secret = crate::auth::keys::load_or_create(
-            args.secret_key.as_deref(),
+            args.secret_key.as_ref().map(crate::config::Secret::expose),
             &args.storage.data_dir(),
         )?;
         let state = AppState {
-            db: services.db,
-            queue: services.queue,
-            blobs: services.blobs,
-            limits: services.limits,
+            deps,
             auth: Arc::new(Auth {
                 mode,
                 keys: TokenKeys::new(&secret),
@@ -149,7 +84,7 @@ impl Server {
         Ok(Self {
             listener,
             state,
-            worker_config,
+            worker_config: worker_config(&args.storage),
             secure_cookies: args.secure_cookies,
             client_dir: args.client_dir.clone().unwrap_or_else(default_client_dir),
             workers: args.workers,
@@ -169,28 +104,17 @@ impl Server {
     /// Serves until `shutdown` fires, then drains requests and workers.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
-        let db = self.state.db.clone();
-        let mut workers = spawn_workers(
-            &Services {
-                db: self.state.db.clone(),
-                queue: self.state.queue.clone(),
-                blobs: self.state.blobs.clone(),
-                limits: self.state.limits,
-                job_timeout: self.worker_config.visibility,
-            },
-            self.workers,
-            self.worker_config.clone(),
-            &shutdown,
-        );
+        let deps = self.state.deps.clone();
+        let mut workers = spawn_workers(&deps, self.workers, self.worker_config.clone(), &shutdown);
         tracing::info!(
             %addr,
-            database = db.backend().name(),
-            queue = self.state.queue.kind(),
+            database = deps.db.backend().name(),
+            queue = deps.queue.kind(),
             workers = self.workers,
             client = %self.client_dir.display(),
             "classify is serving on http://{addr}/"
         );
-        workers.spawn(purge_expired_sessions(db.clone(), shutdown.clone()));
+        workers.spawn(purge_expired_sessions(deps.db.clone(), shutdown.clone()));
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
@@ -199,7 +123,7 @@ impl Server {
             .context("the HTTP server failed")?;
         shutdown.cancel();
         while workers.join_next().await.is_some() {}
-        db.close().await;
+        deps.db.close().await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -226,14 +150,14 @@ async fn purge_expired_sessions(db: Database, shutdown: CancellationToken) {
 
 /// Starts `count` workers that stop when `shutdown` fires.
 pub fn spawn_workers(
-    services: &Services,
+    deps: &Deps,
     count: usize,
     config: WorkerConfig,
     shutdown: &CancellationToken,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for _ in 0..count {
-        let worker = Worker::new(services, config.clone());
+        let worker = Worker::new(deps.clone(), config.clone());
         set.spawn(worker.run(shutdown.clone()));
     }
     set
@@ -247,23 +171,22 @@ pub async fn run_worker_process(
 ) -> anyhow::Result<()> {
     if storage
         .redis_url
-        .as_deref()
-        .is_none_or(|u| u.trim().is_empty())
+        .as_ref()
+        .is_none_or(|u| u.expose().trim().is_empty())
     {
         anyhow::bail!(
             "`classify worker` needs REDIS_URL: without Redis the queue lives inside `classify serve`, which runs its own workers"
         );
     }
-    let services = Services::connect(storage).await?;
+    let deps = Deps::connect(storage).await?;
     tracing::info!(
         workers = count,
-        database = services.db.backend().name(),
+        database = deps.db.backend().name(),
         "classify worker started"
     );
-    let config = services.worker_config();
-    let mut set = spawn_workers(&services, count.max(1), config, &shutdown);
+    let mut set = spawn_workers(&deps, count.max(1), worker_config(storage), &shutdown);
     while set.join_next().await.is_some() {}
-    services.db.close().await;
+    deps.db.close().await;
     Ok(())
 }
 

@@ -18,9 +18,9 @@ use serde::Serialize;
 use shared::kernel::metrics::{Confusion, best_threshold, roc_auc, split_csv_line};
 use shared::kernel::{BlurType, laplacian_variance};
 
+use super::scan::{FileError, process_all, read_limited};
 use crate::config::{EvalArgs, jobs_or_cores};
-use crate::decode::{DecodeLimits, decode_gray};
-use crate::scan::{FileError, process_all, read_limited};
+use crate::media::{MediaLimits, decode_gray};
 
 /// One labelled photo of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,7 @@ struct Scored {
     laplacian: f64,
 }
 
-fn score_file(path: &Path, limits: &DecodeLimits, threshold: f32) -> Result<Scored, FileError> {
+fn score_file(path: &Path, limits: &MediaLimits, threshold: f32) -> Result<Scored, FileError> {
     let bytes = read_limited(path, limits)?;
     let decoded = decode_gray(&bytes, limits)?;
     let report = decoded.judge()?;
@@ -304,7 +304,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let files: Vec<PathBuf> = samples.iter().map(|s| root.join(&s.file)).collect();
-    let limits = args.limits.decode_limits();
+    let limits = args.limits.media_limits();
     let threshold = args.threshold;
 
     let mut kept = Vec::new();

@@ -7,38 +7,19 @@
 //! - JPEG (most photos) is decoded straight to luma: only the Y channel is entropy-decoded and
 //!   transformed, no chroma upsampling or colour conversion. Truncated JPEGs are refused rather
 //!   than analysed with a grey-filled bottom half.
-//! - Every failure is a `DecodeError`; no input makes this module panic.
+//! - Every failure is a `MediaError`; no input makes this module panic.
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader};
 use shared::kernel::{BlurReport, ExposureHints, GrayImage, KernelError, MAX_SIDE, analyze};
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 
-/// Default cap on the encoded size: 64 MiB.
-pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
-/// Default cap on the decoded pixel count: 100 megapixels.
-pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
-
-/// What a decode may cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecodeLimits {
-    /// Largest accepted encoded size, in bytes.
-    pub max_bytes: u64,
-    /// Largest accepted `width * height`.
-    pub max_pixels: u64,
-}
-
-impl Default for DecodeLimits {
-    fn default() -> Self {
-        Self {
-            max_bytes: DEFAULT_MAX_BYTES,
-            max_pixels: DEFAULT_MAX_PIXELS,
-        }
-    }
-}
+use super::{
+    MediaError, MediaLimits, check_pixels, decoder_limits, header_dimensions, image_error,
+};
 
 /// A decoded photo, ready for `shared::kernel::analyze`.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,98 +49,33 @@ impl DecodedImage {
     }
 }
 
-/// Why bytes could not be turned into pixels.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// No bytes at all.
-    #[error("empty file")]
-    Empty,
-    /// More bytes than `DecodeLimits::max_bytes`.
-    #[error("file is {size} bytes, more than the {max} allowed")]
-    TooLarge {
-        /// Size of the input.
-        size: u64,
-        /// The limit.
-        max: u64,
-    },
-    /// The header announces more pixels (or a longer side) than allowed.
-    #[error("image is {width}x{height} pixels, more than the {max_pixels} pixels allowed")]
-    TooManyPixels {
-        /// Width from the header.
-        width: u32,
-        /// Height from the header.
-        height: u32,
-        /// The pixel limit (sides are also capped at `shared::kernel::MAX_SIDE`).
-        max_pixels: u64,
-    },
-    /// Not JPEG, PNG, WebP or GIF.
-    #[error("unsupported format (expected JPEG, PNG, WebP or GIF)")]
-    UnsupportedFormat,
-    /// The format was recognised but the data is damaged or truncated.
-    #[error("corrupt image: {0}")]
-    Corrupt(String),
-}
-
 /// Decodes `bytes` to luma within `limits`; see the module doc.
-pub fn decode_gray(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
-    if bytes.is_empty() {
-        return Err(DecodeError::Empty);
-    }
-    let size = bytes.len() as u64;
-    if size > limits.max_bytes {
-        return Err(DecodeError::TooLarge {
-            size,
-            max: limits.max_bytes,
-        });
-    }
-    let format = image::guess_format(bytes).map_err(|_| DecodeError::UnsupportedFormat)?;
-    if !matches!(
-        format,
-        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif
-    ) {
-        return Err(DecodeError::UnsupportedFormat);
-    }
-    let gray = match format {
+pub fn decode_gray(bytes: &[u8], limits: &MediaLimits) -> Result<DecodedImage, MediaError> {
+    let sniffed = super::sniff_format(bytes, limits)?;
+    let gray = match sniffed {
         ImageFormat::Jpeg => decode_jpeg_luma(bytes, limits)?,
-        _ => decode_generic(bytes, format, limits)?,
+        format => decode_generic(bytes, format, limits)?,
     };
-    let (exposure, orientation) = exif_facts(bytes);
+    let facts = super::exif::read(bytes);
     Ok(DecodedImage {
         width: gray.width(),
         height: gray.height(),
         gray,
-        mime: format.to_mime_type(),
-        exposure,
-        orientation,
+        mime: sniffed.to_mime_type(),
+        exposure: facts.exposure,
+        orientation: facts.orientation,
     })
 }
 
-fn check_pixels(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), DecodeError> {
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.max_pixels || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(DecodeError::TooManyPixels {
-            width,
-            height,
-            max_pixels: limits.max_pixels,
-        });
-    }
-    if pixels == 0 {
-        return Err(DecodeError::Corrupt(format!(
-            "image has no pixels ({width}x{height})"
-        )));
-    }
-    Ok(())
-}
-
-fn kernel_error(err: shared::kernel::KernelError) -> DecodeError {
-    DecodeError::Corrupt(err.to_string())
+fn kernel_error(err: KernelError) -> MediaError {
+    MediaError::Corrupt(err.to_string())
 }
 
 /// JPEG through zune-jpeg with luma output. Strict first, so truncation is caught; a file that
 /// only trips the strict checks on something else (stray markers, which cameras and editors do
 /// write) is decoded leniently, as browsers do. Colour spaces without a Y channel (CMYK, RGB)
 /// go through the generic path.
-fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, DecodeError> {
+fn decode_jpeg_luma(bytes: &[u8], limits: &MediaLimits) -> Result<GrayImage, MediaError> {
     let options = |strict: bool| {
         DecoderOptions::default()
             .set_strict_mode(strict)
@@ -170,9 +86,8 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(true));
     // A lenient reader fills missing data with grey instead of failing, so before one is
     // used, truncation is checked separately (`reaches_eoi`, which only reads bytes).
-    let truncated = || {
-        DecodeError::Corrupt("truncated JPEG: no end-of-image marker after the scan data".into())
-    };
+    let truncated =
+        || MediaError::Corrupt("truncated JPEG: no end-of-image marker after the scan data".into());
     if let Err(err) = decoder.decode_headers() {
         // The header may still be one image/zune reject for the side limit only: ask the
         // generic reader for the size, so an oversized JPEG is reported as such.
@@ -184,7 +99,7 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
         let mut lenient =
             zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
         if lenient.decode_headers().is_err() {
-            return Err(DecodeError::Corrupt(err.to_string()));
+            return Err(MediaError::Corrupt(err.to_string()));
         }
         if !reaches_eoi(bytes) {
             return Err(truncated());
@@ -194,7 +109,7 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
     let (width, height) = decoder
         .dimensions()
         .map(|(w, h)| (w as u32, h as u32))
-        .ok_or_else(|| DecodeError::Corrupt("no frame header".into()))?;
+        .ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
     check_pixels(width, height, limits)?;
     if !matches!(
         decoder.input_colorspace(),
@@ -207,20 +122,13 @@ fn decode_jpeg_luma(bytes: &[u8], limits: &DecodeLimits) -> Result<GrayImage, De
         Ok(data) => data,
         Err(err) => {
             let message = err.to_string();
-            if ["Premature end", "No more bytes", "Exhausted data"]
-                .iter()
-                .any(|m| message.contains(m))
-            {
-                return Err(DecodeError::Corrupt(format!("truncated JPEG: {message}")));
-            }
+            // Truncation is told by our own segment walk, not by the decoder's wording.
             if !reaches_eoi(bytes) {
                 return Err(truncated());
             }
             let mut lenient =
                 zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options(false));
-            lenient
-                .decode()
-                .map_err(|_| DecodeError::Corrupt(message))?
+            lenient.decode().map_err(|_| MediaError::Corrupt(message))?
         }
     };
     GrayImage::new(width, height, data).map_err(kernel_error)
@@ -279,37 +187,16 @@ fn reaches_eoi(bytes: &[u8]) -> bool {
     }
 }
 
-fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), DecodeError> {
-    ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(image_error)
-}
-
-fn image_error(err: image::ImageError) -> DecodeError {
-    match err {
-        image::ImageError::Unsupported(_) => DecodeError::UnsupportedFormat,
-        image::ImageError::Limits(e) => {
-            DecodeError::Corrupt(format!("over the decoder limits: {e}"))
-        }
-        other => DecodeError::Corrupt(other.to_string()),
-    }
-}
-
 /// PNG, WebP, GIF (first frame) and the JPEGs without a Y channel, through `image`.
 fn decode_generic(
     bytes: &[u8],
     format: ImageFormat,
-    limits: &DecodeLimits,
-) -> Result<GrayImage, DecodeError> {
+    limits: &MediaLimits,
+) -> Result<GrayImage, MediaError> {
     let (width, height) = header_dimensions(bytes, format)?;
     check_pixels(width, height, limits)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut decoder_limits = Limits::default();
-    decoder_limits.max_image_width = Some(width.min(MAX_SIDE));
-    decoder_limits.max_image_height = Some(height.min(MAX_SIDE));
-    // Room for the largest pixel type (16-bit RGBA) plus the luma copy.
-    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(9));
-    reader.limits(decoder_limits);
+    reader.limits(decoder_limits(limits));
     let img = reader.decode().map_err(image_error)?;
     let (w, h) = (img.width(), img.height());
     match img {
@@ -319,40 +206,6 @@ fn decode_generic(
         other => GrayImage::from_rgb(w, h, other.to_rgb8().as_raw()),
     }
     .map_err(kernel_error)
-}
-
-/// Exposure time and focal length from EXIF; anything missing or malformed is `None`.
-pub fn exposure_hints(bytes: &[u8]) -> ExposureHints {
-    exif_facts(bytes).0
-}
-
-/// Exposure hints and orientation from one EXIF parse; a missing or malformed EXIF block
-/// gives no hints and orientation 1.
-fn exif_facts(bytes: &[u8]) -> (ExposureHints, u16) {
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
-        return (ExposureHints::default(), 1);
-    };
-    let rational = |tag: exif::Tag| -> Option<f32> {
-        let field = exif.get_field(tag, exif::In::PRIMARY)?;
-        match &field.value {
-            exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => {
-                let value = v[0].to_f64() as f32;
-                (value.is_finite() && value > 0.0).then_some(value)
-            }
-            _ => None,
-        }
-    };
-    let orientation = exif
-        .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
-        .and_then(|f| f.value.get_uint(0))
-        .and_then(|o| u16::try_from(o).ok())
-        .filter(|o| (1..=8).contains(o))
-        .unwrap_or(1);
-    let hints = ExposureHints {
-        exposure_time_s: rational(exif::Tag::ExposureTime),
-        focal_length_mm: rational(exif::Tag::FocalLength),
-    };
-    (hints, orientation)
 }
 
 #[cfg(test)]
@@ -377,7 +230,7 @@ pub(crate) mod tests {
     fn png_decodes_to_luma_with_its_size_and_mime() {
         let d = decode_gray(
             &encode(&pattern(40, 30), ImageFormat::Png),
-            &DecodeLimits::default(),
+            &MediaLimits::default(),
         )
         .unwrap();
         assert_eq!((d.width, d.height), (40, 30));
@@ -390,7 +243,7 @@ pub(crate) mod tests {
     #[test]
     fn jpeg_decodes_to_luma_close_to_the_rgb_path() {
         let bytes = encode(&pattern(64, 48), ImageFormat::Jpeg);
-        let d = decode_gray(&bytes, &DecodeLimits::default()).unwrap();
+        let d = decode_gray(&bytes, &MediaLimits::default()).unwrap();
         assert_eq!((d.width, d.height, d.mime), (64, 48, "image/jpeg"));
         let rgb = image::load_from_memory(&bytes).unwrap().to_rgb8();
         let via_rgb = GrayImage::from_rgb(64, 48, rgb.as_raw()).unwrap();
@@ -410,7 +263,7 @@ pub(crate) mod tests {
         let luma = image::GrayImage::from_fn(20, 10, |x, _| image::Luma([x as u8 * 10]));
         let mut png = Cursor::new(Vec::new());
         luma.write_to(&mut png, ImageFormat::Png).unwrap();
-        let d = decode_gray(png.get_ref(), &DecodeLimits::default()).unwrap();
+        let d = decode_gray(png.get_ref(), &MediaLimits::default()).unwrap();
         assert_eq!(d.gray.data(), luma.as_raw().as_slice());
 
         let rgba = image::RgbaImage::from_fn(16, 16, |x, y| {
@@ -419,7 +272,7 @@ pub(crate) mod tests {
         for format in [ImageFormat::WebP, ImageFormat::Gif] {
             let mut buf = Cursor::new(Vec::new());
             rgba.write_to(&mut buf, format).unwrap();
-            let d = decode_gray(buf.get_ref(), &DecodeLimits::default()).unwrap();
+            let d = decode_gray(buf.get_ref(), &MediaLimits::default()).unwrap();
             assert_eq!((d.width, d.height), (16, 16), "{format:?}");
             assert_eq!(d.mime, format.to_mime_type());
         }
@@ -427,24 +280,24 @@ pub(crate) mod tests {
 
     #[test]
     fn empty_and_text_and_oversized_inputs_are_typed_errors() {
-        let limits = DecodeLimits::default();
-        assert_eq!(decode_gray(&[], &limits), Err(DecodeError::Empty));
+        let limits = MediaLimits::default();
+        assert_eq!(decode_gray(&[], &limits), Err(MediaError::Empty));
         assert_eq!(
             decode_gray(b"just some text, not a photo\n", &limits),
-            Err(DecodeError::UnsupportedFormat)
+            Err(MediaError::Unsupported)
         );
         // BMP is recognised by its magic bytes but not enabled.
         assert_eq!(
             decode_gray(b"BM\x00\x00\x00\x00\x00\x00\x00\x00", &limits),
-            Err(DecodeError::UnsupportedFormat)
+            Err(MediaError::Unsupported)
         );
-        let small = DecodeLimits {
+        let small = MediaLimits {
             max_bytes: 10,
             ..limits
         };
         assert_eq!(
             decode_gray(&[0u8; 11], &small),
-            Err(DecodeError::TooLarge { size: 11, max: 10 })
+            Err(MediaError::TooLarge { size: 11, max: 10 })
         );
     }
 
@@ -466,14 +319,14 @@ pub(crate) mod tests {
         let mut probe = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&odd[..]), strict);
         assert!(probe.decode_headers().is_err());
         // We read it, with the same pixels as the clean file.
-        let a = decode_gray(&clean, &DecodeLimits::default()).unwrap();
-        let b = decode_gray(&odd, &DecodeLimits::default()).unwrap();
+        let a = decode_gray(&clean, &MediaLimits::default()).unwrap();
+        let b = decode_gray(&odd, &MediaLimits::default()).unwrap();
         assert_eq!(a.gray, b.gray);
         // Still corrupt when the data is cut short as well as odd.
         let cut = &odd[..odd.len() / 2];
         assert!(matches!(
-            decode_gray(cut, &DecodeLimits::default()),
-            Err(DecodeError::Corrupt(_))
+            decode_gray(cut, &MediaLimits::default()),
+            Err(MediaError::Corrupt(_))
         ));
     }
 
@@ -499,9 +352,9 @@ pub(crate) mod tests {
     fn a_truncated_jpeg_is_corrupt() {
         let bytes = encode(&pattern(256, 256), ImageFormat::Jpeg);
         for cut in [bytes.len() / 2, bytes.len() - 20, 200, 20, 3] {
-            let res = decode_gray(&bytes[..cut], &DecodeLimits::default()).map(|d| d.mime);
+            let res = decode_gray(&bytes[..cut], &MediaLimits::default()).map(|d| d.mime);
             assert!(
-                matches!(res, Err(DecodeError::Corrupt(_))),
+                matches!(res, Err(MediaError::Corrupt(_))),
                 "cut {cut}: {res:?}"
             );
         }
@@ -549,30 +402,30 @@ pub(crate) mod tests {
 
     #[test]
     fn a_decompression_bomb_is_refused_from_its_header() {
-        let res = decode_gray(&png_header(100_000, 100_000), &DecodeLimits::default());
+        let res = decode_gray(&png_header(100_000, 100_000), &MediaLimits::default());
         assert_eq!(
             res,
-            Err(DecodeError::TooManyPixels {
+            Err(MediaError::TooManyPixels {
                 width: 100_000,
                 height: 100_000,
-                max_pixels: DEFAULT_MAX_PIXELS
+                max_pixels: crate::media::DEFAULT_MAX_PIXELS
             })
         );
         // Within the limits but without pixel data: corrupt, not a panic.
-        let res = decode_gray(&png_header(100, 100), &DecodeLimits::default());
-        assert!(matches!(res, Err(DecodeError::Corrupt(_))), "{res:?}");
+        let res = decode_gray(&png_header(100, 100), &MediaLimits::default());
+        assert!(matches!(res, Err(MediaError::Corrupt(_))), "{res:?}");
     }
 
     #[test]
     fn a_jpeg_over_the_pixel_limit_is_refused() {
         let bytes = encode(&pattern(200, 100), ImageFormat::Jpeg);
-        let limits = DecodeLimits {
+        let limits = MediaLimits {
             max_pixels: 10_000,
-            ..DecodeLimits::default()
+            ..MediaLimits::default()
         };
         assert!(matches!(
             decode_gray(&bytes, &limits),
-            Err(DecodeError::TooManyPixels {
+            Err(MediaError::TooManyPixels {
                 width: 200,
                 height: 100,
                 ..
@@ -603,21 +456,21 @@ pub(crate) mod tests {
     fn exif_orientation_is_read_and_defaults_to_upright() {
         let bytes = encode(&pattern(64, 48), ImageFormat::Jpeg);
         assert_eq!(
-            decode_gray(&bytes, &DecodeLimits::default())
+            decode_gray(&bytes, &MediaLimits::default())
                 .unwrap()
                 .orientation,
             1
         );
         for o in [1, 3, 6, 8] {
             let d =
-                decode_gray(&with_exif_orientation(&bytes, o), &DecodeLimits::default()).unwrap();
+                decode_gray(&with_exif_orientation(&bytes, o), &MediaLimits::default()).unwrap();
             assert_eq!(d.orientation, o);
             // The pixels stay as stored; only the report is turned.
             assert_eq!((d.width, d.height), (64, 48));
         }
         let junk = with_exif_orientation(&bytes, 42);
         assert_eq!(
-            decode_gray(&junk, &DecodeLimits::default())
+            decode_gray(&junk, &MediaLimits::default())
                 .unwrap()
                 .orientation,
             1
@@ -626,9 +479,10 @@ pub(crate) mod tests {
 
     #[test]
     fn exif_exposure_is_read_when_present_and_absent_otherwise() {
-        assert_eq!(exposure_hints(b"nothing"), ExposureHints::default());
+        let hints = |bytes: &[u8]| crate::media::exif::read(bytes).exposure;
+        assert_eq!(hints(b"nothing"), ExposureHints::default());
         let bytes = encode(&pattern(8, 8), ImageFormat::Jpeg);
-        assert_eq!(exposure_hints(&bytes), ExposureHints::default());
+        assert_eq!(hints(&bytes), ExposureHints::default());
     }
 
     proptest! {
@@ -645,7 +499,7 @@ pub(crate) mod tests {
 
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            let _ = decode_gray(&bytes, &DecodeLimits::default());
+            let _ = decode_gray(&bytes, &MediaLimits::default());
         }
 
         #[test]
@@ -661,7 +515,7 @@ pub(crate) mod tests {
             }
             let keep = bytes.len() / 2 + cut.index(bytes.len() / 2 + 1);
             bytes.truncate(keep);
-            let _ = decode_gray(&bytes, &DecodeLimits::default());
+            let _ = decode_gray(&bytes, &MediaLimits::default());
         }
     }
 }

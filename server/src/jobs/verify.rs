@@ -1,17 +1,15 @@
-//! The `verify_photo` job: load the stored original, decode it within the limits, run the
+//! The `verify_photo` job (`JobKind::VerifyPhoto`): load the stored original, decode it within the limits, run the
 //! shared kernel, store the verdict. Idempotent: a second delivery stores the same values.
 
 use shared::kernel::BlurType;
 
-use super::{JobContext, JobError};
+use super::JobError;
+use crate::app::Deps;
 use crate::db::{jobs::JobRow, photos};
-use crate::decode::decode_gray;
-
-/// The job kind.
-pub const KIND: &str = "verify_photo";
+use crate::media::decode_gray;
 
 /// Verifies the job's photo.
-pub async fn run(ctx: &JobContext, job: &JobRow) -> Result<(), JobError> {
+pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
     let retry = |e: &dyn std::fmt::Display| JobError::Retryable(e.to_string());
     let photo_id = job
         .photo_id

@@ -19,7 +19,7 @@ use serde::Serialize;
 use shared::kernel::{BlurReport, BlurType};
 
 use crate::config::{ScanArgs, jobs_or_cores};
-use crate::decode::{DecodeError, DecodeLimits, decode_gray};
+use crate::media::{MediaError, MediaLimits, decode_gray};
 
 /// Extensions taken when walking a folder (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif"];
@@ -48,18 +48,18 @@ pub enum FileError {
     Io(#[from] std::io::Error),
     /// The bytes are not a usable image.
     #[error(transparent)]
-    Decode(#[from] DecodeError),
+    Decode(#[from] MediaError),
     /// The kernel refused the pixels (not expected after a successful decode).
     #[error("cannot analyse: {0}")]
     Kernel(#[from] shared::kernel::KernelError),
 }
 
 /// Reads `path` whole, refusing files over `limits.max_bytes` before reading them.
-pub fn read_limited(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, FileError> {
+pub fn read_limited(path: &Path, limits: &MediaLimits) -> Result<Vec<u8>, FileError> {
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > limits.max_bytes {
-        return Err(DecodeError::TooLarge {
+        return Err(MediaError::TooLarge {
             size,
             max: limits.max_bytes,
         }
@@ -73,12 +73,12 @@ pub fn read_limited(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, FileE
 }
 
 /// Reads, decodes and analyses one photo.
-pub fn analyze_path(path: &Path, limits: &DecodeLimits) -> Result<Analysis, FileError> {
+pub fn analyze_path(path: &Path, limits: &MediaLimits) -> Result<Analysis, FileError> {
     analyze_bytes(&read_limited(path, limits)?, limits)
 }
 
 /// Decodes and analyses an in-memory photo.
-pub fn analyze_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Analysis, FileError> {
+pub fn analyze_bytes(bytes: &[u8], limits: &MediaLimits) -> Result<Analysis, FileError> {
     let decoded = decode_gray(bytes, limits)?;
     Ok(Analysis {
         report: decoded.judge()?,
@@ -313,7 +313,7 @@ pub fn run(args: &ScanArgs, out: &mut impl Write) -> anyhow::Result<ScanSummary>
     } else {
         Format::Table
     };
-    let limits = args.limits.decode_limits();
+    let limits = args.limits.media_limits();
     let (files, listing_errors) = collect_files(&args.paths);
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let width = names
@@ -396,7 +396,7 @@ mod tests {
             ($name:literal) => {
                 (
                     $name,
-                    include_bytes!(concat!("../tests/photos/", $name)).as_slice(),
+                    include_bytes!(concat!("../../tests/photos/", $name)).as_slice(),
                 )
             };
         }
@@ -417,7 +417,7 @@ mod tests {
                 photo!("kwentar_180_M.jpg"),
             ],
         ];
-        let limits = DecodeLimits::default();
+        let limits = MediaLimits::default();
         for [sharp, defocus, shaken] in scenes {
             let report = |(name, bytes): (&'static str, &'static [u8])| {
                 let a = analyze_bytes(bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn the_motion_angle_is_reported_as_the_photo_is_shown() {
-        use crate::decode::tests::with_exif_orientation;
+        use crate::media::decode::tests::with_exif_orientation;
         use shared::kernel::samples;
         // Horizontal shake on the stored pixels.
         let sharp = samples::texture(480, 360, 7, 0, 255).unwrap();
@@ -451,7 +451,7 @@ mod tests {
         let luma = image::GrayImage::from_raw(480, 360, shaken.data().to_vec()).unwrap();
         let mut jpeg = std::io::Cursor::new(Vec::new());
         luma.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
-        let limits = DecodeLimits::default();
+        let limits = MediaLimits::default();
         let angle = |o: u16| {
             let a = analyze_bytes(&with_exif_orientation(jpeg.get_ref(), o), &limits).unwrap();
             assert_eq!(a.report.blur_type, shared::kernel::BlurType::Motion);
@@ -496,7 +496,7 @@ mod tests {
             .map(|i| PathBuf::from(format!("/nonexistent/{i}")))
             .collect();
         let mut seen = Vec::new();
-        let limits = DecodeLimits::default();
+        let limits = MediaLimits::default();
         process_all(
             &files,
             4,

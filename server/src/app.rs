@@ -1,0 +1,53 @@
+//! `Deps`: the connected services (database, queue, blob store, media limits), built once at
+//! start-up and shared by the web state and the queue workers alike.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::blobs::{LocalBlobStore, SharedBlobStore};
+use crate::config::StorageArgs;
+use crate::db::Database;
+use crate::media::MediaLimits;
+use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
+
+/// What handlers and job handlers use. Cheap to clone (every field is a handle).
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The database (migrated).
+    pub db: Database,
+    /// The job queue.
+    pub queue: SharedQueue,
+    /// Where photos and derived images are stored.
+    pub blobs: SharedBlobStore,
+    /// What a photo may cost to read.
+    pub limits: MediaLimits,
+}
+
+impl Deps {
+    /// Connects to the database (applying migrations) and the queue. Errors are short and say
+    /// which service failed and where.
+    pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
+        let db = Database::connect(storage).await?;
+        db.migrate().await?;
+        let queue: SharedQueue = match &storage.redis_url {
+            Some(url) if !url.expose().trim().is_empty() => Arc::new(
+                RedisQueue::connect(url.expose(), &storage.redis_prefix)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot connect to Redis at {}",
+                            crate::db::redact(url.expose())
+                        )
+                    })?,
+            ),
+            _ => Arc::new(MemoryQueue::new()),
+        };
+        Ok(Self {
+            db,
+            queue,
+            blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
+            limits: storage.limits.media_limits(),
+        })
+    }
+}

@@ -1,0 +1,137 @@
+//! Background jobs: the kinds that exist and how each may fail ([`JobKind`]), the one path that
+//! queues them ([`enqueue_for_photos`]), the worker that runs them under leases (`worker`), and
+//! one handler per kind (`verify`). Adding a kind is adding a variant, its policy and a handler.
+
+pub mod verify;
+pub mod worker;
+
+use crate::app::Deps;
+use crate::db::photos::Selection;
+use crate::db::{batches, jobs, photos};
+
+pub use self::worker::{Outcome, Worker, WorkerConfig, WorkerError};
+
+/// What a job does. Stored as [`JobKind::as_str`] in `jobs.kind` and `batches.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Decode a stored photo, run the kernel, store the verified verdict.
+    VerifyPhoto,
+}
+
+/// How a kind of job fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Attempts before the job ends as failed (a worker that dies mid-job uses one up too).
+    pub max_attempts: i64,
+    /// The photo's `status` follows this job (queued, then done or failed with the reason), so
+    /// the gallery shows a photo's verification without looking at jobs.
+    pub tracks_photo_status: bool,
+}
+
+impl JobKind {
+    /// Every kind.
+    pub const ALL: [JobKind; 1] = [JobKind::VerifyPhoto];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::VerifyPhoto => "verify_photo",
+        }
+    }
+
+    /// The kind a stored name names; `None` for a kind this build does not know (a newer
+    /// server queued it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// How this kind fails.
+    pub fn policy(self) -> Policy {
+        match self {
+            JobKind::VerifyPhoto => Policy {
+                max_attempts: 3,
+                tracks_photo_status: true,
+            },
+        }
+    }
+}
+
+/// Why one job failed; the handler says whether another attempt can help.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt (a dependency hiccup).
+    #[error("{0}")]
+    Retryable(String),
+    /// Retrying cannot help (bad input, unknown kind).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A batch accepted for running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// The batch that groups the jobs.
+    pub batch_id: i64,
+    /// Jobs created (photos that already had one pending are not queued twice).
+    pub total: i64,
+}
+
+/// Queues one job of `kind` per selected photo of the user, as one batch, and pushes them.
+/// The rows are committed before the push: if the push fails the sweeper finds them later, so
+/// nothing is lost, it is only slower.
+pub async fn enqueue_for_photos(
+    deps: &Deps,
+    user_id: i64,
+    kind: JobKind,
+    selection: &Selection<'_>,
+) -> Result<Queued, sqlx::Error> {
+    let policy = kind.policy();
+    let mut tx = deps.db.pool().begin().await?;
+    let batch_id = batches::create(&mut tx, user_id, kind.as_str()).await?;
+    let job_ids = jobs::insert_for_photos(
+        &mut tx,
+        kind.as_str(),
+        policy.max_attempts,
+        user_id,
+        batch_id,
+        selection,
+    )
+    .await?;
+    batches::set_total(&mut tx, batch_id, job_ids.len() as i64).await?;
+    if policy.tracks_photo_status {
+        photos::mark_queued(&mut tx, batch_id).await?;
+    }
+    tx.commit().await?;
+    if let Err(e) = deps.queue.push_many(&job_ids).await {
+        tracing::warn!(error = %e, batch_id, "queue push failed; the sweep will pick the jobs up");
+    }
+    Ok(Queued {
+        batch_id,
+        total: job_ids.len() as i64,
+    })
+}
+
+/// After a restart the in-process queue is empty: push every unfinished job again at once
+/// rather than waiting for the sweeper. (Redis keeps its queue, so nothing is needed there.)
+pub async fn recover_memory_queue(deps: &Deps) -> anyhow::Result<u64> {
+    if deps.queue.kind() != "memory" {
+        return Ok(0);
+    }
+    let ids = jobs::unfinished(deps.db.pool()).await?;
+    deps.queue.push_many(&ids).await?;
+    Ok(ids.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_stored_name() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+            assert!(kind.policy().max_attempts >= 1);
+        }
+        assert_eq!(JobKind::parse("bogus"), None);
+    }
+}
