@@ -4,6 +4,7 @@
 //! cargo build --release -p server            # the `classify` binary the worker mode starts
 //! cargo run --release -p server --example bench_api -- verify 1000 embedded
 //! cargo run --release -p server --example bench_api -- verify 1000 redis   # 2 worker processes
+//! cargo run --release -p server --example bench_api -- pushes 10000
 //! cargo run --release -p server --example bench_api -- gallery 100000 postgres
 //! cargo run --release -p server --example bench_api -- gallery 100000 embedded
 //! ```
@@ -12,6 +13,10 @@
 //!   verified per second from the batch request until the batch is done. `embedded`: SQLite, the
 //!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
 //!   running no worker and two `classify worker` processes (one consumer each).
+//! - `pushes N`: PostgreSQL + Redis, N small distinct photos in one batch, two `classify worker`
+//!   processes with default settings; one is killed with SIGKILL after a fifth of the batch and
+//!   a third one started. Reports how many ids were pushed onto the queue per job (1.0 = no
+//!   duplicate pushes) and how long the batch took.
 //! - `gallery N BACKEND [CLIENTS]`: inserts N verified photos for one user straight into the
 //!   database, then CLIENTS (default 32) concurrent clients fetch random gallery pages (random
 //!   filter, random cursor, 50 per page) for 20 s; reports p50/p90/p99 latency and requests/s.
@@ -59,7 +64,10 @@ async fn fresh_database() -> String {
 
 /// A photo-like scene: gradient, rectangles, lines; `seed` makes each one distinct.
 fn scene(seed: u64) -> Vec<u8> {
-    let (w, h) = (2048u32, 1536u32);
+    scene_sized(seed, 2048, 1536)
+}
+
+fn scene_sized(seed: u64, w: u32, h: u32) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = |n: u32| {
         state = state
@@ -225,7 +233,7 @@ async fn verify(count: u64, mode: &str) {
         .json()
         .await
         .unwrap();
-    let job = accepted["job_id"].as_i64().unwrap();
+    let job = accepted["batch_id"].as_i64().unwrap();
     loop {
         let p: serde_json::Value = http
             .get(format!("{}/api/v1/blur/jobs/{job}", app.base))
@@ -249,6 +257,108 @@ async fn verify(count: u64, mode: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for mut c in children {
+        let _ = c.start_kill();
+        let _ = c.wait().await;
+    }
+    stop(app).await;
+}
+
+fn worker_process(storage: &StorageArgs) -> tokio::process::Child {
+    let exe = std::env::current_exe().unwrap();
+    let classify: PathBuf = exe.parent().unwrap().parent().unwrap().join("classify");
+    assert!(
+        classify.exists(),
+        "build it first: cargo build --release -p server"
+    );
+    tokio::process::Command::new(&classify)
+        .args(["worker", "--workers", "1"])
+        .env("DATABASE_URL", storage.database_url.as_ref().unwrap().expose())
+        .env("REDIS_URL", storage.redis_url.as_ref().unwrap().expose())
+        .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
+        .env("CLASSIFY_DATA_DIR", storage.data_dir())
+        .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn pushes(count: u64) {
+    let (app, storage) = start("redis", 0).await;
+    let http = reqwest::Client::new();
+    eprintln!("uploading {count} small photos ...");
+    let seeds: Vec<u64> = (0..count).collect();
+    for chunk in seeds.chunks(16) {
+        let mut form = reqwest::multipart::Form::new();
+        for i in chunk {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(scene_sized(*i, 160, 120))
+                    .file_name(format!("{i}.jpg")),
+            );
+        }
+        let r = http
+            .post(format!("{}/api/v1/photos", app.base))
+            .bearer_auth(&app.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let pushes_before = app.services.queue.pushes().await.unwrap();
+    let mut first = worker_process(&storage);
+    let mut second = worker_process(&storage);
+    let started = Instant::now();
+    let accepted: serde_json::Value = http
+        .post(format!("{}/api/v1/blur/analyze-batch", app.base))
+        .bearer_auth(&app.token)
+        .json(&serde_json::json!({"filter": "all"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let batch = accepted["batch_id"].as_i64().unwrap();
+    let progress = |http: reqwest::Client| {
+        let url = format!("{}/api/v1/blur/jobs/{batch}", app.base);
+        let token = app.token.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let mut third = None;
+    loop {
+        let p = progress(http.clone()).await;
+        let done = p["done"].as_u64().unwrap_or(0) + p["failed"].as_u64().unwrap_or(0);
+        if third.is_none() && done >= count / 5 {
+            first.start_kill().unwrap();
+            first.wait().await.unwrap();
+            eprintln!("killed a worker at {done}/{count}");
+            third = Some(worker_process(&storage));
+        }
+        if p["status"] == "done" || p["status"] == "failed" {
+            let secs = started.elapsed().as_secs_f64();
+            let pushed = app.services.queue.pushes().await.unwrap() - pushes_before;
+            println!(
+                "pushes jobs={count} done={} failed={} pushes={pushed} pushes_per_job={:.4} seconds={secs:.1}",
+                p["done"],
+                p["failed"],
+                pushed as f64 / count as f64
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for mut c in [Some(second), third].into_iter().flatten() {
         let _ = c.start_kill();
         let _ = c.wait().await;
     }
@@ -370,13 +480,17 @@ async fn main() {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             verify(n, args.get(2).map_or("embedded", String::as_str)).await;
         }
+        Some("pushes") => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+            pushes(n).await;
+        }
         Some("gallery") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
             let clients = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
             gallery(n, args.get(2).map_or("postgres", String::as_str), clients).await;
         }
         _ => eprintln!(
-            "usage: bench_api verify [N] [embedded|redis] | gallery [N] [postgres|embedded]"
+            "usage: bench_api verify [N] [embedded|redis] | pushes [N] | gallery [N] [postgres|embedded]"
         ),
     }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
-use shared::kernel::metrics::{Confusion, best_threshold, roc_auc, split_csv_line};
+use shared::kernel::metrics::{Confusion, best_threshold, roc_auc};
 use shared::kernel::{BlurType, laplacian_variance};
 
 use super::scan::{FileError, process_all, read_limited};
@@ -37,43 +37,41 @@ pub struct Sample {
     pub subset: String,
 }
 
-/// Parses the manifest text; errors name the line.
+/// Parses the manifest text (CSV with a header line); errors name the line.
 pub fn parse_manifest(text: &str) -> anyhow::Result<Vec<Sample>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = reader.headers()?.clone();
+    if header.iter().all(str::is_empty) {
         bail!("the manifest is empty");
-    };
-    let header: Vec<String> = split_csv_line(header)
-        .into_iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    }
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(c_file), Some(c_label)) = (col("file"), col("label")) else {
         bail!("the manifest header must have `file` and `label` columns");
     };
     let (c_type, c_syn, c_subset) = (col("blur_type"), col("synthetic"), col("subset"));
     let mut out = Vec::new();
-    for (n, line) in lines {
-        let fields = split_csv_line(line);
+    for record in reader.records() {
+        let record = record?;
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
         let get = |c: Option<usize>| {
-            c.and_then(|c| fields.get(c))
-                .map(|f| f.trim().to_string())
+            c.and_then(|c| record.get(c))
                 .unwrap_or_default()
+                .to_string()
         };
         let file = get(Some(c_file));
         if file.is_empty() {
-            bail!("line {}: no file", n + 1);
+            bail!("line {line}: no file");
         }
         let blurred = match get(Some(c_label)).as_str() {
             "blurred" => true,
             "sharp" => false,
-            other => bail!(
-                "line {}: label `{other}` is neither `blurred` nor `sharp`",
-                n + 1
-            ),
+            other => bail!("line {line}: label `{other}` is neither `blurred` nor `sharp`"),
         };
         out.push(Sample {
             file,

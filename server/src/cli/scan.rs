@@ -103,31 +103,25 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, FileErro
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, FileError)>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            errors.push((dir.to_path_buf(), err.into()));
-            return;
-        }
-    };
-    let mut children: Vec<(PathBuf, bool)> = Vec::new();
-    for entry in entries {
+    // Symlinks are not followed: no loops through linked folders. Sorted for a stable order.
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         match entry {
             Ok(entry) => {
                 let path = entry.path();
-                // file_type does not follow symlinks: no loops through linked folders.
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                children.push((path, is_dir));
+                // A link to a file is taken; a link to a folder is not walked.
+                let is_file = entry.file_type().is_file()
+                    || (entry.path_is_symlink() && path.is_file());
+                if is_file && has_image_extension(path) {
+                    files.push(path.to_path_buf());
+                }
             }
-            Err(err) => errors.push((dir.to_path_buf(), err.into())),
-        }
-    }
-    children.sort();
-    for (path, is_dir) in children {
-        if is_dir {
-            walk(&path, files, errors);
-        } else if has_image_extension(&path) && path.is_file() {
-            files.push(path);
+            Err(err) => {
+                let at = err.path().unwrap_or(dir).to_path_buf();
+                let io = err
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("cannot list the folder"));
+                errors.push((at, io.into()));
+            }
         }
     }
 }
@@ -231,12 +225,15 @@ fn type_name(kind: BlurType) -> &'static str {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// One CSV line (quoted as RFC 4180 needs), without its line end.
+fn csv_record(fields: &[String]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = writer.write_record(fields);
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
 }
 
 fn format_row(row: &Row<'_>, format: Format, width: usize) -> String {
@@ -246,15 +243,14 @@ fn format_row(row: &Row<'_>, format: Format, width: usize) -> String {
         }
         Format::Csv => {
             let opt = |v: Option<String>| v.unwrap_or_default();
-            [
-                csv_field(row.file),
+            csv_record(&[
+                row.file.to_string(),
                 opt(row.blur_score.map(|v| format!("{v:.6}"))),
                 opt(row.is_blurred.map(|v| v.to_string())),
                 opt(row.blur_type.map(|v| type_name(v).to_string())),
                 opt(row.motion_angle_deg.map(|v| format!("{v:.2}"))),
-                csv_field(row.error.as_deref().unwrap_or("")),
-            ]
-            .join(",")
+                row.error.clone().unwrap_or_default(),
+            ])
         }
         Format::Table => {
             let mut line = format!("{:<width$}  ", row.file);
@@ -486,8 +482,11 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain.jpg"), "plain.jpg");
-        assert_eq!(csv_field("a,b \"c\".jpg"), "\"a,b \"\"c\"\".jpg\"");
+        assert_eq!(csv_record(&["plain.jpg".into()]), "plain.jpg");
+        assert_eq!(
+            csv_record(&["a,b \"c\".jpg".into(), "x".into()]),
+            "\"a,b \"\"c\"\".jpg\",x"
+        );
     }
 
     #[test]

@@ -77,7 +77,8 @@ pub enum WorkerError {
 pub enum Outcome {
     /// Nothing to do.
     Idle,
-    /// Ran the job; it ended with this status.
+    /// Ran the job; it ended with this status (`Running` when its lease was lost meanwhile
+    /// and another worker holds it).
     Ran {
         /// The job.
         job_id: i64,
@@ -184,20 +185,17 @@ impl Worker {
         result: Result<(), JobError>,
     ) -> Result<JobStatus, WorkerError> {
         let job_id = lease.job_id;
+        // `None`: the lease was lost (this worker stalled past it and another took the job
+        // over); the outcome is the new holder's to write, so nothing more is written here.
         let (status, failure) = match result {
             Ok(()) => {
-                if !jobs::finish(self.pool(), lease).await? {
-                    tracing::warn!(
-                        job_id,
-                        "lease lost before the job finished; outcome left to its new holder"
-                    );
-                }
-                (JobStatus::Done, None)
+                let held = jobs::finish(self.pool(), lease).await?;
+                (held.then_some(JobStatus::Done), None)
             }
             Err(JobError::Permanent(reason)) => {
                 tracing::warn!(job_id, %reason, "job failed");
-                jobs::fail_permanently(self.pool(), lease, &reason).await?;
-                (JobStatus::Failed, Some(reason))
+                let held = jobs::fail_permanently(self.pool(), lease, &reason).await?;
+                (held.then_some(JobStatus::Failed), Some(reason))
             }
             Err(JobError::Retryable(reason)) => {
                 let status = jobs::record_failure(self.pool(), lease, &reason).await?;
@@ -205,8 +203,12 @@ impl Worker {
                 if status == Some(JobStatus::Queued) {
                     self.deps.queue.push(job_id).await?;
                 }
-                (status.unwrap_or(JobStatus::Failed), Some(reason))
+                (status, Some(reason))
             }
+        };
+        let Some(status) = status else {
+            tracing::warn!(job_id, "lease lost before the outcome was stored; left to its new holder");
+            return Ok(JobStatus::Running);
         };
         if let (JobStatus::Failed, Some(reason)) = (status, failure) {
             self.note_photo_failure(kind, job_id, &reason).await?;

@@ -438,3 +438,50 @@ where
     }
     false
 }
+
+/// A free TCP port on loopback (bound and released, so a child process can take it).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `classify serve` as its own process on the embedded default (SQLite file + in-process queue),
+/// with `workers` embedded workers and every timing at its default.
+pub fn serve_process(data_dir: &std::path::Path, port: u16, workers: u16) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_classify"))
+        .args([
+            "serve",
+            "--workers",
+            &workers.to_string(),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("CLASSIFY_DATA_DIR", data_dir)
+        .env("CLASSIFY_CLIENT_DIR", data_dir.join("no-client"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+pub async fn wait_healthy(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not come up");
+}
+

@@ -10,6 +10,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod hostile;
+mod memory;
 mod outage;
 mod photos;
 mod queue;

@@ -15,7 +15,80 @@ on_both_backends!(
     the_threshold_moves_every_verdict_at_once,
     one_photo_is_analysed_and_its_result_verified,
     nullable_values_bind_in_any_order,
+    the_gallery_filters_follow_the_shared_category_rule,
 );
+
+/// The server's filters and the page's grids share one rule (`PhotoFilter::matches`): checked
+/// here on the cases where status and verdict disagree, a verified photo queued again.
+async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
+    use server::jobs::{Outcome, Worker, WorkerConfig};
+    use shared::api::{Photo, PhotoFilter, PhotoPage};
+    let app = TestApp::spawn(backend).await;
+    let files = vec![
+        ("sharp.jpg".to_string(), sharp_jpeg(1)),
+        ("blurred.jpg".to_string(), blurred_jpeg(2)),
+        ("never.jpg".to_string(), sharp_jpeg(3)),
+    ];
+    let (status, body) = app.upload(&files, None).await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<i64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"photo_ids": [ids[0], ids[1]]})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let worker = Worker::new(app.deps.clone(), WorkerConfig::default());
+    while let Outcome::Ran { .. } = worker.run_once().await.unwrap() {}
+    // Verified, then queued again with no worker running: status queued, verdict kept.
+    for id in [ids[0], ids[1]] {
+        let (status, _) = app
+            .call(Method::POST, &format!("/api/v1/photos/{id}/analyze"), None, None)
+            .await;
+        assert_eq!(status, 202);
+    }
+    let list = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .get_json(&format!("/api/v1/photos?filter={filter}"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_value::<PhotoPage>(body).unwrap().items
+        }
+    };
+    let all: Vec<Photo> = list("all").await;
+    assert_eq!(all.len(), 3);
+    for (filter, name) in [
+        (PhotoFilter::Blurred, "blurred"),
+        (PhotoFilter::NotBlurred, "not_blurred"),
+        (PhotoFilter::Unprocessed, "unprocessed"),
+    ] {
+        let listed: Vec<i64> = list(name).await.iter().map(|p| p.id).collect();
+        let by_rule: Vec<i64> = all
+            .iter()
+            .filter(|p| filter.matches(p))
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(listed, by_rule, "{name}");
+    }
+    let unprocessed: Vec<i64> = list("unprocessed").await.iter().map(|p| p.id).collect();
+    assert_eq!(unprocessed, vec![ids[2]], "a queued-again photo keeps its category");
+    assert!(
+        all.iter()
+            .filter(|p| p.id != ids[2])
+            .all(|p| p.status == shared::api::VerificationStatus::Queued && p.verified)
+    );
+    app.stop().await;
+}
 
 /// On one connection, a `None` bound before a `Some` (and the reverse) must both work: photos
 /// without EXIF next to photos with it, defocus verdicts (no angle) next to motion ones.

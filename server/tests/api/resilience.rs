@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 use crate::fixtures::{blurred_jpeg, sharp_jpeg};
-use crate::helpers::{Backend, TestApp, storage};
+use crate::helpers::{Backend, TestApp, free_port, serve_process, storage, wait_healthy};
 
 /// A job held this long by a silent worker is given to another (seconds).
 const JOB_TIMEOUT: u64 = 3;
@@ -234,52 +234,6 @@ async fn redis_restarted_mid_batch_loses_nothing() {
     redis.kill();
 }
 
-/// A free TCP port on loopback (bound and released, so a child process can take it).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// `classify serve` as its own process on the embedded default (SQLite file + in-process queue),
-/// with every timing at its default.
-fn serve_process(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_classify"))
-        .args([
-            "serve",
-            "--workers",
-            "2",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CLASSIFY_DATA_DIR", data_dir)
-        .env("CLASSIFY_CLIENT_DIR", data_dir.join("no-client"))
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(base: &str) {
-    let http = reqwest::Client::new();
-    for _ in 0..600 {
-        if http
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server at {base} did not come up");
-}
-
 /// Seconds from `since_ms` until every job in `ids` has been started again after it (or has
 /// finished), polling the database; panics after `limit`.
 async fn seconds_until_restarted(
@@ -387,7 +341,7 @@ async fn a_killed_server_resumes_its_batch_within_30_s_on_the_embedded_default()
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut serve = serve_process(data_dir.path(), port);
+    let mut serve = serve_process(data_dir.path(), port, 2);
     wait_healthy(&base).await;
     let http = reqwest::Client::new();
     for chunk in 0..4u64 {
@@ -439,7 +393,7 @@ async fn a_killed_server_resumes_its_batch_within_30_s_on_the_embedded_default()
     );
 
     let restarted_at = server::time::now_ms();
-    let mut again = serve_process(data_dir.path(), port);
+    let mut again = serve_process(data_dir.path(), port, 2);
     wait_healthy(&base).await;
     let secs = seconds_until_restarted(&pool, &held, restarted_at, Duration::from_secs(30)).await;
     eprintln!("recovery after SIGKILL (embedded, default settings): {secs:.1} s after restart");

@@ -20,6 +20,7 @@ mod error;
 mod gray;
 mod haar;
 mod laplacian;
+#[cfg(feature = "eval")]
 pub mod metrics;
 mod model;
 mod report;
