@@ -127,8 +127,8 @@ fn read_samples(path: &Path) -> Vec<Sample> {
         (a.join().unwrap(), b.join().unwrap())
     });
     let mut out = Vec::with_capacity(rows.len());
-    let (mut e, mut o) = (even.into_iter(), odd.into_iter());
-    while let Some(x) = e.next() {
+    let mut o = odd.into_iter();
+    for x in even {
         out.push(x);
         out.extend(o.next());
     }
