@@ -327,6 +327,18 @@ fn models() -> Vec<Model> {
             type_features: Some(|s| vec![f64::from(s.m.shake_coherence)]),
         },
         Model {
+            name: "after + p90 E1/E8 and p90 E4/E8 of the previous model (not shipped)",
+            features: |s| {
+                let mut v = new_features(&s.m);
+                v.push(lnr(s.m.edge_sharpness));
+                v.push(lnr(s.m.coarse_sharpness));
+                v
+            },
+            type_features: Some(|s| {
+                vec![f64::from(s.m.shake_coherence), f64::from(s.m.anisotropy)]
+            }),
+        },
+        Model {
             name: "after + EXIF hand-held prior (not shipped)",
             features: |s| {
                 let mut v = new_features(&s.m);
