@@ -3,11 +3,15 @@
 //! Pipeline: luma → area-average resize to `WORKING_LONG_SIDE` → undecimated
 //! Haar edge maps at scales 1, 2, 4, 8 px, max-pooled per 8×8 block, in five
 //! gradient channels (all, 0°, 90°, 45°, 135°) (`haar`) → per-64-px-tile
-//! sharpness of the strongest edges after subtracting the image's noise floor,
-//! summarised by the sharpest tiles so a sharp subject on a soft background
-//! counts as sharp (`tiles`) → logistic calibration on three scale- and
-//! contrast-free ratios (`model`) → motion vs defocus and the shake angle from
-//! the directional attenuation of fine gradients (`direction`).
+//! sharpness of the strongest edges after subtracting the image's noise floor
+//! (`tiles`) → three pieces of evidence: the sharpness of the likely subject
+//! (tiles weighted by contrast and nearness to the centre, so a sharp subject
+//! on a soft background counts as sharp and a soft subject before a sharp
+//! background as soft), the median tile sharpness, and how consistently the
+//! tiles are smeared along one direction (camera shake) → logistic
+//! calibration (`model`) → motion vs defocus from the same directional
+//! coherence, the shake angle from the fine-gradient tensors (`direction`),
+//! and a per-tile sharpness map for the photo view.
 //!
 //! Pure, single-threaded, no I/O, no unsafe, never panics on any input. The
 //! hot loops are integer-only and the few float steps use only correctly
@@ -31,8 +35,8 @@ mod tiles;
 pub use error::KernelError;
 pub use gray::{GrayImage, MAX_PIXELS, MAX_SIDE};
 pub use laplacian::{LAPLACIAN_LONG_SIDE, laplacian_variance};
-pub use model::{Inputs as ModelInputs, MOTION_ANISOTROPY};
-pub use report::{BlurReport, BlurType, ExposureHints, Measures, oriented_angle};
+pub use model::{Inputs as ModelInputs, is_motion};
+pub use report::{BlurReport, BlurType, ExposureHints, Measures, SharpnessMap, oriented_angle};
 
 /// Long side of the analysis resolution. Larger photos are area-averaged down
 /// to it, so the score does not depend on the input size. Smaller photos are
@@ -47,10 +51,9 @@ pub use report::{BlurReport, BlurType, ExposureHints, Measures, oriented_angle};
 /// for the single best ratio at 512 vs 1024.
 pub const WORKING_LONG_SIDE: u32 = 512;
 
-/// Analyses one photo. `exif` is accepted for API stability and currently
-/// ignored (see `ExposureHints`).
+/// Analyses one photo. `exif`, when given, only fills
+/// `Measures::handheld_stops` (see `ExposureHints`).
 pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurReport, KernelError> {
-    let _ = exif;
     // Re-validate: a GrayImage can only be built through checked
     // constructors, but this keeps the contract local.
     let expected = img.width() as usize * img.height() as usize;
@@ -69,8 +72,17 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
 
     let work = img.fit_long_side(WORKING_LONG_SIDE);
     let maps = haar::edge_maps(&work);
-    let all = summary(&maps, haar::CH_ALL);
-    let dirs: Vec<tiles::TileSummary> = haar::CH_DIRS.iter().map(|&c| summary(&maps, c)).collect();
+    let all_stats = channel_stats(&maps, haar::CH_ALL);
+    let all = tiles::summarize(&maps, haar::CH_ALL, &all_stats);
+    let dir_stats: Vec<Vec<tiles::TileStat>> = haar::CH_DIRS
+        .iter()
+        .map(|&c| channel_stats(&maps, c))
+        .collect();
+    let dirs: Vec<tiles::TileSummary> = haar::CH_DIRS
+        .iter()
+        .zip(&dir_stats)
+        .map(|(&c, t)| tiles::summarize(&maps, c, t))
+        .collect();
     let judged: Vec<&tiles::TileSummary> = dirs.iter().filter(|d| d.tiles_textured > 0).collect();
     let ratio = |v: i32| model::round6(f64::from(v) / f64::from(tiles::RATIO_ONE));
     let dir_min =
@@ -83,22 +95,32 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
     } else {
         0.0
     };
+    let per_tile = tiles::blurriest_direction(&all_stats, &dir_stats);
     let dir = direction::direction(&maps);
     let inputs = model::Inputs {
-        edge_sharpness: ratio(dir_min(|d| d.p90[0])),
+        subject_sharpness: ratio(tiles::subject_sharpness(&maps, &all_stats, &per_tile)),
+        shake_coherence: model::round6(tiles::shake_coherence(&dir_stats)),
         median_sharpness: ratio(dir_min(|d| d.p50[1])),
-        coarse_sharpness: ratio(all.p90[2]),
     };
     let measures = Measures {
-        edge_sharpness: inputs.edge_sharpness as f32,
+        edge_sharpness: ratio(dir_min(|d| d.p90[0])) as f32,
         best_direction_sharpness: ratio(dir_max(|d| d.p90[0])) as f32,
         median_sharpness: inputs.median_sharpness as f32,
-        coarse_sharpness: inputs.coarse_sharpness as f32,
+        coarse_sharpness: ratio(all.p90[2]) as f32,
         sharp_tile_fraction: ratio(all.sharp_fraction) as f32,
         textured_fraction: model::round6(textured_fraction) as f32,
         anisotropy: model::round6(dir.anisotropy) as f32,
         laplacian_variance: model::round6(laplacian::variance_at_native_size(&work)) as f32,
         working_long_side: work.width().max(work.height()),
+        subject_sharpness: inputs.subject_sharpness as f32,
+        shake_coherence: inputs.shake_coherence as f32,
+        handheld_stops: exif.and_then(handheld_stops).map(|s| s as f32),
+    };
+    let (columns, rows) = tiles::grid(&maps);
+    let sharpness_map = SharpnessMap {
+        columns: u16::try_from(columns).unwrap_or(u16::MAX),
+        rows: u16::try_from(rows).unwrap_or(u16::MAX),
+        cells: per_tile.iter().map(|t| map_cell(*t)).collect(),
     };
 
     // Nothing to judge (blank frame, flat colour, image too small for one
@@ -110,14 +132,14 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
             blur_type: BlurType::None,
             motion_angle_deg: None,
             measures,
+            sharpness_map,
         });
     }
 
     let score = model::blur_score(&inputs);
-    let anisotropy = model::round6(dir.anisotropy);
     let (blur_type, angle) = if score < 0.5 {
         (BlurType::None, None)
-    } else if anisotropy >= model::MOTION_ANISOTROPY {
+    } else if model::is_motion(inputs.shake_coherence) {
         (
             BlurType::Motion,
             dir.angle_deg
@@ -131,13 +153,42 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
         blur_type,
         motion_angle_deg: angle,
         measures,
+        sharpness_map,
     })
 }
 
-fn summary(maps: &haar::EdgeMaps, ch: usize) -> tiles::TileSummary {
+fn channel_stats(maps: &haar::EdgeMaps, ch: usize) -> Vec<tiles::TileStat> {
     let floor = tiles::noise_floor(maps, ch);
-    let t = tiles::tile_stats(maps, ch, &floor);
-    tiles::summarize(maps, ch, &t)
+    tiles::tile_stats(maps, ch, &floor)
+}
+
+/// A tile's map cell: its blurriest-direction E1/E8 as 0–100 (capped: thin
+/// lines and noise push the ratio above 1, which says no more about focus).
+fn map_cell(tile: Option<i32>) -> u8 {
+    match tile {
+        None => SharpnessMap::FLAT,
+        Some(r) => {
+            let r = i64::from(r.clamp(0, tiles::RATIO_ONE));
+            ((r * 100 + i64::from(tiles::RATIO_ONE) / 2) / i64::from(tiles::RATIO_ONE)) as u8
+        }
+    }
+}
+
+/// The hand-held rule: log2(exposure time × 35-mm equivalent focal length),
+/// i.e. how many stops slower than 1/f the shutter was, rounded to 0.01.
+/// EXIF's `FocalLength` is the real focal length; its 35-mm equivalent is
+/// guessed from it (below 12 mm almost only phones and compacts, crop ≈ 6;
+/// otherwise APS-C, crop 1.5), which is as precise as the rule itself. Uses
+/// the portable `ln`, so it is identical on every target.
+fn handheld_stops(exif: &ExposureHints) -> Option<f64> {
+    let t = f64::from(exif.exposure_time_s?);
+    let f = f64::from(exif.focal_length_mm?);
+    if !(t.is_finite() && f.is_finite() && t > 0.0 && f > 0.0) {
+        return None;
+    }
+    let f35 = if f < 12.0 { f * 6.0 } else { f * 1.5 };
+    let stops = model::ln(t * f35) / core::f64::consts::LN_2;
+    Some((stops * 100.0).round() / 100.0)
 }
 
 #[cfg(test)]
@@ -326,6 +377,133 @@ mod tests {
             "\"motion\""
         );
         assert_eq!(serde_json::to_string(&BlurType::None).unwrap(), "\"none\"");
+    }
+
+    /// `inner` inside the square `lo..hi` (pixels, both axes), `outer` around it.
+    fn framed(inner: &[f64], outer: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+        (0..N * N)
+            .map(|i| {
+                let (x, y) = (i % N, i / N);
+                if (lo..hi).contains(&x) && (lo..hi).contains(&y) {
+                    inner[i]
+                } else {
+                    outer[i]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_subject_decides_a_partly_sharp_photo() {
+        // 320 px: a 5 x 5 grid of 64-px tiles starting at 8 px; the middle 3 x 3 tiles
+        // span 72..264. The soft region reaches 16 px past its tiles, so that no soft
+        // tile sees the crisp side of the boundary.
+        let sharp = mosaic(0, 255, 7);
+        let soft = convolve(&sharp, &disc_psf(6));
+        // Bokeh: a crisp subject in the middle 9 tiles, 16 defocused tiles around it.
+        let bokeh = analyze(&to_gray(&framed(&sharp, &soft, 88, 248)), None).unwrap();
+        // The reverse: a soft subject before a crisp background.
+        let partial = analyze(&to_gray(&framed(&soft, &sharp, 56, 280)), None).unwrap();
+        let all_soft = analyze(&to_gray(&soft), None).unwrap();
+        // Most of the frame is soft, yet the subject is sharp: not blurred.
+        assert!(bokeh.blur_score < 0.5, "{bokeh:?}");
+        assert!(all_soft.blur_score >= 0.5, "{all_soft:?}");
+        // The subject measure follows the sharp middle, not the soft majority of tiles
+        // (the median), and leans to the middle when the two trade places.
+        let (b, p) = (
+            bokeh.measures.subject_sharpness,
+            partial.measures.subject_sharpness,
+        );
+        assert!(b > 2.0 * bokeh.measures.median_sharpness, "{bokeh:?}");
+        assert!(b > p, "bokeh {b} vs partial {p}");
+    }
+
+    #[test]
+    fn shake_is_coherent_and_defocus_is_not() {
+        let base = mosaic(0, 255, 8);
+        let shaken = analyze(&to_gray(&convolve(&base, &motion_psf(15, 45.0))), None).unwrap();
+        let defocused = analyze(&to_gray(&convolve(&base, &disc_psf(6))), None).unwrap();
+        let sharp = analyze(&to_gray(&base), None).unwrap();
+        let (s, d, k) = (
+            shaken.measures.shake_coherence,
+            defocused.measures.shake_coherence,
+            sharp.measures.shake_coherence,
+        );
+        assert!(model::is_motion(f64::from(s)), "shaken: {s}");
+        assert!(!model::is_motion(f64::from(d)), "defocused: {d}");
+        assert!(s > 3.0 * d.max(k), "{s} vs {d}, {k}");
+    }
+
+    #[test]
+    fn the_sharpness_map_shows_where_the_photo_is_sharp() {
+        let sharp = mosaic(0, 255, 9);
+        let soft = convolve(&sharp, &disc_psf(6));
+        // Left half sharp, right half defocused; a flat band at the bottom.
+        let img: Vec<f64> = (0..N * N)
+            .map(|i| {
+                let (x, y) = (i % N, i / N);
+                if y >= N - 72 {
+                    128.0
+                } else if x < N / 2 {
+                    sharp[i]
+                } else {
+                    soft[i]
+                }
+            })
+            .collect();
+        let r = analyze(&to_gray(&img), None).unwrap();
+        let m = &r.sharpness_map;
+        // 320 px: (320 - 16) / 8 = 38 blocks = 5 tiles of 8 blocks (the last narrower).
+        assert_eq!((m.columns, m.rows), (5, 5));
+        assert_eq!(m.cells.len(), 25);
+        let cell = |c: usize, r: usize| m.cells[r * usize::from(m.columns) + c];
+        for row in 0..3 {
+            assert!(cell(0, row) >= 60, "sharp side {row}: {m:?}");
+            assert!(cell(4, row) <= 30, "soft side {row}: {m:?}");
+        }
+        assert!(
+            (0..5).all(|c| cell(c, 4) == SharpnessMap::FLAT),
+            "flat band: {m:?}"
+        );
+        // Small enough to ship with every photo view.
+        let json = serde_json::to_string(m).unwrap();
+        assert!(json.len() < 400, "{} bytes: {json}", json.len());
+        // A full-size photo: at most 8 x 8 cells, still a few hundred bytes.
+        let big = GrayImage::new(4032, 3024, vec![0; 4032 * 3024]).unwrap();
+        let map = analyze(&big, None).unwrap().sharpness_map;
+        assert_eq!((map.columns, map.rows), (8, 6));
+        assert!(serde_json::to_string(&map).unwrap().len() < 400);
+    }
+
+    #[test]
+    fn exif_fills_the_hand_held_rule_but_never_moves_the_score() {
+        let img = to_gray(&convolve(&mosaic(0, 255, 10), &motion_psf(9, 0.0)));
+        let plain = analyze(&img, None).unwrap();
+        assert_eq!(plain.measures.handheld_stops, None);
+        // 1/15 s at 50 mm on APS-C (75 mm equivalent): log2(75/15) = 2.32 stops too slow.
+        let slow = ExposureHints {
+            exposure_time_s: Some(1.0 / 15.0),
+            focal_length_mm: Some(50.0),
+        };
+        let r = analyze(&img, Some(&slow)).unwrap();
+        assert_eq!(r.measures.handheld_stops, Some(2.32));
+        assert_eq!(r.blur_score, plain.blur_score);
+        assert_eq!(r.blur_type, plain.blur_type);
+        // A phone (4.2 mm, ≈ 25 mm equivalent) at 1/100 s: 2 stops to spare.
+        let phone = ExposureHints {
+            exposure_time_s: Some(0.01),
+            focal_length_mm: Some(4.2),
+        };
+        let stops = analyze(&img, Some(&phone)).unwrap().measures.handheld_stops;
+        assert_eq!(stops, Some(-1.99));
+        let half = ExposureHints {
+            exposure_time_s: Some(0.01),
+            focal_length_mm: None,
+        };
+        assert_eq!(
+            analyze(&img, Some(&half)).unwrap().measures.handheld_stops,
+            None
+        );
     }
 
     proptest! {

@@ -1,6 +1,6 @@
 //! Owns the calibration: the logistic model that turns the scale-free
-//! measures into `blur_score`, the anisotropy cut for motion vs defocus, and
-//! the portable `ln`/`exp` it needs.
+//! measures into `blur_score`, the shake-coherence cut for motion vs defocus,
+//! and the portable `ln`/`exp` it needs.
 //!
 //! Determinism: std's `ln`/`exp` come from the system libm natively and from
 //! Rust's libm port on wasm32, and may differ in the last bit. So (1) every
@@ -9,42 +9,49 @@
 //! correctly rounded on every target, and no `mul_add` is used), evaluated in
 //! a fixed order. The score is therefore bit-identical natively and in wasm.
 
-/// Logistic weights, fitted by `server/examples/fit_blur_model.rs` (IRLS, class-balanced
-/// weights so 0.5 is the balanced cut, L2 = 1e-3 on the slopes) on all 172
-/// images of `shared/data/blur-dev` (104 sharp, 68 blurred) at
-/// `WORKING_LONG_SIDE` = 512. Inputs are `ln(measure + LN_OFFSET)` of
-/// `edge_sharpness`, `median_sharpness` and `coarse_sharpness`;
-/// z > 0 means blurred.
-pub const INTERCEPT: f64 = -6.74;
-pub const W_EDGE: f64 = -7.42;
-pub const W_MEDIAN: f64 = -6.33;
-pub const W_COARSE: f64 = 5.56;
+/// Logistic weights, fitted by `server/examples/fit_blur_model.rs` (IRLS on
+/// standardised features, class-balanced sample weights so 0.5 is the
+/// balanced cut, L2 = 1 on the standardised slopes) on all 226 photos of
+/// `blur-dev` at `WORKING_LONG_SIDE` = 512. Inputs (`Inputs::features`):
+/// `ln(subject_sharpness + LN_OFFSET)`, `shake_coherence` and
+/// `median_sharpness`; z > 0 means blurred.
+pub const INTERCEPT: f64 = -2.0675;
+pub const W_SUBJECT: f64 = -5.1901;
+pub const W_COHERENCE: f64 = 29.4100;
+pub const W_MEDIAN: f64 = -5.8755;
 /// Keeps `ln` finite at 0 and compresses the noisy low end.
 pub const LN_OFFSET: f64 = 0.05;
 
-/// Blurred photos whose directional anisotropy reaches this are `Motion`,
-/// the rest `Defocus`. Best balanced cut on the 68 blurred dev photos
-/// (`examples/fit.rs`).
-pub const MOTION_ANISOTROPY: f64 = 0.167;
+/// Motion vs defocus: a blurred photo is `Motion` when
+/// `TYPE_INTERCEPT + TYPE_W_COHERENCE · shake_coherence ≥ 0`, i.e. when its
+/// shake coherence reaches `-TYPE_INTERCEPT / TYPE_W_COHERENCE`. Logistic fit
+/// (class-balanced) on the 108 blurred dev photos by the same example.
+pub const TYPE_INTERCEPT: f64 = -2.4152;
+pub const TYPE_W_COHERENCE: f64 = 66.6234;
+
+/// Whether a blurred photo with this shake coherence is camera shake.
+pub fn is_motion(shake_coherence: f64) -> bool {
+    TYPE_INTERCEPT + TYPE_W_COHERENCE * shake_coherence >= 0.0
+}
 
 /// The three model inputs, already rounded measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Inputs {
-    /// See `Measures::edge_sharpness`.
-    pub edge_sharpness: f64,
+    /// See `Measures::subject_sharpness`.
+    pub subject_sharpness: f64,
+    /// See `Measures::shake_coherence`.
+    pub shake_coherence: f64,
     /// See `Measures::median_sharpness`.
     pub median_sharpness: f64,
-    /// See `Measures::coarse_sharpness`.
-    pub coarse_sharpness: f64,
 }
 
 impl Inputs {
-    /// Feature vector of the logistic model (shared with `examples/fit.rs`).
+    /// Feature vector of the logistic model (shared with the fit example).
     pub fn features(&self) -> [f64; 3] {
         [
-            round6(ln(self.edge_sharpness + LN_OFFSET)),
-            round6(ln(self.median_sharpness + LN_OFFSET)),
-            round6(ln(self.coarse_sharpness + LN_OFFSET)),
+            round6(ln(self.subject_sharpness + LN_OFFSET)),
+            self.shake_coherence,
+            self.median_sharpness,
         ]
     }
 }
@@ -52,7 +59,7 @@ impl Inputs {
 /// Calibrated probability-like score in [0, 1], rounded to 1e-6.
 pub fn blur_score(inp: &Inputs) -> f64 {
     let [a, b, c] = inp.features();
-    let z = INTERCEPT + W_EDGE * a + W_MEDIAN * b + W_COARSE * c;
+    let z = INTERCEPT + W_SUBJECT * a + W_COHERENCE * b + W_MEDIAN * c;
     logistic(z)
 }
 

@@ -1,5 +1,5 @@
-//! Owns the public result types: `BlurReport`, `BlurType`, `Measures` and the
-//! optional `ExposureHints` input.
+//! Owns the public result types: `BlurReport`, `BlurType`, `Measures`,
+//! `SharpnessMap` and the optional `ExposureHints` input.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +15,10 @@ pub enum BlurType {
     None,
 }
 
-/// Optional EXIF figures. Accepted for API stability; the current model does
-/// not use them (the dev set has too little EXIF to calibrate a prior).
+/// Optional EXIF figures. The kernel turns them into `Measures::handheld_stops`
+/// (the hand-held rule), which is reported but does not move the score: on the
+/// dev set the rule hurt in grouped cross-validation, because most of its slow
+/// exposures are sharp night shots from a tripod (docs/blur-model.md).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ExposureHints {
     /// Exposure time in seconds (EXIF `ExposureTime`).
@@ -38,23 +40,63 @@ pub struct Measures {
     /// when the photo is shaken.
     pub best_direction_sharpness: f32,
     /// Typical tile sharpness: median over tiles of E2/E8, minimum over
-    /// directions.
+    /// directions. A model input.
     pub median_sharpness: f32,
     /// E4/E8 of the sharpest tiles (all directions): separates blur from
-    /// merely smooth content.
+    /// merely smooth content. Shown only (an input of the previous model,
+    /// like `edge_sharpness`; `fit_blur_model` refits that model as "before").
     pub coarse_sharpness: f32,
     /// Fraction of textured tiles whose strongest edges are narrower than ~4 px.
     pub sharp_tile_fraction: f32,
     /// Fraction of tiles that carry enough edges to be judged.
     pub textured_fraction: f32,
-    /// Directional anisotropy of the blur, 0 = isotropic (defocus), 1 = a
-    /// single direction (motion).
+    /// Directional anisotropy of the fine gradients over the whole frame, 0 =
+    /// isotropic, 1 = a single direction; the motion angle comes from the same
+    /// analysis. Shown only: `shake_coherence` decides motion vs defocus.
     pub anisotropy: f32,
     /// The classic variance of the Laplacian at working resolution
     /// (contrast-dependent; shown for comparison, not used by the model).
     pub laplacian_variance: f32,
     /// Long side of the analysed image, after the working-resolution resize.
     pub working_long_side: u32,
+    /// Edge sharpness of the likely subject: per-tile E1/E8 in the tile's
+    /// blurriest direction, averaged with weights for contrast and nearness to
+    /// the centre (`tiles::subject_sharpness`). About 1 for a crisp subject.
+    pub subject_sharpness: f32,
+    /// How consistently the tiles are smeared along one direction, in [0, 1]:
+    /// about 0 for sharp and defocused photos, 0.05 and up for camera shake
+    /// (`tiles::shake_coherence`).
+    pub shake_coherence: f32,
+    /// The hand-held rule from EXIF: how many stops slower than 1/(35-mm
+    /// equivalent focal length) the shutter was (positive = slower, shake
+    /// likely when hand-held). `None` without exposure time and focal length.
+    /// Reported only; not used by the score (see `ExposureHints`).
+    pub handheld_stops: Option<f32>,
+}
+
+/// Where the photo is sharp: one cell per 64-px tile of the working image
+/// (`WORKING_LONG_SIDE`, so at most 8 × 8 cells), row by row from the top
+/// left. The grid starts 8 px in from the top-left edge of the working image
+/// and each cell spans 64 working pixels (the last row and column may be
+/// narrower), so drawing it stretched over the whole photo is off by at most
+/// a few per cent. A few hundred bytes as JSON; meant for the photo view, not
+/// for lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SharpnessMap {
+    /// Cells per row.
+    pub columns: u16,
+    /// Rows of cells.
+    pub rows: u16,
+    /// `columns × rows` values: 0–100 = edge sharpness of the tile in its
+    /// blurriest direction (100 = crisp, ≈ 100/w for edges w working pixels
+    /// wide), or `SharpnessMap::FLAT` when the tile has too few edges to judge
+    /// (sky, walls).
+    pub cells: Vec<u8>,
+}
+
+impl SharpnessMap {
+    /// Cell value of a tile too flat to judge.
+    pub const FLAT: u8 = 255;
 }
 
 /// The blur judgement for one photo.
@@ -69,6 +111,8 @@ pub struct BlurReport {
     pub motion_angle_deg: Option<f32>,
     /// The figures the score was computed from.
     pub measures: Measures,
+    /// Where the photo is sharp, tile by tile.
+    pub sharpness_map: SharpnessMap,
 }
 
 /// A line's angle in [0, 180) after EXIF orientation `o` is applied to the
@@ -105,13 +149,13 @@ impl BlurReport {
 
     /// The blur type under a user threshold. `BlurType::None` when not blurred; otherwise the
     /// kernel's type, or, for a score between the threshold and 0.5 (where the kernel itself
-    /// says `None`), motion vs defocus from the measured anisotropy.
+    /// says `None`), motion vs defocus from the measured shake coherence.
     pub fn blur_type_at(&self, threshold: f32) -> BlurType {
         if !self.is_blurred(threshold) {
             BlurType::None
         } else if self.blur_type != BlurType::None {
             self.blur_type
-        } else if f64::from(self.measures.anisotropy) >= super::model::MOTION_ANISOTROPY {
+        } else if super::model::is_motion(f64::from(self.measures.shake_coherence)) {
             BlurType::Motion
         } else {
             BlurType::Defocus
@@ -151,6 +195,7 @@ mod tests {
             blur_type: BlurType::Motion,
             motion_angle_deg: Some(10.0),
             measures: Measures::default(),
+            sharpness_map: SharpnessMap::default(),
         };
         let shown = report.clone().oriented(6);
         assert_eq!(shown.motion_angle_deg, Some(100.0));
