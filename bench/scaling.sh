@@ -90,6 +90,8 @@ wrk_errors() {
   e=$(grep -E 'Non-2xx|Socket errors' "$1" | tr -s ' ' | sed 's/^ //' | paste -sd';' || true)
   echo "${e:-none}" | tr ' ' '_'
 }
+# CPU seconds (user + system) a process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 results=$work/results.txt
@@ -165,9 +167,12 @@ for n in $rounds; do
   p50=$(awk '$1 == "50%" {print $2}' "$work/wrk-$n.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$work/wrk-$n.txt")
   worker_rss=$(for p in "${worker_pids[@]}"; do rss_mib "$p"; echo; done | sort -n | tail -n 1)
-  printf 'workers=%s photos/s=%.1f batch_s=%.1f done=%s failed=%s status=%s gallery_req/s=%s gallery_p50=%s gallery_p99=%s gallery_errors=%s upload_photos/s=%.0f load_before=%s server_rss_mib=%s worker_rss_mib_max=%s\n' \
+  # CPU the workers and the server used from their start: per photo, whatever the neighbours took.
+  worker_cpu=$(for p in "${worker_pids[@]}"; do cpu_s "$p"; echo; done | awk '{t += $1} END {printf "%.1f", t}')
+  server_cpu=$(cpu_s "$server")
+  printf 'workers=%s photos/s=%.1f batch_s=%.1f done=%s failed=%s status=%s gallery_req/s=%s gallery_p50=%s gallery_p99=%s gallery_errors=%s upload_photos/s=%.0f load_before=%s server_rss_mib=%s worker_rss_mib_max=%s worker_cpu_ms_per_photo=%.1f server_cpu_s=%s\n' \
     "$n" "$(div "$photos" "$batch_s")" "$batch_s" "$done_n" "$failed_n" "$status" "$rps" "$p50" "$p99" "$(wrk_errors "$work/wrk-$n.txt")" \
-    "$(div "$photos" "$upload_s")" "$load" "$(rss_mib "$server")" "$worker_rss" | tee -a "$results"
+    "$(div "$photos" "$upload_s")" "$load" "$(rss_mib "$server")" "$worker_rss" "$(div "$(awk -v s="$worker_cpu" 'BEGIN {print s * 1000}')" "$photos")" "$server_cpu" | tee -a "$results"
   cleanup
   redis-cli -u "$redis_url" --scan --pattern "$prefix:*" | xargs -r redis-cli -u "$redis_url" del >/dev/null
 done
