@@ -30,7 +30,13 @@ fail() { printf 'deploy/validate.sh: %s\n' "$*" >&2; exit 1; }
 say "tools (venv $venv)"
 if ! cmp -s deploy/requirements.txt "$venv/requirements.txt" 2>/dev/null; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    # Debian's python3 needs python3-venv for ensurepip.
+    [ "$(id -u)" = 0 ] || fail "python3 cannot make a venv: sudo apt-get install python3-venv"
+    apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/requirements.txt
   cp deploy/requirements.txt "$venv/requirements.txt"
 fi
