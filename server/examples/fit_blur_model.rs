@@ -101,7 +101,7 @@ fn read_samples(path: &Path) -> Vec<Sample> {
         col("subset"),
     );
     let rows: Vec<Vec<String>> = lines.map(split_csv_line).collect();
-    let limits = DecodeLimits::default();
+    let limits = MediaLimits::default();
     let analyse = |f: &[String]| {
         let bytes = std::fs::read(root.join(&f[cf])).expect("read a photo");
         let d = decode_gray(&bytes, &limits).unwrap_or_else(|e| panic!("{}: {e}", f[cf]));

@@ -80,7 +80,7 @@ pub async fn fresh_postgres_database() -> String {
         .unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is needed for this test ({admin}): {e}. Start it with \
-             `docker compose up -d postgres` or set CLASSIFY_TEST_DATABASE_URL"
+             `docker compose -f docker-compose.services.yml up -d` or set CLASSIFY_TEST_DATABASE_URL"
             )
         });
     conn.execute(format!("CREATE DATABASE {name}").as_str())
