@@ -72,10 +72,10 @@ ENV CLASSIFY_CLIENT_DIR=/usr/share/classify/dist \
     CLASSIFY_ADDR=0.0.0.0:8080
 USER 10001:10001
 EXPOSE 8080
-# No curl in the image and the binary has no probe subcommand yet: bash's /dev/tcp asks
-# GET /health on the port of CLASSIFY_ADDR. Meaningful for `serve` only (compose disables it
-# for workers; Kubernetes uses its own probes).
+# The binary checks itself (`classify health`: GET /health on CLASSIFY_ADDR), so the image
+# needs no curl or shell. Meaningful for `serve` only (compose disables it for workers;
+# Kubernetes uses its own probes).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CLASSIFY_ADDR##*:} && printf 'GET /health HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+  CMD ["classify", "health"]
 ENTRYPOINT ["classify"]
 CMD ["serve"]

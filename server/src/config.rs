@@ -63,6 +63,21 @@ pub enum Command {
     Scan(ScanArgs),
     /// Measure the blur judgement on a labelled set, beside the Laplacian-variance baseline.
     Eval(EvalArgs),
+    /// Ask a running server's `GET /health` and exit 0 when it answers 200 (for container
+    /// health checks: no curl needed in the image).
+    Health(HealthArgs),
+}
+
+/// Options of `classify health`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// The server's address; an unspecified one (0.0.0.0, [::]) means this machine.
+    #[arg(long, env = "CLASSIFY_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
 }
 
 /// Options of `classify scan`.

@@ -13,7 +13,9 @@ async fn main() -> ExitCode {
     let format = match &cli.command {
         Command::Serve(a) => a.log_format,
         Command::Worker(a) => a.log_format,
-        Command::Migrate(_) | Command::Scan(_) | Command::Eval(_) => LogFormat::Text,
+        Command::Migrate(_) | Command::Scan(_) | Command::Eval(_) | Command::Health(_) => {
+            LogFormat::Text
+        }
     };
     telemetry::init_logging(format);
     match cli::run(cli.command).await {

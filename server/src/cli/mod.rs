@@ -2,6 +2,7 @@
 //! tools `scan` and `eval` that judge files without a server.
 
 pub mod eval;
+pub mod health;
 pub mod scan;
 pub mod serve;
 
@@ -50,6 +51,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Health(args) => Ok(health::run(&args).await),
         Command::Migrate(storage) => {
             let db = Database::connect(&storage).await?;
             db.migrate().await?;
