@@ -203,26 +203,40 @@ fn default_client_dir() -> PathBuf {
         .unwrap_or(local)
 }
 
-/// A token cancelled by SIGTERM or Ctrl-C.
+/// A token cancelled by SIGTERM or Ctrl-C. The handlers are registered before this returns, so
+/// a signal that arrives as soon as the server says it is serving is never missed (the default
+/// action would kill the process mid-request).
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
+    };
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+        {
+            let (mut term, mut int) = signals;
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-                Err(_) => std::future::pending::<()>().await,
+            };
+            tokio::select! {
+                _ = wait(term.take()) => {}
+                _ = wait(int.take()) => {}
             }
-        };
+        }
         #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term => {}
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
         // Cancel first: logging can fail (a closed stderr), and shutdown must not depend on it.
         cancel.cancel();
