@@ -272,7 +272,10 @@ fn worker_process(storage: &StorageArgs) -> tokio::process::Child {
     );
     tokio::process::Command::new(&classify)
         .args(["worker", "--workers", "1"])
-        .env("DATABASE_URL", storage.database_url.as_ref().unwrap().expose())
+        .env(
+            "DATABASE_URL",
+            storage.database_url.as_ref().unwrap().expose(),
+        )
         .env("REDIS_URL", storage.redis_url.as_ref().unwrap().expose())
         .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
         .env("CLASSIFY_DATA_DIR", storage.data_dir())
@@ -308,7 +311,7 @@ async fn pushes(count: u64) {
     }
     let pushes_before = app.services.queue.pushes().await.unwrap();
     let mut first = worker_process(&storage);
-    let mut second = worker_process(&storage);
+    let second = worker_process(&storage);
     let started = Instant::now();
     let accepted: serde_json::Value = http
         .post(format!("{}/api/v1/blur/analyze-batch", app.base))

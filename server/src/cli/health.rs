@@ -65,9 +65,8 @@ async fn status_of(addr: SocketAddr) -> std::io::Result<u16> {
         }
         read += n;
     }
-    parse_status(&head[..read]).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer")
-    })
+    parse_status(&head[..read])
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer"))
 }
 
 /// The code of an HTTP/1.x status line.

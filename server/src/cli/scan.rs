@@ -109,8 +109,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, FileErr
             Ok(entry) => {
                 let path = entry.path();
                 // A link to a file is taken; a link to a folder is not walked.
-                let is_file = entry.file_type().is_file()
-                    || (entry.path_is_symlink() && path.is_file());
+                let is_file =
+                    entry.file_type().is_file() || (entry.path_is_symlink() && path.is_file());
                 if is_file && has_image_extension(path) {
                     files.push(path.to_path_buf());
                 }
@@ -233,7 +233,9 @@ fn csv_record(fields: &[String]) -> String {
     // Writing to memory cannot fail.
     let _ = writer.write_record(fields);
     let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
+    String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\n')
+        .to_string()
 }
 
 fn format_row(row: &Row<'_>, format: Format, width: usize) -> String {

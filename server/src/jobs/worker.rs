@@ -207,7 +207,10 @@ impl Worker {
             }
         };
         let Some(status) = status else {
-            tracing::warn!(job_id, "lease lost before the outcome was stored; left to its new holder");
+            tracing::warn!(
+                job_id,
+                "lease lost before the outcome was stored; left to its new holder"
+            );
             return Ok(JobStatus::Running);
         };
         if let (JobStatus::Failed, Some(reason)) = (status, failure) {

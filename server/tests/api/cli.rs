@@ -198,12 +198,18 @@ fn log_format_json_writes_one_json_object_per_line_and_sigterm_works_without_std
 async fn the_health_command_passes_on_a_live_server_and_fails_on_a_closed_port() {
     let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Embedded).await;
     let addr = app.base.trim_start_matches("http://").to_string();
-    let out = classify().args(["health", "--addr", &addr]).output().unwrap();
+    let out = classify()
+        .args(["health", "--addr", &addr])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("200"));
     // The same port once the server is gone.
     app.stop().await;
-    let out = classify().args(["health", "--addr", &addr]).output().unwrap();
+    let out = classify()
+        .args(["health", "--addr", &addr])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("unhealthy"));
 }

@@ -484,4 +484,3 @@ pub async fn wait_healthy(base: &str) {
     }
     panic!("the server at {base} did not come up");
 }
-

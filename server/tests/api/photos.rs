@@ -51,7 +51,12 @@ async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
     // Verified, then queued again with no worker running: status queued, verdict kept.
     for id in [ids[0], ids[1]] {
         let (status, _) = app
-            .call(Method::POST, &format!("/api/v1/photos/{id}/analyze"), None, None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/photos/{id}/analyze"),
+                None,
+                None,
+            )
             .await;
         assert_eq!(status, 202);
     }
@@ -81,7 +86,11 @@ async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
         assert_eq!(listed, by_rule, "{name}");
     }
     let unprocessed: Vec<i64> = list("unprocessed").await.iter().map(|p| p.id).collect();
-    assert_eq!(unprocessed, vec![ids[2]], "a queued-again photo keeps its category");
+    assert_eq!(
+        unprocessed,
+        vec![ids[2]],
+        "a queued-again photo keeps its category"
+    );
     assert!(
         all.iter()
             .filter(|p| p.id != ids[2])
