@@ -13,10 +13,13 @@
 //!   verified per second from the batch request until the batch is done. `embedded`: SQLite, the
 //!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
 //!   running no worker and two `classify worker` processes (one consumer each).
+//! - `photos DIR N`: writes the same N photos that `verify N` uploads into DIR, so
+//!   `classify scan` can be timed on exactly those files (bench/verify_vs_scan.sh).
 //! - `pushes N`: PostgreSQL + Redis, N small distinct photos in one batch, two `classify worker`
 //!   processes with default settings; one is killed with SIGKILL after a fifth of the batch and
 //!   a third one started. Reports how many ids were pushed onto the queue per job (1.0 = no
-//!   duplicate pushes) and how long the batch took.
+//!   duplicate pushes) and how long the batch took. `CLASSIFY_JOB_TIMEOUT_SECS=2` makes the
+//!   sweepers run every second over a backlog older than their re-push age.
 //! - `gallery N BACKEND [CLIENTS]`: inserts N verified photos for one user straight into the
 //!   database, then CLIENTS (default 32) concurrent clients fetch random gallery pages (random
 //!   filter, random cursor, 50 per page) for 20 s; reports p50/p90/p99 latency and requests/s.
@@ -201,10 +204,13 @@ async fn verify(count: u64, mode: &str) {
             classify.exists(),
             "build it first: cargo build --release -p server"
         );
+        // Consumers per worker process (BENCH_CONSUMERS, default 1): more than one overlaps a
+        // job's database and queue round trips with another job's decoding.
+        let consumers = std::env::var("BENCH_CONSUMERS").unwrap_or_else(|_| "1".into());
         for _ in 0..2 {
             children.push(
                 tokio::process::Command::new(&classify)
-                    .args(["worker", "--workers", "1"])
+                    .args(["worker", "--workers", &consumers])
                     .env(
                         "DATABASE_URL",
                         storage.database_url.as_ref().unwrap().expose(),
@@ -279,7 +285,12 @@ fn worker_process(storage: &StorageArgs) -> tokio::process::Child {
         .env("REDIS_URL", storage.redis_url.as_ref().unwrap().expose())
         .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
         .env("CLASSIFY_DATA_DIR", storage.data_dir())
-        .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
+        // Passed through when set, so the sweeper can be made aggressive (a 2 s lease sweeps
+        // every second and re-pushes jobs queued for over 4 s).
+        .env(
+            "CLASSIFY_JOB_TIMEOUT_SECS",
+            std::env::var("CLASSIFY_JOB_TIMEOUT_SECS").unwrap_or_else(|_| "10".into()),
+        )
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
@@ -483,6 +494,15 @@ async fn main() {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
             verify(n, args.get(2).map_or("embedded", String::as_str)).await;
         }
+        Some("photos") => {
+            let dir = PathBuf::from(args.get(1).map_or("target/bench-photos", String::as_str));
+            let n: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                std::fs::write(dir.join(format!("{i:05}.jpg")), scene(i)).unwrap();
+            }
+            eprintln!("wrote {n} photos to {}", dir.display());
+        }
         Some("pushes") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
             pushes(n).await;
@@ -493,7 +513,7 @@ async fn main() {
             gallery(n, args.get(2).map_or("postgres", String::as_str), clients).await;
         }
         _ => eprintln!(
-            "usage: bench_api verify [N] [embedded|redis] | pushes [N] | gallery [N] [postgres|embedded]"
+            "usage: bench_api verify [N] [embedded|redis] | photos DIR [N] | pushes [N] | gallery [N] [postgres|embedded]"
         ),
     }
 }

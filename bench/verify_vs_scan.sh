@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Verification throughput of the server (PostgreSQL + Redis, two `classify worker` processes of
+# one consumer each) against its honest peer, `classify scan -j 2`, on the same 1,000
+# 2048x1536 JPEGs, in one run. Prints both rates and their ratio (goal: >= 0.85).
+#   bench/verify_vs_scan.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000}
+target=${CARGO_TARGET_DIR:-target}
+cargo build --quiet --locked --release -p server --bin classify --example bench_api
+dir="$target/bench-photos-$n"
+if [ ! -f "$dir/done" ]; then
+    "$target/release/examples/bench_api" photos "$dir" "$n"
+    touch "$dir/done"
+fi
+start=$(date +%s.%N)
+"$target/release/classify" scan -j 2 --json "$dir" > /dev/null
+end=$(date +%s.%N)
+scan=$(echo "$n / ($end - $start)" | bc -l)
+line=$("$target/release/examples/bench_api" verify "$n" redis | tail -1)
+echo "$line"
+server=$(echo "$line" | sed -E 's/.*photos_per_s=([0-9.]+).*/\1/')
+printf 'scan -j 2: %.1f photos/s; server (redis, 2 workers): %.1f photos/s; ratio %.2f\n' \
+    "$scan" "$server" "$(echo "$server / $scan" | bc -l)"
