@@ -198,31 +198,11 @@ async fn verify(count: u64, mode: &str) {
     }
     let mut children = Vec::new();
     if mode == "redis" {
-        let exe = std::env::current_exe().unwrap();
-        let classify: PathBuf = exe.parent().unwrap().parent().unwrap().join("classify");
-        assert!(
-            classify.exists(),
-            "build it first: cargo build --release -p server"
-        );
         // Consumers per worker process (BENCH_CONSUMERS, default 1): more than one overlaps a
         // job's database and queue round trips with another job's decoding.
         let consumers = std::env::var("BENCH_CONSUMERS").unwrap_or_else(|_| "1".into());
         for _ in 0..2 {
-            children.push(
-                tokio::process::Command::new(&classify)
-                    .args(["worker", "--workers", &consumers])
-                    .env(
-                        "DATABASE_URL",
-                        storage.database_url.as_ref().unwrap().expose(),
-                    )
-                    .env("REDIS_URL", storage.redis_url.as_ref().unwrap().expose())
-                    .env("CLASSIFY_REDIS_PREFIX", &storage.redis_prefix)
-                    .env("CLASSIFY_DATA_DIR", storage.data_dir())
-                    .env("RUST_LOG", "warn")
-                    .kill_on_drop(true)
-                    .spawn()
-                    .unwrap(),
-            );
+            children.push(worker_process(&storage, &consumers));
         }
         // Let them connect before the clock starts.
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -269,7 +249,7 @@ async fn verify(count: u64, mode: &str) {
     stop(app).await;
 }
 
-fn worker_process(storage: &StorageArgs) -> tokio::process::Child {
+fn worker_process(storage: &StorageArgs, consumers: &str) -> tokio::process::Child {
     let exe = std::env::current_exe().unwrap();
     let classify: PathBuf = exe.parent().unwrap().parent().unwrap().join("classify");
     assert!(
@@ -277,7 +257,7 @@ fn worker_process(storage: &StorageArgs) -> tokio::process::Child {
         "build it first: cargo build --release -p server"
     );
     tokio::process::Command::new(&classify)
-        .args(["worker", "--workers", "1"])
+        .args(["worker", "--workers", consumers])
         .env(
             "DATABASE_URL",
             storage.database_url.as_ref().unwrap().expose(),
@@ -321,8 +301,8 @@ async fn pushes(count: u64) {
         assert_eq!(r.status(), 201);
     }
     let pushes_before = app.services.queue.pushes().await.unwrap();
-    let mut first = worker_process(&storage);
-    let second = worker_process(&storage);
+    let mut first = worker_process(&storage, "1");
+    let second = worker_process(&storage, "1");
     let started = Instant::now();
     let accepted: serde_json::Value = http
         .post(format!("{}/api/v1/blur/analyze-batch", app.base))
@@ -357,7 +337,7 @@ async fn pushes(count: u64) {
             first.start_kill().unwrap();
             first.wait().await.unwrap();
             eprintln!("killed a worker at {done}/{count}");
-            third = Some(worker_process(&storage));
+            third = Some(worker_process(&storage, "1"));
         }
         if p["status"] == "done" || p["status"] == "failed" {
             let secs = started.elapsed().as_secs_f64();

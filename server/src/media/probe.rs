@@ -83,22 +83,8 @@ fn colour_table_len(packed: u8) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Cursor;
-
-    use image::{DynamicImage, ImageFormat};
-
     use super::*;
-
-    fn png(width: u32, height: u32) -> Vec<u8> {
-        let img = image::GrayImage::from_fn(width, height, |x, y| {
-            image::Luma([((x * 7 + y * 3) % 256) as u8])
-        });
-        let mut out = Vec::new();
-        DynamicImage::ImageLuma8(img)
-            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-            .unwrap();
-        out
-    }
+    use crate::media::render::tests::png;
 
     fn gif(frames: usize, side: u16) -> Vec<u8> {
         use image::codecs::gif::GifEncoder;

@@ -151,10 +151,11 @@ fn jpeg_at_reduced_scale(bytes: &[u8], limits: &MediaLimits) -> Result<DynamicIm
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn png(width: u32, height: u32) -> Vec<u8> {
+    /// A grey PNG with a diagonal pattern.
+    pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
         let img = image::GrayImage::from_fn(width, height, |x, y| {
             image::Luma([((x * 7 + y * 3) % 256) as u8])
         });

@@ -73,21 +73,30 @@ async fn assert_all_verified_once(app: &TestApp, count: i64) {
     assert!(doubled.is_empty(), "{doubled:?}");
 }
 
-fn worker_process(app: &TestApp) -> Child {
-    let url = app.services_database_url();
-    Command::new(env!("CARGO_BIN_EXE_classify"))
+/// A `classify worker` process of two consumers on the app's database and queue, with this
+/// job lease (`None`: the default).
+fn worker_process_with(app: &TestApp, lease_secs: Option<u64>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_classify"));
+    match lease_secs {
+        Some(secs) => command.env("CLASSIFY_JOB_TIMEOUT_SECS", secs.to_string()),
+        None => command.env_remove("CLASSIFY_JOB_TIMEOUT_SECS"),
+    };
+    command
         .args(["worker", "--workers", "2"])
-        .env("DATABASE_URL", url)
+        .env("DATABASE_URL", app.services_database_url())
         .env("REDIS_URL", app.redis_url())
         .env("CLASSIFY_REDIS_PREFIX", app.redis_prefix())
         .env("CLASSIFY_DATA_DIR", app.data_dir())
-        .env("CLASSIFY_JOB_TIMEOUT_SECS", JOB_TIMEOUT.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .unwrap()
+}
+
+fn worker_process(app: &TestApp) -> Child {
+    worker_process_with(app, Some(JOB_TIMEOUT))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,21 +290,7 @@ async fn a_killed_workers_jobs_run_again_within_30_s_with_default_settings_on_re
     let storage = storage(Backend::Services, data_dir.path().to_path_buf()).await;
     let app = TestApp::spawn_with(storage, data_dir, |args| args.workers = 0).await;
     upload_many(&app, 60).await;
-    let worker = |app: &TestApp| {
-        Command::new(env!("CARGO_BIN_EXE_classify"))
-            .args(["worker", "--workers", "2"])
-            .env("DATABASE_URL", app.services_database_url())
-            .env("REDIS_URL", app.redis_url())
-            .env("CLASSIFY_REDIS_PREFIX", app.redis_prefix())
-            .env("CLASSIFY_DATA_DIR", app.data_dir())
-            .env_remove("CLASSIFY_JOB_TIMEOUT_SECS")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    };
+    let worker = |app: &TestApp| worker_process_with(app, None);
     let mut first = worker(&app);
     let (status, accepted) = app
         .call(
