@@ -103,6 +103,18 @@ async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::element
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
+/// The text of the element at `css` once it appears. Yew may replace the element between the
+/// find and the read (a re-render after a click), so a stale reference is looked up again.
+async fn settled_text(browser: &fantoccini::Client, css: &str) -> String {
+    for _ in 0..50 {
+        if let Ok(text) = wait_for(browser, css).await.text().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} kept going stale");
+}
+
 async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker(backend: Backend) {
     let client_dir = client_dir();
     let data_dir = tempfile::tempdir().unwrap();
@@ -120,23 +132,19 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
         .click()
         .await
         .unwrap();
-    let heading = wait_for(&browser, "#page-title")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let heading = settled_text(&browser, "#page-title").await;
     assert_eq!(heading, "Debug");
 
     let (db_kind, queue_kind) = match backend {
         Backend::Embedded => ("sqlite", "memory"),
         Backend::Services => ("postgres", "redis"),
     };
-    let db = wait_for(&browser, "tr[data-service='database'][data-status='up']").await;
-    assert!(db.text().await.unwrap().contains(db_kind));
-    let queue = wait_for(&browser, "tr[data-service='queue'][data-status='up']").await;
-    assert!(queue.text().await.unwrap().contains(queue_kind));
-    let worker = wait_for(&browser, "#preview-worker[data-status='up']").await;
-    assert!(worker.text().await.unwrap().contains("ready"));
+    let db = settled_text(&browser, "tr[data-service='database'][data-status='up']").await;
+    assert!(db.contains(db_kind), "{db}");
+    let queue = settled_text(&browser, "tr[data-service='queue'][data-status='up']").await;
+    assert!(queue.contains(queue_kind), "{queue}");
+    let worker = settled_text(&browser, "#preview-worker[data-status='up']").await;
+    assert!(worker.contains("ready"), "{worker}");
     assert_eq!(
         browser.current_url().await.unwrap().fragment(),
         Some("/debug")
