@@ -46,7 +46,7 @@ def known_names(binary):
             text=True,
             check=True,
         ).stdout
-        found = set(re.findall(r"\[env: ([A-Z0-9_]+)", out))
+        found = set(re.findall(r"\[env:\s+([A-Z0-9_]+)", out))
         if not found:
             raise SystemExit(f"`classify {sub} --help` lists no [env: ...] names: has its format changed?")
         names[sub] = found | set(OUTSIDE_CLAP)
@@ -177,7 +177,7 @@ def main():
     # scan/eval options named in .env.example are checked against their own help.
     for sub in ("scan", "eval"):
         out = subprocess.run([binary, sub, "--help"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True).stdout
-        known.setdefault("_local", set()).update(re.findall(r"\[env: ([A-Z0-9_]+)", out))
+        known.setdefault("_local", set()).update(re.findall(r"\[env:\s+([A-Z0-9_]+)", out))
     secret_keys = env_file_keys(ROOT / "deploy/kubernetes/base/secret.env.example")
     errors = []
     counts = [f"{sub}: {len(known[sub])} names" for sub in SUBCOMMANDS]

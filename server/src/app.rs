@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::blobs::{LocalBlobStore, SharedBlobStore};
 use crate::config::StorageArgs;
-use crate::db::Database;
+use crate::db::{Database, DbError};
 use crate::media::MediaLimits;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
 
@@ -29,7 +29,14 @@ impl Deps {
     /// which service failed and where.
     pub async fn connect(storage: &StorageArgs) -> anyhow::Result<Self> {
         let db = Database::connect(storage).await?;
-        db.migrate().await?;
+        if storage.migrate_at_start {
+            db.migrate().await?;
+        } else {
+            let pending = db.pending_migrations().await?;
+            if pending > 0 {
+                return Err(DbError::Pending(pending).into());
+            }
+        }
         let queue: SharedQueue = match &storage.redis_url {
             Some(url) if !url.expose().trim().is_empty() => Arc::new(
                 RedisQueue::connect(url.expose(), &storage.redis_prefix)

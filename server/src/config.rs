@@ -211,6 +211,12 @@ pub struct StorageArgs {
     #[arg(long, env = "CLASSIFY_JOB_TIMEOUT_SECS", default_value_t = DEFAULT_JOB_LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_timeout_secs: u64,
 
+    /// Apply pending database migrations at start (`serve`, `worker`). Set it to false where
+    /// migrations run once per release (`classify migrate`, a Kubernetes Job): the process then
+    /// only checks that none is pending, and refuses to start if one is.
+    #[arg(long, env = "CLASSIFY_MIGRATE_AT_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_at_start: bool,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -304,6 +310,7 @@ impl StorageArgs {
             redis_prefix: "classify".into(),
             blob_dir: None,
             job_timeout_secs: DEFAULT_JOB_LEASE_SECS,
+            migrate_at_start: true,
             limits: LimitArgs {
                 max_file_mib: 64,
                 max_megapixels: 100,

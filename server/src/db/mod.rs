@@ -88,6 +88,14 @@ pub enum DbError {
     /// A migration failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed")]
+    Query(#[source] sqlx::Error),
+    /// Migrations are pending and this process was told not to apply them.
+    #[error(
+        "the database has {0} pending migration(s): run `classify migrate` first (this process does not migrate: CLASSIFY_MIGRATE_AT_START=false)"
+    )]
+    Pending(usize),
 }
 
 /// A connected pool and the backend behind it. Cheap to clone.
@@ -142,6 +150,24 @@ impl Database {
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// How many of this backend's migrations the database has not applied (all of them when it
+    /// was never migrated). Reads only; creates nothing.
+    pub async fn pending_migrations(&self) -> Result<usize, DbError> {
+        use sqlx::migrate::Migrate;
+        let migrator = match self.backend {
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+        };
+        let mut conn = self.pool.acquire().await.map_err(DbError::Query)?;
+        // No migrations table yet: nothing is applied.
+        let applied = conn.list_applied_migrations().await.unwrap_or_default();
+        Ok(migrator
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .count())
     }
 
     /// Checks that the database answers a trivial query.

@@ -213,3 +213,27 @@ async fn the_health_command_passes_on_a_live_server_and_fails_on_a_closed_port()
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("unhealthy"));
 }
+
+/// Where migrations run once per release, `serve` and `worker` only check: a database with a
+/// pending migration is refused with the command to run; once migrated, they start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_migrate_at_start_a_pending_migration_stops_start_up_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut storage = server::config::StorageArgs::embedded(dir.path().to_path_buf());
+    storage.migrate_at_start = false;
+    let err = server::app::Deps::connect(&storage).await.unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("pending migration") && text.contains("classify migrate"),
+        "{text}"
+    );
+    let out = classify()
+        .arg("migrate")
+        .env("CLASSIFY_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let deps = server::app::Deps::connect(&storage).await.unwrap();
+    assert_eq!(deps.db.pending_migrations().await.unwrap(), 0);
+    deps.db.close().await;
+}
