@@ -20,6 +20,9 @@
 //!   a third one started. Reports how many ids were pushed onto the queue per job (1.0 = no
 //!   duplicate pushes) and how long the batch took. `CLASSIFY_JOB_TIMEOUT_SECS=2` makes the
 //!   sweepers run every second over a backlog older than their re-push age.
+//! - `gallery-vs-pgbench N`: the gallery load on PostgreSQL (blurred/clear pages only), then
+//!   `pgbench -M prepared -c 32` running the same keyset query on the same database; prints
+//!   both rates and their ratio (bench/gallery_vs_pgbench.sh).
 //! - `gallery N BACKEND [CLIENTS]`: inserts N verified photos for one user straight into the
 //!   database, then CLIENTS (default 32) concurrent clients fetch random gallery pages (random
 //!   filter, random cursor, 50 per page) for 20 s; reports p50/p90/p99 latency and requests/s.
@@ -360,7 +363,39 @@ async fn pushes(count: u64) {
 }
 
 async fn gallery(count: i64, backend: &str, clients: u64) {
-    let (app, _) = start(backend, 0).await;
+    gallery_run(count, backend, clients, false).await;
+}
+
+/// The gallery's keyset query run by pgbench on the same database, 32 clients, prepared
+/// statements: the ceiling the API is compared with. Returns transactions per second.
+fn pgbench_rate(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> f64 {
+    let script = format!(
+        "\\set cursor random(1, {max_id})\n\\set f random(0, 1)\n\
+         SELECT id, user_id, source, filename, mime_type, size_bytes, width, height, \
+         content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
+         error, processed_at, created_at, is_blurred FROM photos WHERE user_id = {user_id} \
+         AND id < :cursor AND is_blurred = :f ORDER BY id DESC LIMIT 50;\n"
+    );
+    let file = std::env::temp_dir().join(format!("classify_gallery_{}.sql", std::process::id()));
+    std::fs::write(&file, script).unwrap();
+    let out = std::process::Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-T", "18", "-j", "2"])
+        .args(["-c", &clients.to_string(), "-f"])
+        .arg(&file)
+        .arg(database_url)
+        .output()
+        .expect("pgbench (Debian: postgresql-client)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let _ = std::fs::remove_file(&file);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no tps in pgbench's output: {text}"))
+}
+
+async fn gallery_run(count: i64, backend: &str, clients: u64, against_pgbench: bool) {
+    let (app, storage) = start(backend, 0).await;
     let pool = app.services.db.pool();
     let (user_id,): (i64,) = sqlx::query_as("SELECT id FROM users ORDER BY id LIMIT 1")
         .fetch_one(pool)
@@ -404,7 +439,13 @@ async fn gallery(count: i64, backend: &str, clients: u64) {
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let filters = ["all", "blurred", "not_blurred", "unprocessed"];
+    // Against pgbench: the same query on both sides (a blurred or clear page at a random
+    // cursor); otherwise every filter of the gallery.
+    let filters: &'static [&'static str] = if against_pgbench {
+        &["blurred", "not_blurred"]
+    } else {
+        &["all", "blurred", "not_blurred", "unprocessed"]
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     let warmup = Instant::now() + Duration::from_secs(2);
     let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -422,7 +463,7 @@ async fn gallery(count: i64, backend: &str, clients: u64) {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                let filter = filters[(state >> 40) as usize % 4];
+                let filter = filters[(state >> 40) as usize % filters.len()];
                 let cursor = (state >> 20) as i64 % max_id + 1;
                 let t = Instant::now();
                 let r = http
@@ -457,6 +498,17 @@ async fn gallery(count: i64, backend: &str, clients: u64) {
         percentile(&l, 0.9),
         percentile(&l, 0.99)
     );
+    if against_pgbench {
+        let api = l.len() as f64 / 18.0;
+        let url = storage.database_url.as_ref().unwrap().expose().to_string();
+        let tps = tokio::task::spawn_blocking(move || pgbench_rate(&url, user_id, max_id, clients))
+            .await
+            .unwrap();
+        println!(
+            "gallery-vs-pgbench api_req_per_s={api:.0} pgbench_tps={tps:.0} ratio={:.2}",
+            api / tps
+        );
+    }
     stop(app).await;
 }
 
@@ -487,13 +539,17 @@ async fn main() {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
             pushes(n).await;
         }
+        Some("gallery-vs-pgbench") => {
+            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+            gallery_run(n, "postgres", 32, true).await;
+        }
         Some("gallery") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
             let clients = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
             gallery(n, args.get(2).map_or("postgres", String::as_str), clients).await;
         }
         _ => eprintln!(
-            "usage: bench_api verify [N] [embedded|redis] | photos DIR [N] | pushes [N] | gallery [N] [postgres|embedded]"
+            "usage: bench_api verify [N] [embedded|redis] | photos DIR [N] | pushes [N] | gallery [N] [postgres|embedded] | gallery-vs-pgbench [N]"
         ),
     }
 }
