@@ -153,6 +153,7 @@ impl Worker {
             return Ok(Outcome::Skipped { job_id });
         };
         let kind = JobKind::parse(&job.kind);
+        let photo_id = job.photo_id;
         let result = match kind {
             Some(kind) => match self.execute(kind, job, &lease, shutdown).await? {
                 Some(result) => result,
@@ -170,7 +171,7 @@ impl Worker {
                 job.kind
             ))),
         };
-        let status = self.record(kind, &lease, result).await?;
+        let status = self.record(kind, photo_id, &lease, result).await?;
         // Acknowledged last: if this worker dies before, the sweeper still finds the job by its
         // lease, and a finished job delivered again is skipped.
         self.deps.queue.ack(job_id).await?;
@@ -181,6 +182,7 @@ impl Worker {
     async fn record(
         &self,
         kind: Option<JobKind>,
+        photo_id: Option<i64>,
         lease: &Lease,
         result: Result<(), JobError>,
     ) -> Result<JobStatus, WorkerError> {
@@ -214,7 +216,7 @@ impl Worker {
             return Ok(JobStatus::Running);
         };
         if let (JobStatus::Failed, Some(reason)) = (status, failure) {
-            self.note_photo_failure(kind, job_id, &reason).await?;
+            self.note_photo_failure(kind, photo_id, &reason).await?;
         }
         Ok(status)
     }
@@ -224,15 +226,11 @@ impl Worker {
     async fn note_photo_failure(
         &self,
         kind: Option<JobKind>,
-        job_id: i64,
+        photo_id: Option<i64>,
         reason: &str,
     ) -> Result<(), WorkerError> {
-        if !kind.is_some_and(|k| k.policy().tracks_photo_status) {
-            return Ok(());
-        }
-        if let Some(photo_id) = jobs::get(self.pool(), job_id)
-            .await?
-            .and_then(|j| j.photo_id)
+        if kind.is_some_and(|k| k.policy().tracks_photo_status)
+            && let Some(photo_id) = photo_id
         {
             photos::store_failure(self.pool(), photo_id, reason).await?;
         }
@@ -296,11 +294,8 @@ impl Worker {
             swept.exhausted += 1;
             let reason = job.error.unwrap_or_default();
             tracing::warn!(job_id = job.id, %reason, "job failed for good");
-            if JobKind::parse(&job.kind).is_some_and(|k| k.policy().tracks_photo_status)
-                && let Some(photo_id) = job.photo_id
-            {
-                photos::store_failure(self.pool(), photo_id, &reason).await?;
-            }
+            self.note_photo_failure(JobKind::parse(&job.kind), job.photo_id, &reason)
+                .await?;
         }
         let expired = jobs::lease_expired(self.pool(), now, 1000).await?;
         swept.expired = self.deps.queue.push_many(&expired).await?;

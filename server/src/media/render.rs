@@ -49,12 +49,11 @@ pub fn render(bytes: &[u8], size: ImageSize, limits: &MediaLimits) -> Result<Vec
     let mut out = Vec::new();
     match size {
         ImageSize::Thumb => {
-            let sniffed = super::probe(bytes, limits)?;
-            let img = if sniffed.mime == "image/jpeg" {
+            let sniffed = super::sniff(bytes, limits)?;
+            let img = if sniffed.format == ImageFormat::Jpeg {
                 jpeg_at_reduced_scale(bytes, limits)?
             } else {
-                let format = image::guess_format(bytes).map_err(|_| MediaError::Unsupported)?;
-                let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+                let mut reader = ImageReader::with_format(Cursor::new(bytes), sniffed.format);
                 reader.limits(decoder_limits(limits));
                 reader.decode().map_err(image_error)?
             };

@@ -42,6 +42,23 @@ async fn upload_many(app: &TestApp, count: u64) {
     }
 }
 
+/// Queues verification of every photo; returns the batch id and its size.
+async fn verify_all(app: &TestApp) -> (i64, i64) {
+    let (status, accepted) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"filter": "all"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    (
+        accepted["batch_id"].as_i64().unwrap(),
+        accepted["total"].as_i64().unwrap(),
+    )
+}
+
 async fn progress(app: &TestApp, job: i64) -> serde_json::Value {
     app.call(Method::GET, &format!("/api/v1/blur/jobs/{job}"), None, None)
         .await
@@ -105,17 +122,8 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_runs_nothing_twice() {
     let app = app_with(0, None).await;
     upload_many(&app, 200).await;
     let mut first = worker_process(&app);
-    let (status, accepted) = app
-        .call(
-            Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    assert_eq!(accepted["total"], 200);
-    let job = accepted["batch_id"].as_i64().unwrap();
+    let (job, total) = verify_all(&app).await;
+    assert_eq!(total, 200);
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -213,16 +221,7 @@ async fn redis_restarted_mid_batch_loses_nothing() {
     redis.wait_up().await;
     let app = app_with(2, Some(redis.url())).await;
     upload_many(&app, 120).await;
-    let (status, accepted) = app
-        .call(
-            Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let job = accepted["batch_id"].as_i64().unwrap();
+    let (job, _) = verify_all(&app).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while progress(&app, job).await["done"].as_i64().unwrap() < 5 {
         assert!(tokio::time::Instant::now() < deadline);
@@ -292,16 +291,7 @@ async fn a_killed_workers_jobs_run_again_within_30_s_with_default_settings_on_re
     upload_many(&app, 60).await;
     let worker = |app: &TestApp| worker_process_with(app, None);
     let mut first = worker(&app);
-    let (status, accepted) = app
-        .call(
-            Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let batch = accepted["batch_id"].as_i64().unwrap();
+    let (batch, _) = verify_all(&app).await;
     let pool = app.deps.db.pool().clone();
     // Kill it while it holds jobs.
     while running_jobs(&pool).await.is_empty() {
