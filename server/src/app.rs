@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::blobs::{LocalBlobStore, SharedBlobStore};
 use crate::config::StorageArgs;
 use crate::db::{Database, DbError};
+use crate::google::Google;
 use crate::media::MediaLimits;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
 
@@ -22,6 +23,8 @@ pub struct Deps {
     pub blobs: SharedBlobStore,
     /// What a photo may cost to read.
     pub limits: MediaLimits,
+    /// Google sign-in, Picker and media; `None` in local mode.
+    pub google: Option<Arc<Google>>,
 }
 
 impl Deps {
@@ -55,6 +58,15 @@ impl Deps {
             queue,
             blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
             limits: storage.limits.media_limits(),
+            google: None,
         })
+    }
+
+    /// The same services with Google configured (or not).
+    pub fn with_google(self, google: Option<Google>) -> Self {
+        Self {
+            google: google.map(Arc::new),
+            ..self
+        }
     }
 }

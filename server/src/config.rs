@@ -241,11 +241,6 @@ pub struct ServeArgs {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Google OAuth client id. When unset, the server runs in local mode: one local user,
-    /// no sign-in (keep it on loopback).
-    #[arg(long, env = "GOOGLE_CLIENT_ID")]
-    pub google_client_id: Option<String>,
-
     /// Secret (32+ characters) that signs API tokens. Default: generated once and kept in
     /// <data dir>/secret.key; set it when several replicas serve the same users.
     #[arg(long, env = "CLASSIFY_SECRET_KEY", hide_env_values = true)]
@@ -255,8 +250,96 @@ pub struct ServeArgs {
     #[arg(long, env = "CLASSIFY_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// The origin users reach this server at (https://photos.example.com), which Google
+    /// redirects back to: the redirect URI is {CLASSIFY_PUBLIC_URL}/api/v1/auth/google/callback.
+    /// Default: http://<addr> when listening on loopback; required otherwise with Google.
+    #[arg(long, env = "CLASSIFY_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
+    #[command(flatten)]
+    pub google: GoogleArgs,
+
     #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+/// Google sign-in, the Photos Picker and Google's media: credentials and every endpoint
+/// (Google's own by default; tests and demos point them at a fake).
+#[derive(Debug, Clone, Args)]
+pub struct GoogleArgs {
+    /// Google OAuth client id. When unset, the server runs in local mode: one local user,
+    /// no sign-in (keep it on loopback).
+    #[arg(long, env = "GOOGLE_CLIENT_ID")]
+    pub google_client_id: Option<String>,
+
+    /// Google OAuth client secret (required with GOOGLE_CLIENT_ID).
+    #[arg(long, env = "GOOGLE_CLIENT_SECRET", hide_env_values = true)]
+    pub google_client_secret: Option<Secret>,
+
+    /// Google's authorization endpoint.
+    #[arg(long, env = "GOOGLE_AUTH_URL", default_value = "https://accounts.google.com/o/oauth2/v2/auth")]
+    pub google_auth_url: url::Url,
+
+    /// Google's token endpoint.
+    #[arg(long, env = "GOOGLE_TOKEN_URL", default_value = "https://oauth2.googleapis.com/token")]
+    pub google_token_url: url::Url,
+
+    /// Google's token revocation endpoint.
+    #[arg(long, env = "GOOGLE_REVOKE_URL", default_value = "https://oauth2.googleapis.com/revoke")]
+    pub google_revoke_url: url::Url,
+
+    /// Google's OpenID Connect userinfo endpoint.
+    #[arg(long, env = "GOOGLE_USERINFO_URL", default_value = "https://openidconnect.googleapis.com/v1/userinfo")]
+    pub google_userinfo_url: url::Url,
+
+    /// The Google Photos Picker API.
+    #[arg(long, env = "GOOGLE_PICKER_URL", default_value = "https://photospicker.googleapis.com")]
+    pub google_picker_url: url::Url,
+
+    /// The Google Photos Library API (albums).
+    #[arg(long, env = "GOOGLE_LIBRARY_URL", default_value = "https://photoslibrary.googleapis.com")]
+    pub google_library_url: url::Url,
+
+    /// Hosts (host or host:port, comma-separated) that Google media may be fetched from; base
+    /// URLs on any other host are refused. Plain http is allowed only for loopback hosts.
+    #[arg(long, env = "CLASSIFY_GOOGLE_MEDIA_HOSTS", value_delimiter = ',', default_value = DEFAULT_MEDIA_HOSTS)]
+    pub google_media_hosts: Vec<String>,
+
+    /// Keys that encrypt Google tokens at rest: `id:base64-of-32-bytes`, comma-separated; the
+    /// first encrypts, all decrypt (add a new key first to rotate). Default: generated once and
+    /// kept in <data dir>/token.key. Every replica and worker must share it.
+    #[arg(long, env = "CLASSIFY_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<Secret>,
+}
+
+/// Google's photo hosts: where Picker base URLs point.
+pub const DEFAULT_MEDIA_HOSTS: &str = "lh3.googleusercontent.com,lh4.googleusercontent.com,lh5.googleusercontent.com,lh6.googleusercontent.com";
+
+impl GoogleArgs {
+    /// Sign-in is configured (a non-empty client id).
+    pub fn enabled(&self) -> bool {
+        self.google_client_id
+            .as_deref()
+            .is_some_and(|id| !id.trim().is_empty())
+    }
+
+    /// Google's real endpoints, no credentials (local mode).
+    pub fn disabled() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            google: GoogleArgs,
+        }
+        // Parsing no arguments yields the documented defaults; clap only fails on bad input.
+        Only::try_parse_from(["classify"]).map_or_else(
+            |_| unreachable!("the defaults of GoogleArgs parse"),
+            |o| GoogleArgs {
+                google_client_id: None,
+                ..o.google
+            },
+        )
+    }
 }
 
 /// Options of `classify worker`.
@@ -269,6 +352,9 @@ pub struct WorkerArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub google: GoogleArgs,
 
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -327,9 +413,10 @@ impl ServeArgs {
             client_dir: None,
             workers: 1,
             log_format: LogFormat::Text,
-            google_client_id: None,
             secret_key: None,
             secure_cookies: false,
+            public_url: None,
+            google: GoogleArgs::disabled(),
             storage,
         }
     }

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shared::api::{ErrorBody, ErrorCode, ErrorResponse};
 
+use crate::google::GoogleError;
 use crate::media::MediaError;
 use crate::photos::PhotoError;
 use crate::queue::QueueError;
@@ -59,6 +60,9 @@ pub enum AppError {
     /// The blob store failed.
     #[error("storage error")]
     Blob(#[from] crate::blobs::BlobError),
+    /// Google refused or failed.
+    #[error(transparent)]
+    Google(#[from] GoogleError),
     /// Anything else.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -97,6 +101,29 @@ impl AppError {
             AppError::Database(_) | AppError::Internal(_) | AppError::Blob(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
             }
+            AppError::Google(e) => google_code(e),
+        }
+    }
+}
+
+fn google_code(e: &GoogleError) -> (StatusCode, ErrorCode) {
+    match e {
+        GoogleError::NotConnected | GoogleError::ScopeMissing => {
+            (StatusCode::CONFLICT, ErrorCode::GoogleNotConnected)
+        }
+        GoogleError::ReauthRequired => (StatusCode::UNAUTHORIZED, ErrorCode::ReauthRequired),
+        GoogleError::LinkExpired => (StatusCode::GONE, ErrorCode::LinkExpired),
+        GoogleError::HostNotAllowed(_) => (StatusCode::BAD_GATEWAY, ErrorCode::Forbidden),
+        GoogleError::TooLarge(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable),
+        GoogleError::RateLimited { .. } | GoogleError::Unavailable(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::UpstreamBusy)
+        }
+        GoogleError::Api { status: 404, .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+        GoogleError::Api { .. } | GoogleError::Protocol(_) => {
+            (StatusCode::BAD_GATEWAY, ErrorCode::UpstreamBusy)
+        }
+        GoogleError::Crypto(_) | GoogleError::Database(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
         }
     }
 }
@@ -120,6 +147,7 @@ impl From<PhotoError> for AppError {
             PhotoError::Blob(e) => AppError::Blob(e),
             PhotoError::Database(e) => AppError::Database(e),
             PhotoError::Task(m) => AppError::Internal(anyhow::anyhow!(m)),
+            PhotoError::Google(e) => AppError::Google(e),
         }
     }
 }
@@ -134,7 +162,12 @@ impl IntoResponse for AppError {
         let body = ErrorResponse {
             error: ErrorBody {
                 code,
-                message: self.to_string(),
+                // A 500's cause (a query, a key file) stays in the log.
+                message: if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    "internal error".to_string()
+                } else {
+                    self.to_string()
+                },
             },
         };
         (status, Json(body)).into_response()

@@ -12,6 +12,7 @@ pub mod cli; // the subcommands: serve, worker, migrate, scan, eval
 pub mod config; // command line and environment, parsed once; secrets wrapped
 pub mod db; // the database pool (PostgreSQL or embedded SQLite), migrations, SQL per table
 pub mod error; // AppError: the one place errors become HTTP responses
+pub mod google; // Google sign-in, tokens at rest, the Photos Picker and media at base URLs
 pub mod health; // dependency checks behind /health/*
 pub mod http; // the router: API, health, metrics and the static client; AppState
 pub mod jobs; // job kinds and their policies, the one enqueue path, the leased worker

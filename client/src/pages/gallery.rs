@@ -385,6 +385,8 @@ mod tests {
             error: None,
             processed_at: None,
             created_at: 0,
+            taken_at: None,
+            link_expired: false,
         }
     }
 

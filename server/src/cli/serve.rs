@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::Deps;
 use crate::auth::{Auth, AuthMode, TokenKeys};
-use crate::config::{ServeArgs, StorageArgs};
+use crate::config::{ServeArgs, StorageArgs, WorkerArgs};
+use crate::google::Google;
 use crate::db::Database;
 use crate::http::state::AppState;
 use crate::jobs::{self, Worker, WorkerConfig};
@@ -54,11 +55,27 @@ impl Server {
             );
         }
         jobs::recover_memory_queue(&deps).await?;
-        let mode = match args.google_client_id.as_deref() {
-            Some(id) if !id.trim().is_empty() => AuthMode::Accounts,
-            _ => {
+        let addr = listener.local_addr()?;
+        let deps = if deps.google.is_some() {
+            deps
+        } else {
+            let public_url = public_url(args, addr)?;
+            deps.with_google(Google::from_args(
+                &args.google,
+                public_url.as_ref(),
+                &args.storage.data_dir(),
+            )?)
+        };
+        let mode = match &deps.google {
+            Some(google) => {
+                if args.public_url.is_none() && !addr.ip().is_loopback() {
+                    anyhow::bail!(crate::google::ConfigError::NoPublicUrl);
+                }
+                tracing::info!(redirect_uri = %google.redirect_uri, "Google sign-in is on");
+                AuthMode::Accounts
+            }
+            None => {
                 let user_id = crate::db::users::ensure_local(deps.db.pool()).await?;
-                let addr = listener.local_addr()?;
                 if !addr.ip().is_loopback() {
                     tracing::warn!(
                         %addr,
@@ -115,6 +132,9 @@ impl Server {
             "classify is serving on http://{addr}/"
         );
         workers.spawn(purge_expired_sessions(deps.db.clone(), shutdown.clone()));
+        if deps.google.is_some() {
+            workers.spawn(crate::photos::remote::purge_loop(deps.clone(), shutdown.clone()));
+        }
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         let stop = shutdown.clone();
         axum::serve(self.listener, app)
@@ -127,6 +147,18 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The origin browsers reach this server at: `CLASSIFY_PUBLIC_URL`, else `http://<addr>` on
+/// loopback (the local try-out and tests), else none.
+fn public_url(args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Option<url::Url>> {
+    if let Some(url) = &args.public_url {
+        return Ok(Some(url.clone()));
+    }
+    if addr.ip().is_loopback() {
+        return Ok(Some(url::Url::parse(&format!("http://{addr}/"))?));
+    }
+    Ok(None)
 }
 
 /// How often expired browser sessions are deleted.
@@ -164,11 +196,9 @@ pub fn spawn_workers(
 }
 
 /// Runs queue consumers only, until SIGTERM or Ctrl-C (`classify worker`).
-pub async fn run_worker_process(
-    storage: &StorageArgs,
-    count: usize,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run_worker_process(args: &WorkerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let storage = &args.storage;
+    let count = args.workers;
     if storage
         .redis_url
         .as_ref()
@@ -178,13 +208,20 @@ pub async fn run_worker_process(
             "`classify worker` needs REDIS_URL: without Redis the queue lives inside `classify serve`, which runs its own workers"
         );
     }
-    let deps = Deps::connect(storage).await?;
+    let deps = Deps::connect(storage).await?.with_google(Google::from_args(
+        &args.google,
+        None,
+        &storage.data_dir(),
+    )?);
     tracing::info!(
         workers = count,
         database = deps.db.backend().name(),
         "classify worker started"
     );
     let mut set = spawn_workers(&deps, count.max(1), worker_config(storage), &shutdown);
+    if deps.google.is_some() {
+        set.spawn(crate::photos::remote::purge_loop(deps.clone(), shutdown.clone()));
+    }
     while set.join_next().await.is_some() {}
     deps.db.close().await;
     Ok(())

@@ -12,8 +12,11 @@
 //! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards this.
 
 pub mod batches;
+pub mod google;
 pub mod jobs;
+pub mod media_cache;
 pub mod photos;
+pub mod picker;
 pub mod users;
 
 use std::path::Path;

@@ -53,11 +53,20 @@ pub struct PhotoRow {
     /// 1 blurred, 0 clear under the owner's threshold (kept current by `set_threshold`);
     /// NULL until verified.
     pub is_blurred: Option<i64>,
+    /// When taken (Unix ms), if known.
+    pub taken_at: Option<i64>,
+    /// Google's persistent id of a picked photo.
+    pub google_photo_id: Option<String>,
+    /// Google's 60-minute link to a picked photo's bytes (cleared when it expires).
+    pub base_url: Option<String>,
+    /// When `base_url` stops working (Unix ms).
+    pub base_url_expires_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
     content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
-    error, processed_at, created_at, is_blurred";
+    error, processed_at, created_at, is_blurred, taken_at, google_photo_id, base_url, \
+    base_url_expires_at";
 
 impl PhotoRow {
     /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
@@ -100,7 +109,16 @@ impl PhotoRow {
             error: self.error.clone(),
             processed_at: self.processed_at,
             created_at: self.created_at,
+            taken_at: self.taken_at,
+            link_expired: self.link_expired(now_ms()),
         }
+    }
+
+    /// A Google photo whose link is gone or past its life: its bytes cannot be fetched until
+    /// the user picks it again.
+    pub fn link_expired(&self, now_ms: i64) -> bool {
+        self.source == Source::Google.as_str()
+            && (self.base_url.is_none() || self.base_url_expires_at.is_none_or(|t| t <= now_ms))
     }
 }
 

@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::api::{Me, RefreshRequest, Settings, Stats, TokenRequest, TokenResponse};
+use shared::api::{
+    GoogleAccount, Me, RefreshRequest, Settings, Stats, TokenRequest, TokenResponse,
+};
 use tower_sessions::Session;
 
 use super::extract::ApiJson;
@@ -12,12 +14,27 @@ use super::state::AppState;
 use crate::auth::{AuthMode, CurrentUser, tokens};
 use crate::db::{photos, users};
 use crate::error::AppError;
+use crate::google::{GoogleError, account, scopes};
 
 /// The current user.
 #[utoipa::path(get, path = "/auth/me", tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = shared::api::ErrorResponse)))]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Me>, AppError> {
     let row = user.row(&state.deps.db).await?;
+    let google = match state.auth.mode {
+        AuthMode::Local { .. } => None,
+        AuthMode::Accounts => {
+            let (needs_reauth, scope) =
+                crate::db::google::connection(state.deps.db.pool(), user.id()).await?;
+            let scope = scope.unwrap_or_default();
+            Some(GoogleAccount {
+                connected: !scope.is_empty(),
+                needs_reauth,
+                photos_scope: scopes::has(&scope, scopes::PICKER),
+                library_scope: scopes::has(&scope, scopes::LIBRARY_APPEND),
+            })
+        }
+    };
     Ok(Json(Me {
         id: row.id,
         email: row.email,
@@ -27,11 +44,15 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
         settings: Settings {
             blur_threshold: row.blur_threshold,
         },
+        google,
     }))
 }
 
 /// Issues an access + refresh token pair. In local mode `{"grant_type": "local"}` gives the
 /// local user's tokens (the server listens on loopback only, so the caller is on this machine).
+/// With Google sign-in, `{"grant_type": "authorization_code", "code", "code_verifier",
+/// "redirect_uri"}` exchanges a code the client obtained from Google (with its own PKCE
+/// challenge) for the same pair, creating the user on first sign-in.
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 400, body = shared::api::ErrorResponse)))]
 pub async fn token(
@@ -53,9 +74,48 @@ pub async fn token(
         ("authorization_code", AuthMode::Local { .. }) => Err(AppError::BadRequest(
             "Google sign-in is not configured on this server; use grant_type local".into(),
         )),
-        ("authorization_code", AuthMode::Accounts) => Err(AppError::Unavailable(
-            "the Google code exchange is not available yet".into(),
-        )),
+        ("authorization_code", AuthMode::Accounts) => {
+            let google = state
+                .deps
+                .google
+                .as_deref()
+                .ok_or_else(|| AppError::Unavailable("Google is not configured".into()))?;
+            let (Some(code), Some(verifier)) = (body.code.as_deref(), body.code_verifier.as_deref())
+            else {
+                return Err(AppError::BadRequest(
+                    "authorization_code needs `code` and `code_verifier`".into(),
+                ));
+            };
+            let redirect = body
+                .redirect_uri
+                .as_deref()
+                .map(url::Url::parse)
+                .transpose()
+                .map_err(|_| AppError::BadRequest("redirect_uri is not a URL".into()))?;
+            let signed_in = account::complete_sign_in(
+                google,
+                &state.deps.db,
+                code,
+                verifier,
+                redirect.as_ref(),
+            )
+            .await
+            .map_err(|e| match e {
+                GoogleError::Api { code, message, .. } => AppError::BadRequest(format!(
+                    "Google refused the code ({code}{}{message})",
+                    if message.is_empty() { "" } else { ": " }
+                )),
+                other => AppError::Google(other),
+            })?;
+            Ok(Json(
+                state
+                    .auth
+                    .keys
+                    .issue(state.deps.db.pool(), signed_in.user_id)
+                    .await
+                    .map_err(token_error)?,
+            ))
+        }
         (other, _) => Err(AppError::BadRequest(format!(
             "unsupported grant_type '{other}'"
         ))),

@@ -18,7 +18,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "photos", description = "Upload, list and view photos"),
         (name = "blur", description = "Verification jobs and results"),
-        (name = "auth", description = "The user and API tokens"),
+        (name = "auth", description = "The user, Google sign-in, API tokens and the account"),
+        (name = "picker", description = "Pick photos in Google Photos and import them"),
         (name = "settings", description = "Threshold and statistics"),
     )
 )]

@@ -5,9 +5,11 @@ mod blur;
 mod client;
 pub mod docs;
 mod extract;
+mod google;
 mod health;
 mod metrics;
 mod photos;
+mod picker;
 pub mod state;
 
 use std::path::PathBuf;
@@ -70,6 +72,13 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .routes(routes!(account::logout))
         .routes(routes!(account::get_settings, account::put_settings))
         .routes(routes!(account::stats))
+        .routes(routes!(google::start))
+        .routes(routes!(google::callback))
+        .routes(routes!(google::disconnect))
+        .routes(routes!(google::delete_account))
+        .routes(routes!(picker::create))
+        .routes(routes!(picker::show))
+        .routes(routes!(picker::sync))
         .split_for_parts();
     let api = api
         .fallback(api_not_found)

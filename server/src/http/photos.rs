@@ -19,7 +19,7 @@ use crate::auth::CurrentUser;
 use crate::db::photos::{self, Source};
 use crate::error::AppError;
 use crate::media::ImageSize;
-use crate::photos::{self as photo_service, Incoming, Ingested};
+use crate::photos::{self as photo_service, Incoming, Ingested, remote};
 
 /// Page size when the client does not ask.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -156,7 +156,7 @@ pub async fn set_preview(
 #[into_params(parameter_in = Query)]
 pub struct ImageQuery {
     /// `thumb` (default): a JPEG of 320 px; `analysis`: the kernel's 512-px luma, as PNG;
-    /// `original`: the uploaded file.
+    /// `original`: the uploaded file (for a Google photo: Google's download, location removed).
     pub size: Option<String>,
 }
 
@@ -166,7 +166,10 @@ pub struct ImageQuery {
     responses((status = 200, description = "The image bytes", content_type = "image/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 404, body = shared::api::ErrorResponse),
-        (status = 422, body = shared::api::ErrorResponse)))]
+        (status = 409, body = shared::api::ErrorResponse, description = "A Google photo, and the account is not connected to Google"),
+        (status = 410, body = shared::api::ErrorResponse, description = "A Google photo whose 60-minute link expired: pick it again (`link_expired`)"),
+        (status = 422, body = shared::api::ErrorResponse),
+        (status = 503, body = shared::api::ErrorResponse, description = "Google is rate limiting or unavailable")))]
 pub async fn image(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -187,6 +190,9 @@ pub async fn image(
     let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
+    if row.source == Source::Google.as_str() {
+        return google_image(&state, &row, size).await;
+    }
     let Some(sha) = &row.content_sha256 else {
         return Err(AppError::NotFound("image"));
     };
@@ -217,6 +223,50 @@ pub async fn image(
         Some(&mime),
         Body::from(bytes),
     ))
+}
+
+/// A Google photo's image, through the proxy: fetched with the owner's token from Google's
+/// photo hosts only, held at most `remote::CACHE_TTL_MS`, and cacheable by the browser only for
+/// what is left of that. An expired link is a 410.
+async fn google_image(
+    state: &AppState,
+    row: &photos::PhotoRow,
+    size: Option<ImageSize>,
+) -> Result<Response, AppError> {
+    let (bytes, mime, stored_at) = match size {
+        Some(size) => {
+            let (bytes, stored_at) = remote::derived(&state.deps, row, size).await?;
+            (bytes, size.mime().to_string(), Some(stored_at))
+        }
+        None => (
+            remote::original(&state.deps, row).await?,
+            row.mime_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            None,
+        ),
+    };
+    let mut response = (StatusCode::OK, Body::from(bytes)).into_response();
+    let h = response.headers_mut();
+    let max_age = stored_at.map_or(0, |t| {
+        ((t + remote::CACHE_TTL_MS - crate::time::now_ms()) / 1000).max(0)
+    });
+    let cache = if max_age > 0 {
+        format!("private, max-age={max_age}")
+    } else {
+        "private, no-store".to_string()
+    };
+    if let Ok(v) = HeaderValue::from_str(&cache) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&mime) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Response {

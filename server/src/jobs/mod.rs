@@ -2,6 +2,7 @@
 //! queues them ([`enqueue_for_photos`]), the worker that runs them under leases (`worker`), and
 //! one handler per kind (`verify`). Adding a kind is adding a variant, its policy and a handler.
 
+pub mod import;
 pub mod verify;
 pub mod worker;
 
@@ -16,6 +17,9 @@ pub use self::worker::{Outcome, Worker, WorkerConfig, WorkerError};
 pub enum JobKind {
     /// Decode a stored photo, run the kernel, store the verified verdict.
     VerifyPhoto,
+    /// Store the photos a user picked in a Google Photos Picker session, then queue their
+    /// verification.
+    PickerImport,
 }
 
 /// How a kind of job fails.
@@ -30,12 +34,13 @@ pub struct Policy {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 1] = [JobKind::VerifyPhoto];
+    pub const ALL: [JobKind; 2] = [JobKind::VerifyPhoto, JobKind::PickerImport];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::VerifyPhoto => "verify_photo",
+            JobKind::PickerImport => "picker_import",
         }
     }
 
@@ -51,6 +56,12 @@ impl JobKind {
             JobKind::VerifyPhoto => Policy {
                 max_attempts: 3,
                 tracks_photo_status: true,
+            },
+            // Listing is idempotent and Google's hiccups pass: more attempts, but the links
+            // live 60 minutes, so not many more.
+            JobKind::PickerImport => Policy {
+                max_attempts: 5,
+                tracks_photo_status: false,
             },
         }
     }
@@ -109,6 +120,47 @@ pub async fn enqueue_for_photos(
         batch_id,
         total: job_ids.len() as i64,
     })
+}
+
+/// Records one job of `kind` for the user, outside any batch, with a JSON payload, and
+/// returns its id; [`push`] then hands it to the workers. Two steps so the caller can record
+/// who owns the job in between (a worker may start it the moment it is pushed). A job never
+/// pushed is found by the sweep, so nothing is lost, only slower.
+pub async fn create_one(
+    deps: &Deps,
+    user_id: i64,
+    kind: JobKind,
+    payload: &str,
+) -> Result<i64, sqlx::Error> {
+    jobs::insert(
+        deps.db.pool(),
+        &jobs::NewJob {
+            kind: kind.as_str(),
+            payload,
+            user_id: Some(user_id),
+            photo_id: None,
+            batch_id: None,
+            max_attempts: kind.policy().max_attempts,
+        },
+    )
+    .await
+}
+
+/// Hands a recorded job to the workers (see [`create_one`]).
+pub async fn push(deps: &Deps, job_id: i64) {
+    if let Err(e) = deps.queue.push(job_id).await {
+        tracing::warn!(error = %e, job_id, "queue push failed; the sweep will pick the job up");
+    }
+}
+
+/// A job error from a Google failure: transient ones are retried, the rest end the job with
+/// a reason that starts with the error's code (`link_expired: ...`).
+pub fn google_job_error(e: &crate::google::GoogleError) -> JobError {
+    if e.is_transient() {
+        JobError::Retryable(e.to_string())
+    } else {
+        JobError::Permanent(format!("{}: {e}", e.code()))
+    }
 }
 
 /// After a restart the in-process queue is empty: push every unfinished job again at once

@@ -1,11 +1,15 @@
-//! The `verify_photo` job (`JobKind::VerifyPhoto`): load the stored original, decode it within the limits, run the
-//! shared kernel, store the verdict. Idempotent: a second delivery stores the same values.
+//! The `verify_photo` job (`JobKind::VerifyPhoto`): load the photo's bytes (the stored original
+//! of an upload; the working copy of a Google photo, fetched with its owner's token), decode
+//! them within the limits, run the shared kernel, store the verdict. Idempotent: a second
+//! delivery stores the same values.
 
 use shared::kernel::BlurType;
 
 use super::JobError;
 use crate::app::Deps;
+use crate::db::photos::Source;
 use crate::db::{jobs::JobRow, photos};
+use crate::photos::{PhotoError, remote};
 use crate::media::decode_gray;
 
 /// Verifies the job's photo.
@@ -21,15 +25,27 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
         // Deleted since it was queued: nothing left to verify.
         return Ok(());
     };
-    let key = photo
-        .blob_key
-        .ok_or_else(|| JobError::Permanent("the photo has no stored image".into()))?;
-    let bytes = ctx
-        .blobs
-        .get(&key)
-        .await
-        .map_err(|e| retry(&e))?
-        .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))?;
+    let bytes = if photo.source == Source::Google.as_str() {
+        remote::working_copy(ctx, &photo)
+            .await
+            .map_err(|e| match e {
+                PhotoError::Google(g) => super::google_job_error(&g),
+                PhotoError::Unrenderable(_) | PhotoError::Refused { .. } => {
+                    JobError::Permanent(e.to_string())
+                }
+                other => retry(&other),
+            })?
+            .0
+    } else {
+        let key = photo
+            .blob_key
+            .ok_or_else(|| JobError::Permanent("the photo has no stored image".into()))?;
+        ctx.blobs
+            .get(&key)
+            .await
+            .map_err(|e| retry(&e))?
+            .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))?
+    };
     let limits = ctx.limits;
     let report = tokio::task::spawn_blocking(move || {
         let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;

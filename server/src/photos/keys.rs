@@ -19,6 +19,26 @@ pub fn derived(user_id: i64, sha: &str, size: ImageSize) -> String {
     format!("{}{}", derived_prefix(user_id, sha), size.as_str())
 }
 
+/// Where a piece of Google media of one photo is held for a while (`work`, `thumb`,
+/// `analysis`); never longer than the cache's life (see `photos::remote`).
+pub fn google_media(user_id: i64, photo_id: i64, what: &str) -> String {
+    format!("{}{what}", google_media_prefix(user_id, photo_id))
+}
+
+/// The folder holding all Google media of one photo.
+pub fn google_media_prefix(user_id: i64, photo_id: i64) -> String {
+    format!("google/{user_id}/{photo_id}/")
+}
+
+/// Every folder holding something of one user, for deleting their account.
+pub fn user_folders(user_id: i64) -> [String; 3] {
+    [
+        format!("originals/{user_id}/"),
+        format!("derived/{user_id}/"),
+        format!("google/{user_id}/"),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

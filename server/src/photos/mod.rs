@@ -3,6 +3,7 @@
 //! jobs never spell a key.
 
 pub mod keys;
+pub mod remote;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -38,6 +39,9 @@ pub enum PhotoError {
     /// A background task died.
     #[error("{0}")]
     Task(String),
+    /// Google could not give the photo's media.
+    #[error(transparent)]
+    Google(#[from] crate::google::GoogleError),
 }
 
 /// A photo arriving from somewhere.
@@ -135,5 +139,10 @@ pub async fn delete(deps: &Deps, user_id: i64, id: i64) -> Result<Option<PhotoRo
     if let Some(sha) = &row.content_sha256 {
         let _ = deps.blobs.delete(&keys::derived_prefix(user_id, sha)).await;
     }
+    // The cache records went with the row (foreign key); the folder goes by its prefix.
+    let _ = deps
+        .blobs
+        .delete(&keys::google_media_prefix(user_id, id))
+        .await;
     Ok(Some(row))
 }

@@ -210,7 +210,8 @@ async fn with_sign_in_configured_there_is_no_local_user() {
     let data_dir = tempfile::tempdir().unwrap();
     let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
     let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.google_client_id = Some("test-client.apps.googleusercontent.com".into());
+        args.google.google_client_id = Some("test-client.apps.googleusercontent.com".into());
+        args.google.google_client_secret = Some("test-secret".to_string().into());
     })
     .await;
     for (method, path) in [

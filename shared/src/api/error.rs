@@ -32,6 +32,14 @@ pub enum ErrorCode {
     Unavailable,
     /// Anything else (500); details are logged, never sent.
     Internal,
+    /// A Google photo's 60-minute link has run out: pick the photo again to refresh it (410).
+    LinkExpired,
+    /// Google no longer accepts the user's sign-in (revoked or expired): sign in again (401).
+    ReauthRequired,
+    /// The user has no Google connection, or did not grant the Photos scope (409).
+    GoogleNotConnected,
+    /// Google (or the service behind it) asked us to slow down; retry later (503).
+    UpstreamBusy,
 }
 
 /// The inner object of an error response.

@@ -1,10 +1,12 @@
 //! Wire types of the REST API under `/api/v1` and the health endpoints.
 
 pub mod error;
+pub mod google;
 pub mod health;
 pub mod photos;
 
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
+pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};
 pub use photos::{
     AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, HistogramBin, JobAccepted,

@@ -100,6 +100,13 @@ pub struct Photo {
     pub processed_at: Option<i64>,
     /// When it was added (Unix ms).
     pub created_at: i64,
+    /// When it was taken (Unix ms), if known (Google's `createTime`, or the file's EXIF).
+    #[serde(default)]
+    pub taken_at: Option<i64>,
+    /// A Google photo whose 60-minute link has run out: its scores stay, its image cannot be
+    /// shown or verified until the user picks it again ("re-pick to refresh").
+    #[serde(default)]
+    pub link_expired: bool,
 }
 
 /// The verification result of one photo: `GET /api/v1/photos/{id}/result`.
@@ -316,6 +323,9 @@ pub struct Me {
     pub mode: String,
     /// The user's settings.
     pub settings: Settings,
+    /// The Google connection; absent in local mode.
+    #[serde(default)]
+    pub google: Option<super::GoogleAccount>,
 }
 
 /// Tokens for REST API clients: `POST /api/v1/auth/token` and `/auth/refresh`.
@@ -341,6 +351,13 @@ pub struct TokenRequest {
     /// Google's authorization code, for `authorization_code`.
     #[serde(default)]
     pub code: Option<String>,
+    /// The PKCE verifier the client made the code's challenge from, for `authorization_code`.
+    #[serde(default)]
+    pub code_verifier: Option<String>,
+    /// The redirect URI the client sent to Google with the authorization request, for
+    /// `authorization_code`.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -395,6 +412,8 @@ mod tests {
             error: None,
             processed_at: None,
             created_at: 0,
+            taken_at: None,
+            link_expired: false,
         }
     }
 
