@@ -243,8 +243,8 @@ impl Google {
         &self.http
     }
 
-    /// Whether `url` may be fetched as Google media: its host (with the port, if any) is on
-    /// the list, and it is https, or http to a loopback host (the fake).
+    /// Whether `url` may be fetched as Google media: its host is on the list (an entry with a
+    /// port names that port only), and it is https, or http to a loopback host (the fake).
     pub fn media_host_allowed(&self, url: &Url) -> bool {
         let Some(host) = url.host_str() else {
             return false;
@@ -254,10 +254,8 @@ impl Google {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
         };
-        let listed = self
-            .media_hosts
-            .iter()
-            .any(|h| *h == with_port || (url.port().is_none() && *h == host));
+        // An entry without a port names the host on any port.
+        let listed = self.media_hosts.iter().any(|h| *h == with_port || *h == host);
         let loopback = host == "localhost"
             || host
                 .trim_matches(['[', ']'])
