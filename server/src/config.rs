@@ -277,27 +277,51 @@ pub struct GoogleArgs {
     pub google_client_secret: Option<Secret>,
 
     /// Google's authorization endpoint.
-    #[arg(long, env = "GOOGLE_AUTH_URL", default_value = "https://accounts.google.com/o/oauth2/v2/auth")]
+    #[arg(
+        long,
+        env = "GOOGLE_AUTH_URL",
+        default_value = "https://accounts.google.com/o/oauth2/v2/auth"
+    )]
     pub google_auth_url: url::Url,
 
     /// Google's token endpoint.
-    #[arg(long, env = "GOOGLE_TOKEN_URL", default_value = "https://oauth2.googleapis.com/token")]
+    #[arg(
+        long,
+        env = "GOOGLE_TOKEN_URL",
+        default_value = "https://oauth2.googleapis.com/token"
+    )]
     pub google_token_url: url::Url,
 
     /// Google's token revocation endpoint.
-    #[arg(long, env = "GOOGLE_REVOKE_URL", default_value = "https://oauth2.googleapis.com/revoke")]
+    #[arg(
+        long,
+        env = "GOOGLE_REVOKE_URL",
+        default_value = "https://oauth2.googleapis.com/revoke"
+    )]
     pub google_revoke_url: url::Url,
 
     /// Google's OpenID Connect userinfo endpoint.
-    #[arg(long, env = "GOOGLE_USERINFO_URL", default_value = "https://openidconnect.googleapis.com/v1/userinfo")]
+    #[arg(
+        long,
+        env = "GOOGLE_USERINFO_URL",
+        default_value = "https://openidconnect.googleapis.com/v1/userinfo"
+    )]
     pub google_userinfo_url: url::Url,
 
     /// The Google Photos Picker API.
-    #[arg(long, env = "GOOGLE_PICKER_URL", default_value = "https://photospicker.googleapis.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_PICKER_URL",
+        default_value = "https://photospicker.googleapis.com"
+    )]
     pub google_picker_url: url::Url,
 
     /// The Google Photos Library API (albums).
-    #[arg(long, env = "GOOGLE_LIBRARY_URL", default_value = "https://photoslibrary.googleapis.com")]
+    #[arg(
+        long,
+        env = "GOOGLE_LIBRARY_URL",
+        default_value = "https://photoslibrary.googleapis.com"
+    )]
     pub google_library_url: url::Url,
 
     /// Hosts (host or host:port, comma-separated) that Google media may be fetched from; base

@@ -20,8 +20,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker(args) => {
-            serve::run_worker_process(&args, serve::shutdown_on_signal())
-                .await?;
+            serve::run_worker_process(&args, serve::shutdown_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Scan(args) => {

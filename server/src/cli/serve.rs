@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Deps;
 use crate::auth::{Auth, AuthMode, TokenKeys};
 use crate::config::{ServeArgs, StorageArgs, WorkerArgs};
-use crate::google::Google;
 use crate::db::Database;
+use crate::google::Google;
 use crate::http::state::AppState;
 use crate::jobs::{self, Worker, WorkerConfig};
 
@@ -133,7 +133,10 @@ impl Server {
         );
         workers.spawn(purge_expired_sessions(deps.db.clone(), shutdown.clone()));
         if deps.google.is_some() {
-            workers.spawn(crate::photos::remote::purge_loop(deps.clone(), shutdown.clone()));
+            workers.spawn(crate::photos::remote::purge_loop(
+                deps.clone(),
+                shutdown.clone(),
+            ));
         }
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         let stop = shutdown.clone();
@@ -196,7 +199,10 @@ pub fn spawn_workers(
 }
 
 /// Runs queue consumers only, until SIGTERM or Ctrl-C (`classify worker`).
-pub async fn run_worker_process(args: &WorkerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_worker_process(
+    args: &WorkerArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let storage = &args.storage;
     let count = args.workers;
     if storage
@@ -220,7 +226,10 @@ pub async fn run_worker_process(args: &WorkerArgs, shutdown: CancellationToken) 
     );
     let mut set = spawn_workers(&deps, count.max(1), worker_config(storage), &shutdown);
     if deps.google.is_some() {
-        set.spawn(crate::photos::remote::purge_loop(deps.clone(), shutdown.clone()));
+        set.spawn(crate::photos::remote::purge_loop(
+            deps.clone(),
+            shutdown.clone(),
+        ));
     }
     while set.join_next().await.is_some() {}
     deps.db.close().await;

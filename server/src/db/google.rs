@@ -117,7 +117,11 @@ pub async fn delete_tokens(pool: &AnyPool, user_id: i64) -> Result<(), sqlx::Err
 }
 
 /// Marks (or clears) "sign in again" on a user.
-pub async fn set_needs_reauth(pool: &AnyPool, user_id: i64, needed: bool) -> Result<(), sqlx::Error> {
+pub async fn set_needs_reauth(
+    pool: &AnyPool,
+    user_id: i64,
+    needed: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET needs_reauth = $2, updated_at = $3 WHERE id = $1")
         .bind(user_id)
         .bind(i64::from(needed))

@@ -113,7 +113,11 @@ pub async fn insert(
 }
 
 /// One of the user's sessions.
-pub async fn get(pool: &AnyPool, user_id: i64, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn get(
+    pool: &AnyPool,
+    user_id: i64,
+    id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM picker_sessions WHERE id = $1 AND user_id = $2"
     ))
@@ -154,14 +158,16 @@ pub async fn set_status(
     status: &str,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE picker_sessions SET status = $2, error = $3, updated_at = $4 WHERE id = $1")
-        .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
-        .bind(id)
-        .bind(status)
-        .bind(error)
-        .bind(now_ms())
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE picker_sessions SET status = $2, error = $3, updated_at = $4 WHERE id = $1",
+    )
+    .persistent(false) // binds an Option: see "Nullable binds" in db/mod.rs
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -121,7 +121,10 @@ pub async fn access_token(
             Ok(granted.access_token)
         }
         Err(GoogleError::ReauthRequired) => {
-            tracing::info!(user_id, "Google refused the refresh token; the user must sign in again");
+            tracing::info!(
+                user_id,
+                "Google refused the refresh token; the user must sign in again"
+            );
             store::set_needs_reauth(db.pool(), user_id, true).await?;
             Err(GoogleError::ReauthRequired)
         }

@@ -167,12 +167,21 @@ mod tests {
         let cipher = TokenCipher::parse(&TokenCipher::generate_spec("a")).unwrap();
         let sealed = cipher.seal("ya29.secret-token", "user:1:access").unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
-        assert_eq!(cipher.open(&sealed, "user:1:access").unwrap(), "ya29.secret-token");
+        assert_eq!(
+            cipher.open(&sealed, "user:1:access").unwrap(),
+            "ya29.secret-token"
+        );
         // Another owner's row, or another field, does not open it.
-        assert!(matches!(cipher.open(&sealed, "user:2:access"), Err(CryptoError::Corrupt)));
+        assert!(matches!(
+            cipher.open(&sealed, "user:2:access"),
+            Err(CryptoError::Corrupt)
+        ));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert!(matches!(cipher.open(&tampered, "user:1:access"), Err(CryptoError::Corrupt)));
+        assert!(matches!(
+            cipher.open(&tampered, "user:1:access"),
+            Err(CryptoError::Corrupt)
+        ));
         assert!(cipher.open(b"v1", "x").is_err());
         assert!(cipher.open(b"", "x").is_err());
     }
@@ -187,7 +196,9 @@ mod tests {
                 .unwrap();
         assert_eq!(rotated.open(&sealed, "ctx").unwrap(), "refresh");
         let resealed = rotated.seal("refresh", "ctx").unwrap();
-        assert!(matches!(old.open(&resealed, "ctx"), Err(CryptoError::UnknownKey(id)) if id == "new"));
+        assert!(
+            matches!(old.open(&resealed, "ctx"), Err(CryptoError::UnknownKey(id)) if id == "new")
+        );
     }
 
     #[test]

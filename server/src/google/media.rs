@@ -43,9 +43,10 @@ impl Google {
                 url.host_str().unwrap_or("no host").to_string(),
             ));
         }
-        let response =
-            transport::send(self.retry, || self.http().get(url.clone()).bearer_auth(token))
-                .await?;
+        let response = transport::send(self.retry, || {
+            self.http().get(url.clone()).bearer_auth(token)
+        })
+        .await?;
         let status = response.status();
         if status.is_redirection() {
             return Err(GoogleError::HostNotAllowed(

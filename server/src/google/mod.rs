@@ -116,7 +116,9 @@ impl GoogleError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            GoogleError::RateLimited { .. } | GoogleError::Unavailable(_) | GoogleError::Database(_)
+            GoogleError::RateLimited { .. }
+                | GoogleError::Unavailable(_)
+                | GoogleError::Database(_)
         )
     }
 }
@@ -199,14 +201,13 @@ impl Google {
             .clone()
             .filter(|s| !s.expose().trim().is_empty())
             .ok_or(ConfigError::NoSecret)?;
-        let fallback = Url::parse("http://localhost/").map_err(|e| ConfigError::Http(e.to_string()))?;
+        let fallback =
+            Url::parse("http://localhost/").map_err(|e| ConfigError::Http(e.to_string()))?;
         let mut redirect_uri = public_url.unwrap_or(&fallback).clone();
         redirect_uri.set_path("/api/v1/auth/google/callback");
         redirect_uri.set_query(None);
-        let cipher = TokenCipher::load_or_create(
-            args.token_key.as_ref().map(Secret::expose),
-            data_dir,
-        )?;
+        let cipher =
+            TokenCipher::load_or_create(args.token_key.as_ref().map(Secret::expose), data_dir)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
@@ -255,7 +256,10 @@ impl Google {
             None => host.clone(),
         };
         // An entry without a port names the host on any port.
-        let listed = self.media_hosts.iter().any(|h| *h == with_port || *h == host);
+        let listed = self
+            .media_hosts
+            .iter()
+            .any(|h| *h == with_port || *h == host);
         let loopback = host == "localhost"
             || host
                 .trim_matches(['[', ']'])

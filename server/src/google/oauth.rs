@@ -8,7 +8,7 @@ use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
+    RevocationUrl, Scope, TokenResponse, TokenUrl,
 };
 use serde::Deserialize;
 use url::Url;
@@ -40,6 +40,14 @@ pub struct Granted {
     pub expires_in: Option<Duration>,
     /// The granted scopes, space-separated.
     pub scope: String,
+}
+
+/// An OAuth error body (`{"error": "invalid_token", "error_description": "..."}`).
+#[derive(Debug, Deserialize)]
+struct OauthError {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
 }
 
 /// Google's userinfo answer (OpenID Connect standard claims).
@@ -120,7 +128,11 @@ impl Google {
 
     /// A new access token from a refresh token. `invalid_grant` (revoked, expired) is
     /// [`GoogleError::ReauthRequired`].
-    pub async fn refresh(&self, refresh_token: &str, old_scope: &str) -> Result<Granted, GoogleError> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        old_scope: &str,
+    ) -> Result<Granted, GoogleError> {
         let client = self.oauth_client(&self.redirect_uri)?;
         let http = self.oauth_http();
         let response = client
@@ -133,23 +145,40 @@ impl Google {
 
     /// Revokes the grant behind `token` (access or refresh: Google revokes every scope of the
     /// grant either way). A token Google no longer knows is already revoked: not an error.
-    pub async fn revoke(&self, refresh_token: &str) -> Result<(), GoogleError> {
-        let client = self.oauth_client(&self.redirect_uri)?;
-        let http = self.oauth_http();
-        let request = client
-            .revoke_token(StandardRevocableToken::RefreshToken(RefreshToken::new(
-                refresh_token.to_string(),
-            )))
-            .map_err(|e| GoogleError::Protocol(e.to_string()))?;
-        match request.request_async(&http).await {
-            Ok(()) => Ok(()),
-            Err(RequestTokenError::ServerResponse(e))
-                if e.error().as_ref() == "invalid_token" =>
-            {
-                Ok(())
-            }
-            Err(RequestTokenError::Request(e)) => Err(e),
-            Err(e) => Err(GoogleError::Protocol(e.to_string())),
+    /// Sent by hand (RFC 7009 form body) because the `oauth2` crate refuses revocation URLs
+    /// that are not https, and the offline fake is plain http on loopback.
+    pub async fn revoke(&self, token: &str) -> Result<(), GoogleError> {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .finish();
+        let response = transport::send(self.retry, || {
+            self.http()
+                .post(self.endpoints.revoke.clone())
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.clone())
+        })
+        .await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = response.text().await.unwrap_or_default();
+        let error: Option<OauthError> = serde_json::from_str(&text).ok();
+        match error {
+            Some(e) if e.error == "invalid_token" => Ok(()),
+            Some(e) => Err(GoogleError::Api {
+                status: status.as_u16(),
+                code: e.error,
+                message: e.error_description.unwrap_or_default(),
+            }),
+            None => Err(GoogleError::Api {
+                status: status.as_u16(),
+                code: String::new(),
+                message: status.canonical_reason().unwrap_or("").to_string(),
+            }),
         }
     }
 

@@ -150,8 +150,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// An RFC 3339 time as Unix milliseconds.
 pub fn parse_time_ms(text: &str) -> Option<i64> {
-    let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -181,9 +181,10 @@ impl Google {
     /// `GET /v1/sessions/{id}`.
     pub async fn get_session(&self, token: &str, id: &str) -> Result<PickingSession, GoogleError> {
         let url = self.picker_url(&format!("/v1/sessions/{}", encode(id)))?;
-        let response =
-            transport::send(self.retry, || self.http().get(url.clone()).bearer_auth(token))
-                .await?;
+        let response = transport::send(self.retry, || {
+            self.http().get(url.clone()).bearer_auth(token)
+        })
+        .await?;
         transport::json(transport::check(response).await?).await
     }
 
@@ -203,9 +204,10 @@ impl Google {
                 query.append_pair("pageToken", page);
             }
         }
-        let response =
-            transport::send(self.retry, || self.http().get(url.clone()).bearer_auth(token))
-                .await?;
+        let response = transport::send(self.retry, || {
+            self.http().get(url.clone()).bearer_auth(token)
+        })
+        .await?;
         transport::json(transport::check(response).await?).await
     }
 
@@ -213,9 +215,10 @@ impl Google {
     /// with). A session already gone is fine.
     pub async fn delete_session(&self, token: &str, id: &str) -> Result<(), GoogleError> {
         let url = self.picker_url(&format!("/v1/sessions/{}", encode(id)))?;
-        let response =
-            transport::send(self.retry, || self.http().delete(url.clone()).bearer_auth(token))
-                .await?;
+        let response = transport::send(self.retry, || {
+            self.http().delete(url.clone()).bearer_auth(token)
+        })
+        .await?;
         match transport::check(response).await {
             Ok(_) | Err(GoogleError::Api { status: 404, .. }) => Ok(()),
             Err(e) => Err(e),

@@ -85,7 +85,11 @@ pub async fn send(
                 Err(e) => Err(GoogleError::Unavailable(e.to_string())),
             };
         }
-        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying a Google call");
+        tracing::debug!(
+            attempt,
+            wait_ms = wait.as_millis() as u64,
+            "retrying a Google call"
+        );
         tokio::time::sleep(wait).await;
         delay = (delay * 2).min(policy.max_delay);
         attempt += 1;
@@ -116,7 +120,10 @@ pub async fn check(response: reqwest::Response) -> Result<reqwest::Response, Goo
     let text = response.text().await.unwrap_or_default();
     let (code, message) = match serde_json::from_str::<ApiErrorBody>(&text) {
         Ok(body) => (body.error.status, body.error.message),
-        Err(_) => (String::new(), status.canonical_reason().unwrap_or("").to_string()),
+        Err(_) => (
+            String::new(),
+            status.canonical_reason().unwrap_or("").to_string(),
+        ),
     };
     Err(GoogleError::Api {
         status: status.as_u16(),
@@ -176,7 +183,9 @@ pub struct OauthHttp {
 impl<'c> oauth2::AsyncHttpClient<'c> for OauthHttp {
     type Error = GoogleError;
     type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, GoogleError>> + Send + 'c>,
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, GoogleError>> + Send + 'c,
+        >,
     >;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {

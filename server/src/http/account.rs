@@ -80,7 +80,8 @@ pub async fn token(
                 .google
                 .as_deref()
                 .ok_or_else(|| AppError::Unavailable("Google is not configured".into()))?;
-            let (Some(code), Some(verifier)) = (body.code.as_deref(), body.code_verifier.as_deref())
+            let (Some(code), Some(verifier)) =
+                (body.code.as_deref(), body.code_verifier.as_deref())
             else {
                 return Err(AppError::BadRequest(
                     "authorization_code needs `code` and `code_verifier`".into(),

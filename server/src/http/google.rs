@@ -35,11 +35,9 @@ struct Pending {
 }
 
 fn google(state: &AppState) -> Result<&Google, AppError> {
-    state
-        .deps
-        .google
-        .as_deref()
-        .ok_or(AppError::NotFound("Google sign-in (not configured on this server)"))
+    state.deps.google.as_deref().ok_or(AppError::NotFound(
+        "Google sign-in (not configured on this server)",
+    ))
 }
 
 fn session_error(e: impl std::fmt::Display) -> AppError {
@@ -290,6 +288,9 @@ mod tests {
     fn error_pages_escape_what_google_sent() {
         let response = page(StatusCode::BAD_REQUEST, "t", "<script>x</script>");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+        assert_eq!(
+            escape("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
     }
 }

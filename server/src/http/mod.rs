@@ -110,12 +110,13 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON errors are already in shape; the sign-in callback's pages are meant for people.
+    let has_body = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !api || has_body || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let code = match status {

@@ -112,7 +112,8 @@ async fn refreshed(state: &AppState, user_id: i64, id: &str) -> Result<SessionRo
         }
         "picking" => {
             let google = google(state)?;
-            let token = account::access_token(google, &state.deps.db, user_id, scopes::PICKER).await?;
+            let token =
+                account::access_token(google, &state.deps.db, user_id, scopes::PICKER).await?;
             match google.get_session(&token, id).await {
                 Ok(session) => record(state, &session).await?,
                 // Gone at Google (deleted, expired, or never this user's).
@@ -143,8 +144,14 @@ async fn record(state: &AppState, session: &PickingSession) -> Result<(), AppErr
         state.deps.db.pool(),
         &session.id,
         session.media_items_set,
-        millis(polling.and_then(|p| p.poll_interval.as_deref()), DEFAULT_POLL_MS),
-        millis(polling.and_then(|p| p.timeout_in.as_deref()), DEFAULT_TIMEOUT_MS),
+        millis(
+            polling.and_then(|p| p.poll_interval.as_deref()),
+            DEFAULT_POLL_MS,
+        ),
+        millis(
+            polling.and_then(|p| p.timeout_in.as_deref()),
+            DEFAULT_TIMEOUT_MS,
+        ),
     )
     .await?;
     Ok(())

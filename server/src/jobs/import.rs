@@ -91,7 +91,8 @@ async fn import(
             for item in &page.media_items {
                 match picked_photo(item, listed_at + LINK_LIFE_MS) {
                     Some(photo) => {
-                        photo_ids.push(picker::upsert_photo(deps.db.pool(), user_id, &photo).await?);
+                        photo_ids
+                            .push(picker::upsert_photo(deps.db.pool(), user_id, &photo).await?);
                     }
                     None => skipped += 1,
                 }

@@ -9,8 +9,8 @@ use super::JobError;
 use crate::app::Deps;
 use crate::db::photos::Source;
 use crate::db::{jobs::JobRow, photos};
-use crate::photos::{PhotoError, remote};
 use crate::media::decode_gray;
+use crate::photos::{PhotoError, remote};
 
 /// Verifies the job's photo.
 pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {

@@ -72,7 +72,12 @@ pub async fn working_copy(deps: &Deps, row: &PhotoRow) -> Result<(Bytes, i64), P
     }
     let (token, base_url) = link(deps, row).await?;
     let bytes = google_of(deps)?
-        .fetch_media(&token, &base_url, MediaParam::Fit(WORK_SIDE), deps.limits.max_bytes)
+        .fetch_media(
+            &token,
+            &base_url,
+            MediaParam::Fit(WORK_SIDE),
+            deps.limits.max_bytes,
+        )
         .await?;
     let stored_at = keep(deps, row, &key, bytes.clone()).await?;
     Ok((bytes, stored_at))
@@ -105,7 +110,12 @@ pub async fn derived(
 pub async fn original(deps: &Deps, row: &PhotoRow) -> Result<Bytes, PhotoError> {
     let (token, base_url) = link(deps, row).await?;
     Ok(google_of(deps)?
-        .fetch_media(&token, &base_url, MediaParam::Download, deps.limits.max_bytes)
+        .fetch_media(
+            &token,
+            &base_url,
+            MediaParam::Download,
+            deps.limits.max_bytes,
+        )
         .await?)
 }
 
@@ -142,7 +152,11 @@ pub async fn purge_loop(deps: Deps, shutdown: tokio_util::sync::CancellationToke
     loop {
         match purge(&deps, now_ms()).await {
             Ok(p) if p.media > 0 || p.links > 0 => {
-                tracing::debug!(media = p.media, links = p.links, "purged expired Google media");
+                tracing::debug!(
+                    media = p.media,
+                    links = p.links,
+                    "purged expired Google media"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not purge expired Google media"),

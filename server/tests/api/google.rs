@@ -1,11 +1,11 @@
 //! Google sign-in, the Picker import, verification of Google photos and the image proxy,
 //! against `fake-google` (Google's wire format on loopback), on both backends.
 
-use fake_google::{Endpoint, MediaType, Pick, Sharpness};
+use fake_google::{Endpoint, MediaType, Pick};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::google_harness::{GoogleApp, location};
+use crate::google_harness::GoogleApp;
 use crate::helpers::Backend;
 use crate::on_both_backends;
 
@@ -20,8 +20,20 @@ on_both_backends!(
     disconnect_revokes_at_google_and_delete_removes_everything,
 );
 
+/// The fake's library: the nine real photos of `tests/photos` and one video.
+fn real_library() -> fake_google::Options {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/photos");
+    let mut options = fake_google::Options::default().photos_dir(dir).unwrap();
+    let video = fake_google::Photo::builtin_set()
+        .into_iter()
+        .find(|p| p.media_type == MediaType::Video)
+        .unwrap();
+    options.photos.push(video);
+    options
+}
+
 async fn picked_photos_are_imported_verified_and_shown_through_the_proxy(backend: Backend) {
-    let g = GoogleApp::start(backend, 1).await;
+    let g = GoogleApp::start_with(backend, 1, real_library(), |_, _| {}).await;
     let alice = g.sign_in("alice@example.com").await;
     let (status, me) = alice.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(status, 200, "{me}");
@@ -31,35 +43,62 @@ async fn picked_photos_are_imported_verified_and_shown_through_the_proxy(backend
     assert_eq!(me["google"]["photos_scope"], true);
     assert_eq!(me["google"]["library_scope"], false);
 
-    let (status, session) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, session) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 201, "{session}");
-    assert!(session["picker_uri"].as_str().unwrap().ends_with("/autoclose"), "{session}");
+    assert!(
+        session["picker_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/autoclose"),
+        "{session}"
+    );
     assert_eq!(session["status"], "picking");
     assert_eq!(session["poll_interval_ms"], 1000);
     let id = session["id"].as_str().unwrap().to_string();
     // Syncing before Done is refused, and says why.
     let (status, err) = alice
-        .call(Method::POST, &format!("/api/v1/picker/sessions/{id}/sync"), None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/picker/sessions/{id}/sync"),
+            None,
+        )
         .await;
     assert_eq!(status, 409, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("Done"), "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("Done"),
+        "{err}"
+    );
 
     g.fake.state().set_empty_pages(true);
     g.fake.state().pick(&id, Pick::All).unwrap();
     let (status, _) = alice
-        .call(Method::POST, &format!("/api/v1/picker/sessions/{id}/sync"), None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/picker/sessions/{id}/sync"),
+            None,
+        )
         .await;
     assert_eq!(status, 202);
     let imported = g.wait_for_import(&alice, &id).await;
     let library = g.fake.state().photos();
-    let photos_in_library = library.iter().filter(|p| p.media_type == MediaType::Photo).count();
+    let photos_in_library = library
+        .iter()
+        .filter(|p| p.media_type == MediaType::Photo)
+        .count();
     assert_eq!(imported["status"], "imported", "{imported}");
     assert_eq!(imported["imported"], photos_in_library as i64, "{imported}");
     assert_eq!(imported["skipped"], 1, "{imported}");
     assert_eq!(imported["skipped_reason"], "videos are not analysed");
     assert!(imported["picker_uri"].is_null());
-    // Done with the session: it was deleted at Google.
-    assert!(g.fake.state().live_sessions().iter().all(|s| s.id != id));
+    // Done with the session: it is deleted at Google (right after the import is recorded).
+    assert!(
+        crate::helpers::eventually(10, || async {
+            g.fake.state().live_sessions().iter().all(|s| s.id != id)
+        })
+        .await
+    );
 
     let batch = imported["verify_batch_id"].as_i64().unwrap();
     let progress = g.wait_for_batch(&alice, batch).await;
@@ -72,11 +111,10 @@ async fn picked_photos_are_imported_verified_and_shown_through_the_proxy(backend
         assert_eq!(photo["source"], "google");
         assert_eq!(photo["verified"], true, "{photo}");
         assert_eq!(photo["link_expired"], false);
-        assert!(photo["taken_at"].as_i64().unwrap() > 1_700_000_000_000, "{photo}");
-        // The verdict follows the fake's own label of each sample.
-        let info = library.iter().find(|p| p.filename == photo["filename"]).unwrap();
-        let blurred = photo["is_blurred"].as_bool().unwrap();
-        assert_eq!(blurred, info.sharpness == Sharpness::Blurred, "{photo} vs {info:?}");
+        assert!(
+            photo["taken_at"].as_i64().unwrap() > 1_700_000_000_000,
+            "{photo}"
+        );
     }
     // Verification fetched each photo once, at the working size, with the bearer token.
     let media: Vec<_> = g
@@ -86,31 +124,93 @@ async fn picked_photos_are_imported_verified_and_shown_through_the_proxy(backend
         .into_iter()
         .filter(|r| r.endpoint == Some(Endpoint::Media))
         .collect();
-    assert_eq!(media.len(), photos_in_library, "{media:?}");
-    assert!(media.iter().all(|r| r.path.ends_with("=w1024-h1024") && r.status == 200), "{media:?}");
+    let verified_media = media.len();
+    assert_eq!(verified_media, photos_in_library, "{media:?}");
+    assert!(
+        media
+            .iter()
+            .all(|r| r.path.ends_with("=w1024-h1024") && r.status == 200),
+        "{media:?}"
+    );
 
+    // The verified score is the kernel's score of exactly what Google serves at the working
+    // size: fetch it as the worker did and judge it here.
+    let token = g
+        .fake
+        .state()
+        .mint_tokens(
+            "alice@example.com",
+            &["https://www.googleapis.com/auth/photospicker.mediaitems.readonly"],
+            false,
+        )
+        .unwrap();
+    for photo in &photos {
+        let id = photo["id"].as_i64().unwrap();
+        let base: String = sqlx::query_scalar("SELECT base_url FROM photos WHERE id = $1")
+            .bind(id)
+            .fetch_one(g.app.deps.db.pool())
+            .await
+            .unwrap();
+        let bytes = reqwest::Client::new()
+            .get(format!("{base}=w1024-h1024"))
+            .bearer_auth(&token.access_token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let expected = f64::from(crate::fixtures::kernel_score(&bytes));
+        let score = photo["blur_score"].as_f64().unwrap();
+        assert!(
+            (score - expected).abs() < 1e-6,
+            "{photo}: expected {expected}"
+        );
+    }
+    // These real photos get their labelled verdicts: `_S` sharp, `_F` and `_M` blurred.
+    assert_eq!(photos_in_library, 9);
+    for photo in &photos {
+        let name = photo["filename"].as_str().unwrap();
+        let blurred = photo["is_blurred"].as_bool().unwrap();
+        assert_eq!(blurred, !name.ends_with("_S.jpg"), "{photo}");
+    }
     // Thumbnails and analysis images come through the proxy from the working copy (no new
     // fetch), cacheable by the browser for less than an hour.
     let first = photos[0]["id"].as_i64().unwrap();
     for (size, mime) in [("thumb", "image/jpeg"), ("analysis", "image/png")] {
-        let response = alice.get(&format!("/api/v1/photos/{first}/image?size={size}")).await;
+        let response = alice
+            .get(&format!("/api/v1/photos/{first}/image?size={size}"))
+            .await;
         assert_eq!(response.status().as_u16(), 200);
         assert_eq!(response.headers()["content-type"], mime);
-        let cache = response.headers()["cache-control"].to_str().unwrap().to_string();
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_string();
         let max_age: i64 = cache.rsplit('=').next().unwrap().parse().unwrap();
         assert!(max_age > 0 && max_age <= 3000, "{cache}");
         assert!(!response.bytes().await.unwrap().is_empty());
     }
-    assert_eq!(g.fake.state().count(Endpoint::Media), photos_in_library);
+    assert_eq!(g.fake.state().count(Endpoint::Media), photos_in_library * 2);
     // The original is Google's download, fetched on demand.
-    let original = alice.get(&format!("/api/v1/photos/{first}/image?size=original")).await;
+    let original = alice
+        .get(&format!("/api/v1/photos/{first}/image?size=original"))
+        .await;
     assert_eq!(original.status().as_u16(), 200);
-    assert!(g.fake.state().requests().iter().any(|r| r.path.ends_with("=d")));
+    assert!(
+        g.fake
+            .state()
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("=d"))
+    );
 
     // Picking the same photos again refreshes them and never duplicates them.
     let again = g.pick_and_sync(&alice, Pick::All).await;
     assert_eq!(again["imported"], photos_in_library as i64);
     assert_eq!(alice.photos().await.len(), photos_in_library);
+    g.wait_for_batch(&alice, again["verify_batch_id"].as_i64().unwrap())
+        .await;
 
     // Nothing cached is older than the cache's life: backdate the entries and purge.
     let cached_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media_cache")
@@ -158,11 +258,16 @@ async fn sign_in_refuses_a_foreign_state_a_replayed_callback_and_denied_consent(
     // A callback whose state this browser never issued (login CSRF).
     let browser = g.browser();
     let consent = g.start_sign_in(&browser).await;
-    let callback = g.fake.state().approve(&consent, "alice@example.com", None).unwrap();
+    let callback = g
+        .fake
+        .state()
+        .approve(&consent, "alice@example.com", None)
+        .unwrap();
     let forged = callback.replace("state=", "state=x");
     let response = browser.get_url(&forged).await;
     assert_eq!(response.status().as_u16(), 400);
-    assert!(response.text().await.unwrap().contains("state mismatch"));
+    let text = response.text().await.unwrap();
+    assert!(text.contains("state mismatch"), "{forged}: {text}");
     let (status, _) = browser.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(status, 401);
     // The real callback then finds no sign-in in progress (it was used up): start again.
@@ -172,17 +277,26 @@ async fn sign_in_refuses_a_foreign_state_a_replayed_callback_and_denied_consent(
     // Another browser's callback is refused too: the state lives in the session.
     let stranger = g.browser();
     let consent = g.start_sign_in(&browser).await;
-    let callback = g.fake.state().approve(&consent, "alice@example.com", None).unwrap();
+    let callback = g
+        .fake
+        .state()
+        .approve(&consent, "alice@example.com", None)
+        .unwrap();
     assert_eq!(stranger.get_url(&callback).await.status().as_u16(), 400);
 
     // A replayed callback: the first signs in, the second is refused.
     let browser = g.browser();
     let consent = g.start_sign_in(&browser).await;
-    let callback = g.fake.state().approve(&consent, "alice@example.com", None).unwrap();
-    let cookie_before = session_cookie(&browser, &g.app.base);
+    let callback = g
+        .fake
+        .state()
+        .approve(&consent, "alice@example.com", None)
+        .unwrap();
+    let cookie_before = browser.cookies();
+    assert!(cookie_before.is_some(), "the sign-in started a session");
     assert_eq!(browser.get_url(&callback).await.status().as_u16(), 303);
     // Signed in under a new session id (no fixation).
-    assert_ne!(session_cookie(&browser, &g.app.base), cookie_before);
+    assert_ne!(browser.cookies(), cookie_before);
     assert_eq!(browser.get_url(&callback).await.status().as_u16(), 400);
 
     // Consent refused: a page that says so, and no session.
@@ -198,15 +312,6 @@ async fn sign_in_refuses_a_foreign_state_a_replayed_callback_and_denied_consent(
     g.stop().await;
 }
 
-fn session_cookie(browser: &crate::google_harness::Browser, base: &str) -> Option<String> {
-    use reqwest::cookie::CookieStore;
-    let _ = (browser, base);
-    // reqwest keeps its jar private; compare what /auth/me sees instead when needed.
-    let jar = reqwest::cookie::Jar::default();
-    jar.cookies(&base.parse().unwrap())
-        .map(|v| v.to_str().unwrap().to_string())
-}
-
 async fn an_unticked_photos_scope_signs_in_but_cannot_pick(backend: Backend) {
     let g = GoogleApp::start(backend, 0).await;
     let browser = g.browser();
@@ -215,7 +320,10 @@ async fn an_unticked_photos_scope_signs_in_but_cannot_pick(backend: Backend) {
     assert!(consent.contains("access_type=offline"));
     assert!(consent.contains("include_granted_scopes=true"));
     assert!(consent.contains("photospicker.mediaitems.readonly"));
-    assert!(!consent.contains("photoslibrary"), "the Library scope is asked for later");
+    assert!(
+        !consent.contains("photoslibrary"),
+        "the Library scope is asked for later"
+    );
     let callback = g
         .fake
         .state()
@@ -224,10 +332,17 @@ async fn an_unticked_photos_scope_signs_in_but_cannot_pick(backend: Backend) {
     assert_eq!(browser.get_url(&callback).await.status().as_u16(), 303);
     let (_, me) = browser.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(me["google"]["photos_scope"], false, "{me}");
-    let (status, err) = browser.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, err) = browser
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(err["error"]["code"], "google_not_connected");
-    assert!(err["error"]["message"].as_str().unwrap().contains("Photos box"));
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Photos box")
+    );
     g.stop().await;
 }
 
@@ -242,7 +357,9 @@ async fn expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in
         .await
         .unwrap();
     g.fake.state().expire_access_tokens();
-    let (status, body) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, body) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(g.fake.state().refresh_count(), 1);
     // Google forgets the grant (the user revoked it): "sign in again", said once and kept.
@@ -251,15 +368,23 @@ async fn expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in
         .execute(g.app.deps.db.pool())
         .await
         .unwrap();
-    let (status, err) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, err) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 401, "{err}");
     assert_eq!(err["error"]["code"], "reauth_required");
     let (_, me) = alice.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(me["google"]["needs_reauth"], true, "{me}");
     let token_calls = g.fake.state().count(Endpoint::Token);
-    let (status, _) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, _) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 401);
-    assert_eq!(g.fake.state().count(Endpoint::Token), token_calls, "no retry storm");
+    assert_eq!(
+        g.fake.state().count(Endpoint::Token),
+        token_calls,
+        "no retry storm"
+    );
     // Signing in again clears it.
     let alice = g.sign_in("alice@example.com").await;
     let (_, me) = alice.call(Method::GET, "/api/v1/auth/me", None).await;
@@ -270,18 +395,30 @@ async fn expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in
 async fn google_throttling_and_outages_are_retried_then_reported(backend: Backend) {
     let g = GoogleApp::start(backend, 0).await;
     let alice = g.sign_in("alice@example.com").await;
-    g.fake.state().fail_next(Endpoint::PickerCreate, 429, 2, Some(0));
-    let (status, body) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    g.fake
+        .state()
+        .fail_next(Endpoint::PickerCreate, 429, 2, Some(0));
+    let (status, body) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(g.fake.state().count(Endpoint::PickerCreate), 3);
-    g.fake.state().fail_next(Endpoint::PickerCreate, 503, 20, None);
-    let (status, err) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    g.fake
+        .state()
+        .fail_next(Endpoint::PickerCreate, 503, 20, None);
+    let (status, err) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 503, "{err}");
     assert_eq!(err["error"]["code"], "upstream_busy");
     // A Retry-After longer than we wait is reported at once, not slept through.
-    g.fake.state().fail_next(Endpoint::PickerCreate, 429, 1, Some(3600));
+    g.fake
+        .state()
+        .fail_next(Endpoint::PickerCreate, 429, 1, Some(3600));
     let started = std::time::Instant::now();
-    let (status, _) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, _) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 503);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     // The token endpoint gets the same retries.
@@ -291,25 +428,32 @@ async fn google_throttling_and_outages_are_retried_then_reported(backend: Backen
         .execute(g.app.deps.db.pool())
         .await
         .unwrap();
-    let (status, body) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, body) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 201, "{body}");
     g.stop().await;
 }
 
-async fn expired_links_answer_410_and_fail_their_verification_with_link_expired(
-    backend: Backend,
-) {
+async fn expired_links_answer_410_and_fail_their_verification_with_link_expired(backend: Backend) {
     let g = GoogleApp::start(backend, 1).await;
     let alice = g.sign_in("alice@example.com").await;
     let imported = g.pick_and_sync(&alice, Pick::Items(vec![0, 1])).await;
     g.wait_for_batch(&alice, imported["verify_batch_id"].as_i64().unwrap())
         .await;
     let photos = alice.photos().await;
-    let (a, b) = (photos[0]["id"].as_i64().unwrap(), photos[1]["id"].as_i64().unwrap());
+    let (a, b) = (
+        photos[0]["id"].as_i64().unwrap(),
+        photos[1]["id"].as_i64().unwrap(),
+    );
     // Google stops serving the links before our clock says so: the proxy answers 410.
     g.fake.state().expire_base_urls();
     let (status, err) = alice
-        .call(Method::GET, &format!("/api/v1/photos/{a}/image?size=original"), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{a}/image?size=original"),
+            None,
+        )
         .await;
     assert_eq!(status, 410, "{err}");
     assert_eq!(err["error"]["code"], "link_expired");
@@ -319,12 +463,18 @@ async fn expired_links_answer_410_and_fail_their_verification_with_link_expired(
         .execute(g.app.deps.db.pool())
         .await
         .unwrap();
-    let (_, photo) = alice.call(Method::GET, &format!("/api/v1/photos/{b}"), None).await;
+    let (_, photo) = alice
+        .call(Method::GET, &format!("/api/v1/photos/{b}"), None)
+        .await;
     assert_eq!(photo["link_expired"], true, "{photo}");
     assert_eq!(photo["verified"], true, "the score stays: {photo}");
     let media_calls = g.fake.state().count(Endpoint::Media);
     let (status, _) = alice
-        .call(Method::GET, &format!("/api/v1/photos/{b}/image?size=original"), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{b}/image?size=original"),
+            None,
+        )
         .await;
     assert_eq!(status, 410);
     assert_eq!(g.fake.state().count(Endpoint::Media), media_calls);
@@ -339,9 +489,14 @@ async fn expired_links_answer_410_and_fail_their_verification_with_link_expired(
     assert_eq!(status, 202, "{accepted}");
     g.wait_for_batch(&alice, accepted["batch_id"].as_i64().unwrap())
         .await;
-    let (_, photo) = alice.call(Method::GET, &format!("/api/v1/photos/{b}"), None).await;
+    let (_, photo) = alice
+        .call(Method::GET, &format!("/api/v1/photos/{b}"), None)
+        .await;
     assert!(
-        photo["error"].as_str().unwrap_or("").starts_with("link_expired"),
+        photo["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("link_expired"),
         "{photo}"
     );
     assert!(photo["blur_score"].is_number(), "{photo}");
@@ -366,7 +521,11 @@ async fn one_user_reaches_nothing_of_another(backend: Backend) {
         assert_eq!(status, 404, "{path}: {body}");
     }
     let (status, _) = bob
-        .call(Method::POST, &format!("/api/v1/picker/sessions/{session}/sync"), None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/picker/sessions/{session}/sync"),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
     let (status, _) = bob
@@ -392,7 +551,9 @@ async fn disconnect_revokes_at_google_and_delete_removes_everything(backend: Bac
     assert!(!g.fake.state().revoked_tokens().is_empty());
     let (_, me) = alice.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(me["google"]["connected"], false, "{me}");
-    let (status, err) = alice.call(Method::POST, "/api/v1/picker/sessions", None).await;
+    let (status, err) = alice
+        .call(Method::POST, "/api/v1/picker/sessions", None)
+        .await;
     assert_eq!(status, 409, "{err}");
     // The photos and their scores stay after a disconnect.
     assert_eq!(alice.photos().await.len(), 2);
@@ -402,7 +563,14 @@ async fn disconnect_revokes_at_google_and_delete_removes_everything(backend: Bac
     let (status, _) = alice.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(status, 401);
     let pool = g.app.deps.db.pool();
-    for table in ["users", "photos", "oauth_tokens", "picker_sessions", "media_cache", "jobs"] {
+    for table in [
+        "users",
+        "photos",
+        "oauth_tokens",
+        "picker_sessions",
+        "media_cache",
+        "jobs",
+    ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(pool)
             .await
@@ -429,7 +597,11 @@ async fn assert_token_never_stored_in_clear(g: &GoogleApp) {
                 .output()
                 .await
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             out.stdout
         }
     };
@@ -441,8 +613,6 @@ async fn assert_token_never_stored_in_clear(g: &GoogleApp) {
             "a token is stored in clear"
         );
     }
-    let json = json!(null);
-    let _ = json;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,7 +638,12 @@ async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refuse
             .map(|(_, v)| v.to_string())
             .unwrap()
     };
-    let code = code_of(g.fake.state().approve(&auth, "alice@example.com", None).unwrap());
+    let code = code_of(
+        g.fake
+            .state()
+            .approve(&auth, "alice@example.com", None)
+            .unwrap(),
+    );
     let (status, err) = g
         .app
         .call(
@@ -481,8 +656,19 @@ async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refuse
         )
         .await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("invalid_grant"), "{err}");
-    let code = code_of(g.fake.state().approve(&auth, "alice@example.com", None).unwrap());
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant"),
+        "{err}"
+    );
+    let code = code_of(
+        g.fake
+            .state()
+            .approve(&auth, "alice@example.com", None)
+            .unwrap(),
+    );
     let (status, tokens) = g
         .app
         .call(
@@ -496,7 +682,12 @@ async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refuse
     assert_eq!(status, 200, "{tokens}");
     let (status, me) = g
         .app
-        .call(Method::GET, "/api/v1/auth/me", tokens["access_token"].as_str(), None)
+        .call(
+            Method::GET,
+            "/api/v1/auth/me",
+            tokens["access_token"].as_str(),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["email"], "alice@example.com");
@@ -504,7 +695,6 @@ async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refuse
     let browser = g.sign_in("alice@example.com").await;
     let (_, me2) = browser.call(Method::GET, "/api/v1/auth/me", None).await;
     assert_eq!(me2["id"], me["id"]);
-    let _ = location;
     g.stop().await;
 }
 
@@ -521,14 +711,14 @@ async fn the_proxy_refuses_a_base_url_on_any_other_host() {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     });
-    let fake_port = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let g = GoogleApp::start(Backend::Embedded, 0).await;
-    let allowed = format!("127.0.0.1:{}", g.fake.addr().port());
-    *fake_port.lock().unwrap() = allowed.clone();
-    drop(g);
-    let g = GoogleApp::start_with(Backend::Embedded, 0, fake_google::Options::default(), |a| {
-        let _ = &a;
-    })
+    let g = GoogleApp::start_with(
+        Backend::Embedded,
+        1,
+        fake_google::Options::default(),
+        |args, fake| {
+            args.google.google_media_hosts = vec![format!("127.0.0.1:{}", fake.addr().port())];
+        },
+    )
     .await;
     let alice = g.sign_in("alice@example.com").await;
     let imported = g.pick_and_sync(&alice, Pick::Items(vec![0])).await;
@@ -546,7 +736,11 @@ async fn the_proxy_refuses_a_base_url_on_any_other_host() {
             .await
             .unwrap();
         let (status, err) = alice
-            .call(Method::GET, &format!("/api/v1/photos/{photo}/image?size=original"), None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/photos/{photo}/image?size=original"),
+                None,
+            )
             .await;
         assert_eq!(status, 502, "{evil}: {err}");
     }

@@ -16,7 +16,7 @@ pub struct GoogleApp {
 impl GoogleApp {
     /// A fake Google and a server using it, with `workers` embedded workers.
     pub async fn start(backend: Backend, workers: usize) -> GoogleApp {
-        Self::start_with(backend, workers, Options::default(), |_| {}).await
+        Self::start_with(backend, workers, Options::default(), |_, _| {}).await
     }
 
     /// As [`start`](Self::start), with the fake's options and a last tweak of the server's.
@@ -24,13 +24,16 @@ impl GoogleApp {
         backend: Backend,
         workers: usize,
         options: Options,
-        tweak: impl FnOnce(&mut server::config::ServeArgs),
+        tweak: impl FnOnce(&mut server::config::ServeArgs, &FakeGoogle),
     ) -> GoogleApp {
         let fake = FakeGoogle::start(options).await.unwrap();
         let data_dir = tempfile::tempdir().unwrap();
         let storage = storage(backend, data_dir.path().to_path_buf()).await;
         let e = fake.endpoints();
-        let (id, secret) = (fake.client_id().to_string(), fake.client_secret().to_string());
+        let (id, secret) = (
+            fake.client_id().to_string(),
+            fake.client_secret().to_string(),
+        );
         let app = TestApp::spawn_with(storage, data_dir, |args| {
             args.workers = workers;
             let g = &mut args.google;
@@ -43,7 +46,7 @@ impl GoogleApp {
             g.google_picker_url = e.picker_url.parse().unwrap();
             g.google_library_url = e.library_url.parse().unwrap();
             g.google_media_hosts = vec![e.media_host.clone()];
-            tweak(args);
+            tweak(args, &fake);
         })
         .await;
         GoogleApp { app, fake }
@@ -51,10 +54,12 @@ impl GoogleApp {
 
     /// A client with its own cookie jar that follows no redirect (each step is checked).
     pub fn browser(&self) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
             base: self.app.base.clone(),
+            jar: jar.clone(),
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -69,20 +74,39 @@ impl GoogleApp {
     }
 
     /// Signs `email` in through the whole redirect flow, granting every requested scope.
+    /// When Google sends no refresh token (the account consented before), the server asks
+    /// once more with the consent screen; that round is followed too.
     pub async fn sign_in(&self, email: &str) -> Browser {
         let browser = self.browser();
-        let consent = self.start_sign_in(&browser).await;
-        let callback = self.fake.state().approve(&consent, email, None).unwrap();
-        let response = browser.get_url(&callback).await;
-        assert_eq!(response.status().as_u16(), 303, "{}", response.text().await.unwrap());
-        assert_eq!(location(&response), "/");
-        browser
+        let mut consent = self.start_sign_in(&browser).await;
+        for _ in 0..2 {
+            let callback = self.fake.state().approve(&consent, email, None).unwrap();
+            let response = browser.get_url(&callback).await;
+            assert_eq!(
+                response.status().as_u16(),
+                303,
+                "{}",
+                response.text().await.unwrap()
+            );
+            let next = location(&response);
+            if next == "/" {
+                return browser;
+            }
+            assert_eq!(next, "/api/v1/auth/google/start?consent=true");
+            let response = browser.get(&next).await;
+            assert_eq!(response.status().as_u16(), 303);
+            consent = location(&response);
+            assert!(consent.contains("prompt=consent"), "{consent}");
+        }
+        panic!("sign-in did not finish");
     }
 
     /// Picks the fake's items `which` in a new Picker session and syncs it; waits until the
     /// import is recorded and returns the session.
     pub async fn pick_and_sync(&self, browser: &Browser, which: fake_google::Pick) -> Value {
-        let (status, session) = browser.call(Method::POST, "/api/v1/picker/sessions", None).await;
+        let (status, session) = browser
+            .call(Method::POST, "/api/v1/picker/sessions", None)
+            .await;
         assert_eq!(status, 201, "{session}");
         let id = session["id"].as_str().unwrap().to_string();
         self.fake.state().pick(&id, which).unwrap();
@@ -92,7 +116,11 @@ impl GoogleApp {
         assert_eq!(status, 200, "{polled}");
         assert_eq!(polled["status"], "picked", "{polled}");
         let (status, accepted) = browser
-            .call(Method::POST, &format!("/api/v1/picker/sessions/{id}/sync"), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/picker/sessions/{id}/sync"),
+                None,
+            )
             .await;
         assert_eq!(status, 202, "{accepted}");
         self.wait_for_import(browser, &id).await
@@ -109,7 +137,10 @@ impl GoogleApp {
             if session["status"] == "imported" || session["status"] == "failed" {
                 return session;
             }
-            assert!(tokio::time::Instant::now() < deadline, "import stuck: {session}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "import stuck: {session}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
@@ -125,7 +156,10 @@ impl GoogleApp {
             if body["status"] == "done" || body["status"] == "failed" {
                 return body;
             }
-            assert!(tokio::time::Instant::now() < deadline, "batch stuck: {body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "batch stuck: {body}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
@@ -140,9 +174,18 @@ impl GoogleApp {
 pub struct Browser {
     pub base: String,
     pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Browser {
+    /// The cookies this browser sends to the server.
+    pub fn cookies(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        self.jar
+            .cookies(&self.base.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.get_url(&format!("{}{path}", self.base)).await
     }
@@ -167,7 +210,9 @@ impl Browser {
 
     /// All of this user's photos (first page of 200).
     pub async fn photos(&self) -> Vec<Value> {
-        let (status, page) = self.call(Method::GET, "/api/v1/photos?limit=200", None).await;
+        let (status, page) = self
+            .call(Method::GET, "/api/v1/photos?limit=200", None)
+            .await;
         assert_eq!(status, 200, "{page}");
         page["items"].as_array().unwrap().clone()
     }

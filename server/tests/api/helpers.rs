@@ -127,7 +127,7 @@ pub struct TestApp {
     pub deps: Deps,
     /// Signs bearer tokens exactly as the server checks them.
     pub auth: Arc<server::auth::Auth>,
-    database_url: Option<String>,
+    pub database_url: Option<String>,
     storage: StorageArgs,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,

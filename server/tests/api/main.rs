@@ -7,6 +7,8 @@
 mod browser;
 mod cli;
 mod fixtures;
+mod google;
+mod google_harness;
 mod health;
 mod helpers;
 mod hostile;
