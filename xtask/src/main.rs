@@ -1,7 +1,9 @@
 //! Project tasks, so that a fresh machine needs only Rust to start:
 //!
-//! - `cargo xtask run [SERVE OPTIONS]`: install the client toolchain if missing, build the web
-//!   client, and run `classify serve` (embedded database and queue unless configured otherwise).
+//! - `cargo xtask run [--fake-google] [SERVE OPTIONS]`: install the client toolchain if
+//!   missing, build the web client, and run `classify serve` (embedded database and queue
+//!   unless configured otherwise); `--fake-google` also starts the offline fake Google and
+//!   points the server at it, so the whole Google flow runs without a Google account.
 //! - `cargo xtask test`: install everything the tests need, make sure PostgreSQL and Redis
 //!   answer, then fmt, clippy (native and wasm), the client build, the native/wasm kernel
 //!   parity test in headless Chromium, the offline checks of the deployment files
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
-                 run [OPTIONS]        build the web client and run `classify serve [OPTIONS]`\n  \
+                 run [--fake-google] [OPTIONS]  build the web client and run `classify serve [OPTIONS]`\n                      (--fake-google: against the offline fake Google)\n  \
                  test                 install test tools, then fmt, clippy and every test\n  \
                  setup                install the wasm target, trunk, wasm-bindgen, wasm-opt, chromium\n  \
                  client               build the web client into client/dist\n  \
@@ -232,8 +234,22 @@ fn build_client() -> Result {
 }
 
 fn run(serve_args: &[String]) -> Result {
+    let fake_google = serve_args.iter().any(|a| a == "--fake-google");
+    let serve_args: Vec<&str> = serve_args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--fake-google")
+        .collect();
     setup(Needs::Client)?;
     build_client()?;
+    let mut envs: Vec<(&str, String)> = Vec::new();
+    let _fake = if fake_google {
+        let (child, fake_envs) = start_fake_google()?;
+        envs = fake_envs;
+        Some(child)
+    } else {
+        None
+    };
     step("classify serve");
     let mut args = vec![
         "run",
@@ -246,8 +262,70 @@ fn run(serve_args: &[String]) -> Result {
         "--",
         "serve",
     ];
-    args.extend(serve_args.iter().map(String::as_str));
-    sh("cargo", &args)
+    args.extend(serve_args);
+    sh_env("cargo", &args, &envs)
+}
+
+/// Where the offline Google demo listens.
+const FAKE_GOOGLE_ADDR: &str = "127.0.0.1:9876";
+
+/// Kills the fake Google when the demo ends.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Builds and starts `fake-google` with the nine real test photos, and returns the
+/// environment that points `classify serve` at it (its own data folder, so the demo's users
+/// and photos stay apart from the local try-out's).
+fn start_fake_google() -> Result<(ChildGuard, Vec<(&'static str, String)>)> {
+    step("fake Google (offline demo)");
+    sh("cargo", &["build", "--release", "--locked", "-p", "fake-google"])?;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let photos = root().join("server/tests/photos");
+    let child = Command::new(target.join("release/fake-google"))
+        .args(["--addr", FAKE_GOOGLE_ADDR, "--photos"])
+        .arg(&photos)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start fake-google: {e}"))?;
+    let guard = ChildGuard(child);
+    for _ in 0..50 {
+        if reachable(FAKE_GOOGLE_ADDR) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !reachable(FAKE_GOOGLE_ADDR) {
+        return Err(format!("fake-google did not start on {FAKE_GOOGLE_ADDR}"));
+    }
+    let origin = format!("http://{FAKE_GOOGLE_ADDR}");
+    let data_dir = env::var("CLASSIFY_DATA_DIR")
+        .unwrap_or_else(|_| root().join("target/demo-fake-google").display().to_string());
+    eprintln!(
+        "fake Google on {origin}: sign in as alice@example.com or bob@example.com; data in {data_dir}"
+    );
+    Ok((
+        guard,
+        vec![
+            ("GOOGLE_CLIENT_ID", "fake-client-id.apps.googleusercontent.com".into()),
+            ("GOOGLE_CLIENT_SECRET", "fake-client-secret".into()),
+            ("GOOGLE_AUTH_URL", format!("{origin}/o/oauth2/v2/auth")),
+            ("GOOGLE_TOKEN_URL", format!("{origin}/token")),
+            ("GOOGLE_REVOKE_URL", format!("{origin}/revoke")),
+            ("GOOGLE_USERINFO_URL", format!("{origin}/v1/userinfo")),
+            ("GOOGLE_PICKER_URL", origin.clone()),
+            ("GOOGLE_LIBRARY_URL", origin),
+            ("CLASSIFY_GOOGLE_MEDIA_HOSTS", "127.0.0.1".into()),
+            ("CLASSIFY_DATA_DIR", data_dir),
+        ],
+    ))
 }
 
 fn reachable(addr: &str) -> bool {
