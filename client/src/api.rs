@@ -7,9 +7,16 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::api::{
-    AnalyzeBatchRequest, ErrorResponse, JobAccepted, JobProgress, Photo, PhotoFilter, PhotoPage,
-    ServicesReport, Settings, Stats, UploadResponse,
+    AnalyzeBatchRequest, ErrorCode, ErrorResponse, JobAccepted, JobProgress, Me, Photo,
+    PhotoFilter, PhotoPage, PickerSession, ServicesReport, Settings, Stats, SyncAccepted,
+    UploadResponse,
 };
+
+/// Starts signing in with Google: a full-page navigation (the server redirects to Google).
+pub const GOOGLE_START: &str = "/api/v1/auth/google/start";
+/// The same, with Google's consent screen shown again: to grant a scope that was unticked or
+/// to replace a refresh token Google no longer accepts.
+pub const GOOGLE_CONSENT: &str = "/api/v1/auth/google/start?consent=true";
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +27,8 @@ pub enum ApiError {
     Server {
         /// HTTP status.
         status: u16,
+        /// The server's error code, when the body was the API's error object.
+        code: Option<ErrorCode>,
         /// The server's message.
         message: String,
     },
@@ -29,6 +38,22 @@ impl ApiError {
     /// The server refused the request itself (4xx): sending it again will not help.
     pub fn is_client_error(&self) -> bool {
         matches!(self, ApiError::Server { status, .. } if (400..500).contains(status))
+    }
+
+    /// The server's error code, if it sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Server { code, .. } => *code,
+            ApiError::Network(_) => None,
+        }
+    }
+
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Server { status, .. } => Some(*status),
+            ApiError::Network(_) => None,
+        }
     }
 
     /// The server's own message (or the network failure), without the status.
@@ -44,7 +69,9 @@ impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ApiError::Network(e) => write!(f, "cannot reach the server: {e}"),
-            ApiError::Server { status, message } => write!(f, "{message} (HTTP {status})"),
+            ApiError::Server {
+                status, message, ..
+            } => write!(f, "{message} (HTTP {status})"),
         }
     }
 }
@@ -61,11 +88,15 @@ async fn send(request: Request) -> Result<Response, ApiError> {
         return Ok(response);
     }
     let status = response.status();
-    let message = match response.json::<ErrorResponse>().await {
-        Ok(body) => body.error.message,
-        Err(_) => response.status_text(),
+    let (code, message) = match response.json::<ErrorResponse>().await {
+        Ok(body) => (Some(body.error.code), body.error.message),
+        Err(_) => (None, response.status_text()),
     };
-    Err(ApiError::Server { status, message })
+    Err(ApiError::Server {
+        status,
+        code,
+        message,
+    })
 }
 
 async fn json<T: DeserializeOwned>(request: Request) -> Result<T, ApiError> {
@@ -185,6 +216,59 @@ pub async fn stats() -> Result<Stats, ApiError> {
     json(build(Request::get("/api/v1/stats"))?).await
 }
 
+/// `GET /api/v1/auth/me`: 401 when Google sign-in is configured and nobody is signed in.
+pub async fn me() -> Result<Me, ApiError> {
+    json(build(Request::get("/api/v1/auth/me"))?).await
+}
+
+/// `POST /api/v1/auth/logout`.
+pub async fn logout() -> Result<(), ApiError> {
+    send(build(Request::post("/api/v1/auth/logout"))?).await?;
+    Ok(())
+}
+
+/// `POST /api/v1/auth/google/disconnect`: revokes Classify's access at Google.
+pub async fn disconnect_google() -> Result<(), ApiError> {
+    send(build(Request::post("/api/v1/auth/google/disconnect"))?).await?;
+    Ok(())
+}
+
+/// `DELETE /api/v1/account`: irreversible.
+pub async fn delete_account() -> Result<(), ApiError> {
+    send(build(Request::delete("/api/v1/account"))?).await?;
+    Ok(())
+}
+
+/// `POST /api/v1/picker/sessions`.
+pub async fn create_picker_session() -> Result<PickerSession, ApiError> {
+    json(build(Request::post("/api/v1/picker/sessions"))?).await
+}
+
+/// The path of a Picker session. Google's ids are opaque, so anything outside the unreserved
+/// characters is escaped rather than trusted to be path-safe.
+pub fn picker_session_path(id: &str) -> String {
+    let mut path = String::from("/api/v1/picker/sessions/");
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            path.push(char::from(byte));
+        } else {
+            path.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    path
+}
+
+/// `GET /api/v1/picker/sessions/{id}` (the server asks Google while the user is picking).
+pub async fn picker_session(id: &str) -> Result<PickerSession, ApiError> {
+    json(build(Request::get(&picker_session_path(id)))?).await
+}
+
+/// `POST /api/v1/picker/sessions/{id}/sync`: queues the import of the picked photos.
+pub async fn sync_picker_session(id: &str) -> Result<SyncAccepted, ApiError> {
+    let path = format!("{}/sync", picker_session_path(id));
+    json(build(Request::post(&path))?).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,11 +292,24 @@ mod tests {
     fn only_4xx_answers_are_client_errors() {
         let server = |status| ApiError::Server {
             status,
+            code: None,
             message: "m".into(),
         };
         assert!(server(422).is_client_error());
         assert!(!server(503).is_client_error());
         assert!(!ApiError::Network("x".into()).is_client_error());
         assert_eq!(server(422).message(), "m");
+    }
+
+    #[test]
+    fn picker_session_ids_cannot_leave_their_path_segment() {
+        assert_eq!(
+            picker_session_path("a1-b_2.c~"),
+            "/api/v1/picker/sessions/a1-b_2.c~"
+        );
+        assert_eq!(
+            picker_session_path("../x?y"),
+            "/api/v1/picker/sessions/..%2Fx%3Fy"
+        );
     }
 }

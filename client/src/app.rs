@@ -1,14 +1,20 @@
-//! The shell: header, sidebar tabs and the page of the current tab. The current tab follows
-//! the URL fragment, so links, reloads and the back button work. The shell owns the shared
-//! [`Library`] state (threshold, refresh revision, upload and batch progress) and hands it to
-//! every page as a context.
+//! The shell: header, sidebar tabs and the page of the current tab. It follows
+//! `/api/v1/auth/me`: nobody signed in (with Google sign-in configured) gets the sign-in
+//! screen instead; the local user gets the app with the "Local mode" badge; a Google user gets
+//! their menu, "Pick photos" and, when Google cannot be used, the banner that says why.
+//!
+//! The current tab follows the URL fragment, so links, reloads and the back button work. The
+//! shell owns the shared [`Library`] state (threshold, refresh revision, upload and batch
+//! progress) and the pick flow, and hands them to every page as contexts.
 
 use gloo_events::EventListener;
 use yew::prelude::*;
 
-use crate::components::ThresholdSlider;
-use crate::library::Library;
-use crate::pages::{DebugPage, GalleryPage, StatisticsPage};
+use crate::account::{self, Account, AccountHandle};
+use crate::components::picker::{PickContext, PickerStatus, use_picker};
+use crate::components::{GoogleBanner, ThresholdSlider, UserMenu};
+use crate::library::{Library, LibraryHandle};
+use crate::pages::{DebugPage, GalleryPage, SignInPage, StatisticsPage};
 use crate::tabs::Tab;
 
 fn current_tab() -> Tab {
@@ -18,11 +24,63 @@ fn current_tab() -> Tab {
         .unwrap_or(Tab::All)
 }
 
-/// The whole app.
+fn logo() -> Html {
+    html! {
+        <a class="logo" href="#/all" aria-label="Classify home">
+            <span class="logo-mark" aria-hidden="true">{"◎"}</span>
+            <span>{"Classify"}</span>
+        </a>
+    }
+}
+
+/// The whole app: asks who is there, then shows the sign-in screen or the shell.
 #[component]
 pub fn App() -> Html {
+    let account = use_reducer(Account::default);
+    {
+        let account = account.clone();
+        use_effect_with((), move |_| account::load(account));
+    }
+    match &*account {
+        Account::Loading => html! {
+            <div class="shell bare">
+                <header class="header">{ logo() }</header>
+                <main class="content" id="content">
+                    <p class="muted" role="status">{"Loading…"}</p>
+                </main>
+            </div>
+        },
+        Account::SignedOut => html! {
+            <div class="shell bare">
+                <header class="header">{ logo() }</header>
+                <main class="content" id="content"><SignInPage /></main>
+            </div>
+        },
+        _ => html! { <Shell account={account.clone()} /> },
+    }
+}
+
+/// Properties of [`Shell`].
+#[derive(Clone, PartialEq, Properties)]
+struct ShellProps {
+    account: AccountHandle,
+}
+
+/// The app for someone who is in (or for whom `/auth/me` failed: the pages still say what
+/// the server allows, and the Debug tab shows what is down).
+#[component]
+fn Shell(props: &ShellProps) -> Html {
     let tab = use_state(current_tab);
     let library = use_reducer(Library::default);
+    let account_error = use_state(|| None::<String>);
+    let me = props.account.user();
+    let google = me.as_deref().is_some_and(account::is_google);
+    let banner = me.as_deref().and_then(account::banner);
+    let picker = use_picker(
+        props.account.clone(),
+        Some(library.clone()),
+        account::pick_blocked(me.as_deref()),
+    );
     {
         let tab = tab.clone();
         use_effect_with((), move |_| {
@@ -37,19 +95,44 @@ pub fn App() -> Html {
         Tab::Debug => html! { <DebugPage /> },
         gallery => html! { <GalleryPage tab={gallery} /> },
     };
+    let on_changed = {
+        let account = props.account.clone();
+        let account_error = account_error.clone();
+        Callback::from(move |()| {
+            account_error.set(None);
+            account::load(account.clone());
+        })
+    };
+    let on_error = {
+        let account_error = account_error.clone();
+        Callback::from(move |message: String| account_error.set(Some(message)))
+    };
+    let pick_hidden = banner.is_some();
+    let start = picker.context.start.reform(|_: MouseEvent| ());
     html! {
-        <ContextProvider<crate::library::LibraryHandle> context={library}>
+        <ContextProvider<LibraryHandle> context={library}>
+        <ContextProvider<PickContext> context={picker.context.clone()}>
         <div class="shell">
             <header class="header">
-                <a class="logo" href="#/all" aria-label="Classify home">
-                    <span class="logo-mark" aria-hidden="true">{"◎"}</span>
-                    <span>{"Classify"}</span>
-                </a>
+                { logo() }
                 <div class="header-tools">
                     <ThresholdSlider />
-                    <span class="mode" title="No Google account is configured: photos stay on this machine">
-                        {"Local mode"}
-                    </span>
+                    if me.as_deref().is_some_and(|m| !account::is_google(m)) {
+                        <span class="mode" title="No Google account is configured: photos stay on this machine">
+                            {"Local mode"}
+                        </span>
+                    }
+                    if google && !pick_hidden {
+                        <button type="button" id="pick-photos" class="primary" onclick={start}
+                                disabled={picker.context.blocked.is_some()}
+                                title={picker.context.blocked}>
+                            {"Pick photos"}
+                        </button>
+                    }
+                    if let Some(me) = me.clone().filter(|_| google) {
+                        <UserMenu me={me} pick={picker.context.clone()} pick_hidden={pick_hidden}
+                                  on_changed={on_changed} on_error={on_error} />
+                    }
                 </div>
             </header>
             <nav class="sidebar" aria-label="Views">
@@ -69,8 +152,27 @@ pub fn App() -> Html {
                     }) }
                 </ul>
             </nav>
-            <main class="content" id="content">{ page }</main>
+            <main class="content" id="content">
+                if let Account::Unreachable(message) = &*props.account {
+                    <p class="error" role="alert" id="me-error">
+                        { format!("Classify could not tell who you are: {message}. ") }
+                        <a href="/">{"Reload"}</a>
+                    </p>
+                }
+                if let Some(banner) = banner {
+                    <GoogleBanner banner={banner} />
+                }
+                if let Some(message) = &*account_error {
+                    <p class="error" role="alert" id="account-error">{ message }</p>
+                }
+                if google {
+                    <PickerStatus flow={picker.flow.clone()} on_start={picker.context.start.clone()}
+                                  on_close={picker.close.clone()} />
+                }
+                { page }
+            </main>
         </div>
-        </ContextProvider<crate::library::LibraryHandle>>
+        </ContextProvider<PickContext>>
+        </ContextProvider<LibraryHandle>>
     }
 }

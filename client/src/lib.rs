@@ -3,13 +3,15 @@
 //! Logic that can be tested natively (tab routing, formatting) lives in plain functions;
 //! components only arrange it.
 
+pub mod account; // who is signed in (`/auth/me`), the Google banner's choice
 pub mod api; // typed calls to the server
 pub mod app; // the shell: header, sidebar, the page of the current tab
-pub mod components; // upload area, progress, photo cards, threshold slider, histogram
+pub mod components; // upload area, progress, photo cards, slider, histogram, user menu, picker
 pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
 pub mod library; // the state every page shares: threshold, refresh revision, progress
-pub mod pages; // one component per tab
+pub mod pages; // one component per tab, and the sign-in screen
+pub mod pick; // the steps of picking photos in Google Photos, and their words
 pub mod preview; // the Web Worker that will run the blur kernel for the instant preview
 pub mod tabs; // the sidebar's tabs and their URL fragments
 pub mod work; // uploading in chunks, then verifying and following the batch

@@ -149,9 +149,15 @@ pub async fn verify_unprocessed(library: LibraryHandle) {
 
 /// Polls a batch every [`POLL_MS`] until it ends, reporting each step.
 pub async fn follow(library: LibraryHandle, accepted: JobAccepted) {
+    follow_batch(library, accepted.batch_id).await;
+}
+
+/// Polls the batch `batch_id` every [`POLL_MS`] until it ends, reporting each step (also the
+/// verification an import of Google photos queued).
+pub async fn follow_batch(library: LibraryHandle, batch_id: i64) {
     let mut failures = 0;
     loop {
-        match api::job(accepted.batch_id).await {
+        match api::job(batch_id).await {
             Ok(progress) => {
                 failures = 0;
                 let finished = batch_finished(&progress);

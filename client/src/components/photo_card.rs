@@ -1,11 +1,13 @@
 //! One photo of the grid: thumbnail in a fixed 4:3 box (nothing moves while images and
 //! scores arrive), filename, score bar, verification status and blur type, and the
-//! Analyze / Delete actions.
+//! Analyze / Delete actions. A Google photo whose link expired shows its scores without an
+//! image (none is requested) and offers to pick it again.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
 use yew::prelude::*;
 
 use crate::api;
+use crate::components::picker::PickContext;
 
 /// The status badge: a CSS class / `data-status` value and the words shown.
 pub fn status_label(status: VerificationStatus) -> (&'static str, &'static str) {
@@ -27,6 +29,15 @@ pub fn blur_type_label(blur_type: Option<ApiBlurType>) -> &'static str {
     }
 }
 
+/// A Google photo whose link ran out: its image cannot be fetched until it is picked again.
+pub fn link_expired(photo: &Photo) -> bool {
+    photo.link_expired
+        || photo
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("link_expired"))
+}
+
 /// Properties of [`PhotoCard`].
 #[derive(Debug, Clone, PartialEq, Properties)]
 pub struct PhotoCardProps {
@@ -41,10 +52,58 @@ pub struct PhotoCardProps {
     pub on_delete: Callback<i64>,
 }
 
+/// Where a Google photo's image would be, when it cannot be shown: why, and "Re-pick to
+/// refresh" (picking it again gives the server a fresh link).
+fn placeholder(photo: &Photo, expired: bool, pick: Option<&PickContext>) -> Html {
+    let (class, text) = if expired {
+        ("link-expired", "Link expired")
+    } else {
+        ("image-unavailable", "Image unavailable")
+    };
+    let blocked = pick.map_or(Some("Picking from Google Photos is not available."), |p| {
+        p.blocked
+    });
+    let onclick = pick.map(|p| p.start.reform(|_: MouseEvent| ()));
+    html! {
+        <div class={classes!("thumb-placeholder", class)} data-testid={class}>
+            <span class="placeholder-text">{ text }</span>
+            <button type="button" class="repick" onclick={onclick} disabled={blocked.is_some()}
+                    title={blocked} aria-label={format!("Re-pick to refresh {}", photo.filename)}
+                    data-testid="repick">
+                {"Re-pick to refresh"}
+            </button>
+        </div>
+    }
+}
+
 /// One card.
 #[component]
 pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     let p = &props.photo;
+    let pick_context = use_context::<PickContext>();
+    let expired = link_expired(p);
+    let google = p.source == "google";
+    // A Google image can fail (link run out since the page loaded, Google busy): the card
+    // then says so instead of showing a broken image. A changed photo gets another try.
+    let broken = use_state_eq(|| false);
+    {
+        let broken = broken.clone();
+        use_effect_with((p.id, p.link_expired, p.processed_at), move |_| {
+            broken.set(false);
+        });
+    }
+    let thumb = if expired || (google && *broken) {
+        placeholder(p, expired, pick_context.as_ref())
+    } else {
+        let onerror = google.then(|| {
+            let broken = broken.clone();
+            Callback::from(move |_: Event| broken.set(true))
+        });
+        html! {
+            <img src={api::thumb_url(p.id)} alt={p.filename.clone()} loading="lazy"
+                 decoding="async" width="320" height="240" {onerror} />
+        }
+    };
     let (status_class, status_text) = status_label(p.status);
     let verdict = match p.is_blurred {
         Some(true) => "blurred",
@@ -67,10 +126,7 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     html! {
         <li class={classes!("card", verdict)} data-testid="photo-card"
             data-photo-id={id.to_string()} data-status={status_class} data-verdict={verdict}>
-            <div class="thumb">
-                <img src={api::thumb_url(id)} alt={p.filename.clone()} loading="lazy"
-                     decoding="async" width="320" height="240" />
-            </div>
+            <div class="thumb">{ thumb }</div>
             <div class="card-body">
                 <p class="filename" title={p.filename.clone()}>{ &p.filename }</p>
                 <div class="score">
@@ -127,5 +183,26 @@ mod tests {
     fn an_unverified_photo_shows_no_blur_type() {
         assert_eq!(blur_type_label(None), "");
         assert_eq!(blur_type_label(Some(ApiBlurType::Motion)), "camera shake");
+    }
+
+    #[test]
+    fn a_photo_link_expires_by_flag_or_by_its_jobs_error() {
+        let mut photo: Photo = match serde_json::from_value(serde_json::json!({
+            "id": 1, "filename": "a.jpg", "source": "google", "mime_type": null,
+            "size_bytes": null, "width": null, "height": null, "blur_score": 0.2,
+            "is_blurred": false, "blur_type": "none", "motion_angle_deg": null,
+            "preview_score": null, "status": "done", "verified": true, "error": null,
+            "processed_at": 1, "created_at": 0
+        })) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(!link_expired(&photo), "link_expired defaults to false");
+        photo.error = Some("link_expired: pick it again".into());
+        assert!(link_expired(&photo));
+        photo.error = Some("google_unavailable: later".into());
+        assert!(!link_expired(&photo));
+        photo.link_expired = true;
+        assert!(link_expired(&photo));
     }
 }
