@@ -284,7 +284,10 @@ impl Drop for ChildGuard {
 /// and photos stay apart from the local try-out's).
 fn start_fake_google() -> Result<(ChildGuard, Vec<(&'static str, String)>)> {
     step("fake Google (offline demo)");
-    sh("cargo", &["build", "--release", "--locked", "-p", "fake-google"])?;
+    sh(
+        "cargo",
+        &["build", "--release", "--locked", "-p", "fake-google"],
+    )?;
     let target = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -314,7 +317,10 @@ fn start_fake_google() -> Result<(ChildGuard, Vec<(&'static str, String)>)> {
     Ok((
         guard,
         vec![
-            ("GOOGLE_CLIENT_ID", "fake-client-id.apps.googleusercontent.com".into()),
+            (
+                "GOOGLE_CLIENT_ID",
+                "fake-client-id.apps.googleusercontent.com".into(),
+            ),
             ("GOOGLE_CLIENT_SECRET", "fake-client-secret".into()),
             ("GOOGLE_AUTH_URL", format!("{origin}/o/oauth2/v2/auth")),
             ("GOOGLE_TOKEN_URL", format!("{origin}/token")),

@@ -19,7 +19,7 @@ on_both_backends!(
     photos_added_in_the_page_are_verified_sorted_and_counted,
 );
 
-fn client_dir() -> PathBuf {
+pub(crate) fn client_dir() -> PathBuf {
     let dir = std::env::var("CLASSIFY_TEST_CLIENT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../client/dist")));
@@ -31,7 +31,7 @@ fn client_dir() -> PathBuf {
     dir
 }
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -70,7 +70,7 @@ async fn start_chromedriver() -> (Driver, String) {
 }
 
 /// Chromium under chromedriver, with a throw-away profile (keep all three alive).
-async fn start_browser() -> (Driver, fantoccini::Client, tempfile::TempDir) {
+pub(crate) async fn start_browser() -> (Driver, fantoccini::Client, tempfile::TempDir) {
     let (driver, driver_url) = start_chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
@@ -94,7 +94,10 @@ async fn start_browser() -> (Driver, fantoccini::Client, tempfile::TempDir) {
     (driver, browser, profile)
 }
 
-async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(
+    client: &fantoccini::Client,
+    css: &str,
+) -> fantoccini::elements::Element {
     client
         .wait()
         .at_most(Duration::from_secs(30))
@@ -105,7 +108,7 @@ async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::element
 
 /// The text of the element at `css` once it appears. Yew may replace the element between the
 /// find and the read (a re-render after a click), so a stale reference is looked up again.
-async fn settled_text(browser: &fantoccini::Client, css: &str) -> String {
+pub(crate) async fn settled_text(browser: &fantoccini::Client, css: &str) -> String {
     for _ in 0..50 {
         if let Ok(text) = wait_for(browser, css).await.text().await {
             return text;
@@ -155,7 +158,7 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
 }
 
 /// The number of elements matching `css` now.
-async fn count(browser: &fantoccini::Client, css: &str) -> usize {
+pub(crate) async fn count(browser: &fantoccini::Client, css: &str) -> usize {
     browser.find_all(Locator::Css(css)).await.unwrap().len()
 }
 

@@ -21,7 +21,7 @@ on_both_backends!(
 );
 
 /// The fake's library: the nine real photos of `tests/photos` and one video.
-fn real_library() -> fake_google::Options {
+pub(crate) fn real_library() -> fake_google::Options {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/photos");
     let mut options = fake_google::Options::default().photos_dir(dir).unwrap();
     let video = fake_google::Photo::builtin_set()

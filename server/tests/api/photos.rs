@@ -533,7 +533,7 @@ async fn the_api_is_documented_and_the_docs_page_works_offline() {
             );
         }
     }
-    assert_eq!(operations, 18, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 25, "{:?}", paths.keys().collect::<Vec<_>>());
     // Swagger UI is served from the binary: the page and its script, no CDN.
     let page = app.get("/api/docs/").await;
     assert_eq!(page.status(), 200);

@@ -1,0 +1,148 @@
+//! The Google flow in headless Chromium, as a user meets it: "Sign in with Google", the
+//! (fake) consent page, "Pick photos" opening Google's (fake) picker in a new tab, Done, the
+//! import, and the gallery showing the picked photos with thumbnails through the image proxy
+//! and verified scores. Needs the built client and Debian's chromium + chromium-driver.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+
+use crate::browser::{client_dir, count, settled_text, start_browser, wait_for};
+use crate::google::real_library;
+use crate::google_harness::GoogleApp;
+use crate::helpers::{Backend, eventually};
+use crate::on_both_backends;
+
+on_both_backends!(a_user_signs_in_with_google_picks_photos_and_sees_them_verified);
+
+async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend: Backend) {
+    let client = client_dir();
+    let g = GoogleApp::start_with(backend, 1, real_library(), |args, _| {
+        args.client_dir = Some(client);
+    })
+    .await;
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", g.app.base)).await.unwrap();
+
+    // Signed out: the sign-in screen, then Google's consent page.
+    wait_for(&browser, "#google-sign-in")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&browser, "#user-alice")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let scopes = browser
+        .find_all(Locator::Css("input[name='scope']"))
+        .await
+        .unwrap();
+    assert!(
+        !scopes.is_empty(),
+        "the consent page lists the Photos scope"
+    );
+    wait_for(&browser, "#allow").await.click().await.unwrap();
+
+    // Back in the app, signed in as Alice.
+    let menu = settled_text(&browser, "#user-menu").await;
+    assert!(menu.contains("Alice"), "{menu}");
+    assert_eq!(count(&browser, "#google-banner").await, 0);
+
+    // Pick photos: Google's picker opens in a new tab.
+    let app_window = browser.window().await.unwrap();
+    wait_for(&browser, "#pick-photos")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let status = settled_text(&browser, "#picker-status").await;
+    assert!(!status.is_empty());
+    let mut picker = None;
+    for _ in 0..100 {
+        let windows = browser.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| *w != app_window) {
+            picker = Some(w);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let picker = picker.expect("the picker opened in a new tab");
+    browser.switch_to_window(picker).await.unwrap();
+    wait_for(&browser, "#select-all")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(&browser, "#done").await.click().await.unwrap();
+    // The /autoclose page closes its own tab; go back to the app either way.
+    browser.switch_to_window(app_window).await.unwrap();
+
+    // The import runs and the nine photos are verified; the panel says so.
+    let imported = eventually(60, || async {
+        settled_text(&browser, "#picker-status")
+            .await
+            .contains("Imported 9 photos")
+    })
+    .await;
+    assert!(
+        imported,
+        "{}",
+        settled_text(&browser, "#picker-status").await
+    );
+    let verified = eventually(60, || async {
+        count(
+            &browser,
+            "[data-testid='photo-card'][data-status='verified']",
+        )
+        .await
+            == 9
+    })
+    .await;
+    assert!(
+        verified,
+        "cards: {}",
+        count(&browser, "[data-testid='photo-card']").await
+    );
+
+    // Every thumbnail came through the proxy and decoded (the lazy ones once scrolled to).
+    let loaded = eventually(30, || async {
+        let loaded = browser
+            .execute(
+                "const imgs = Array.from(document.querySelectorAll(\"[data-testid='photo-card'] img\"));
+                 imgs.filter(i => !i.complete).forEach(i => i.scrollIntoView());
+                 return imgs.filter(i => i.complete && i.naturalWidth > 0).length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        loaded.as_u64() == Some(9)
+    })
+    .await;
+    let images = browser
+        .execute(
+            "return Array.from(document.querySelectorAll(\"[data-testid='photo-card'] img\"))
+               .map(i => [i.src, i.complete, i.naturalWidth, i.loading]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(loaded, "not every thumbnail loaded: {images}");
+    // The blurred tab holds the six `_F`/`_M` photos.
+    wait_for(&browser, "#tab-blurred")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "[data-testid='grid'][data-filter='blurred'][data-loaded='true']",
+    )
+    .await;
+    let blurred = count(&browser, "[data-testid='photo-card']").await;
+    assert_eq!(blurred, 6);
+
+    browser.close().await.unwrap();
+    g.stop().await;
+}
