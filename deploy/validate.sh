@@ -56,17 +56,20 @@ cat > "$work/compose.env" <<'EOF'
 POSTGRES_PASSWORD=ci0123456789abcdef0123456789abcdef
 CLASSIFY_SECRET_KEY=ci0123456789abcdef0123456789abcdef0123456789abcdef
 GOOGLE_CLIENT_ID=ci-client-id.apps.googleusercontent.com
+GOOGLE_CLIENT_SECRET=ci-client-secret
+CLASSIFY_PUBLIC_URL=https://classify.example.com
+CLASSIFY_TOKEN_KEY=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 EOF
 "$compose" -f docker-compose.yml --env-file "$work/compose.env" config --format json > "$work/compose.json"
 "$compose" -f docker-compose.services.yml config -q
 # Without the operator's values compose must refuse, naming the missing one.
-if env -u POSTGRES_PASSWORD -u CLASSIFY_SECRET_KEY -u GOOGLE_CLIENT_ID \
+if env -u POSTGRES_PASSWORD -u CLASSIFY_SECRET_KEY -u GOOGLE_CLIENT_ID -u CLASSIFY_TOKEN_KEY \
     "$compose" -f docker-compose.yml --env-file /dev/null config -q 2> "$work/compose-refused.txt"; then
   fail "docker-compose.yml starts without POSTGRES_PASSWORD / CLASSIFY_SECRET_KEY / GOOGLE_CLIENT_ID"
 fi
 grep -q "required variable" "$work/compose-refused.txt" \
   || fail "compose failed without the required values, but not on them: $(cat "$work/compose-refused.txt")"
-for var in POSTGRES_PASSWORD CLASSIFY_SECRET_KEY GOOGLE_CLIENT_ID; do
+for var in POSTGRES_PASSWORD CLASSIFY_SECRET_KEY GOOGLE_CLIENT_ID CLASSIFY_TOKEN_KEY; do
   grep -v "^$var=" "$work/compose.env" > "$work/compose-missing.env"
   if env -u "$var" "$compose" -f docker-compose.yml --env-file "$work/compose-missing.env" config -q 2>/dev/null; then
     fail "docker-compose.yml accepts a missing $var"
@@ -78,7 +81,7 @@ for var in POSTGRES_PASSWORD CLASSIFY_SECRET_KEY; do
     fail "docker-compose.yml accepts an empty $var"
   fi
 done
-echo "docker-compose.yml parses; it refuses to start without POSTGRES_PASSWORD, CLASSIFY_SECRET_KEY or GOOGLE_CLIENT_ID"
+echo "docker-compose.yml parses; it refuses to start without POSTGRES_PASSWORD, CLASSIFY_SECRET_KEY, GOOGLE_CLIENT_ID or CLASSIFY_TOKEN_KEY"
 
 say "kubectl kustomize | kubernetes-validate --strict"
 rendered=()
