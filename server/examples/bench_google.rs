@@ -184,7 +184,13 @@ async fn local_rate(files: &[(String, Vec<u8>)]) -> f64 {
         .json()
         .await
         .unwrap();
-    wait_batch(&http, &base, accepted["batch_id"].as_i64().unwrap(), files.len()).await;
+    wait_batch(
+        &http,
+        &base,
+        accepted["batch_id"].as_i64().unwrap(),
+        files.len(),
+    )
+    .await;
     let secs = started.elapsed().as_secs_f64();
     stop.cancel();
     files.len() as f64 / secs

@@ -2,10 +2,10 @@
 //! so integration tests build the very same app in-process.
 //!
 //! Dependencies point one way: `cli` and `http` → `auth`, `health`, `jobs` → `photos` →
-//! `media`, `db`, `queue`, `blobs` → `shared`. `app::Deps` is the one set of connected services
+//! `google` → `media`, `db`, `queue`, `blobs` → `shared`. `app::Deps` is the one set of connected services
 //! that the web state and the workers both hold.
 
-pub mod app; // Deps: database, queue, blob store and limits, built once
+pub mod app; // Deps: database, queue, blob store, limits and Google, built once
 pub mod auth; // CurrentUser: bearer token, session or local user; tokens, sessions, CSRF
 pub mod blobs; // the blob store for uploaded photos and derived images
 pub mod cli; // the subcommands: serve, worker, migrate, scan, eval
@@ -18,6 +18,7 @@ pub mod http; // the router: API, health, metrics and the static client; AppStat
 pub mod jobs; // job kinds and their policies, the one enqueue path, the leased worker
 pub mod media; // untrusted bytes: probe, decode, EXIF, thumbnails, with one set of limits
 pub mod photos; // the photos service: one ingest path for every source, blob keys, deletion
+pub mod private_file; // files only the server's user may read (generated keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait
 pub mod telemetry; // tracing and Prometheus metrics
 pub mod time; // Unix-millisecond clock used for stored timestamps

@@ -48,26 +48,8 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<Vec<u
     }
     std::fs::create_dir_all(data_dir).map_err(file_error)?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
-    write_private(&path, &secret).map_err(file_error)?;
+    crate::private_file::write(&path, &secret).map_err(file_error)?;
     Ok(secret.into_bytes())
-}
-
-#[cfg(unix)]
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ impl TokenCipher {
         std::fs::create_dir_all(data_dir).map_err(file_error)?;
         let id = format!("k{}", hex::encode(rand::random::<[u8; 4]>()));
         let spec = format!("{id}:{}", STANDARD.encode(rand::random::<[u8; 32]>()));
-        crate::auth::keys::write_private(&path, &spec).map_err(file_error)?;
+        crate::private_file::write(&path, &spec).map_err(file_error)?;
         Self::parse(&spec)
     }
 
