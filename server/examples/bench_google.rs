@@ -74,11 +74,13 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 async fn google_rate(files: &[(String, Vec<u8>)]) -> f64 {
-    let mut options = Options::default();
-    options.photos = files
-        .iter()
-        .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
-        .collect();
+    let options = Options {
+        photos: files
+            .iter()
+            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
+            .collect(),
+        ..Options::default()
+    };
     let fake = FakeGoogle::start(options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::new(StorageArgs::embedded(dir.path().to_path_buf()));
