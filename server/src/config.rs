@@ -256,6 +256,26 @@ pub struct ServeArgs {
     #[arg(long, env = "CLASSIFY_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
 
+    /// Host names (comma-separated, port ignored) that local mode answers to besides this
+    /// machine's loopback names, e.g. the name a reverse proxy forwards. Every other `Host` is
+    /// refused with 403, so a web page cannot reach the local user through DNS rebinding.
+    #[arg(long, env = "CLASSIFY_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Start local mode (no sign-in) on a non-loopback address. Refused without this: anyone
+    /// who can reach the address would use the local user's photos. Only for a container whose
+    /// port is published on loopback.
+    #[arg(
+        long,
+        env = "CLASSIFY_ALLOW_PUBLIC_LOCAL_MODE",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true"
+    )]
+    pub allow_public_local_mode: bool,
+
     #[command(flatten)]
     pub google: GoogleArgs,
 
@@ -440,6 +460,8 @@ impl ServeArgs {
             secret_key: None,
             secure_cookies: false,
             public_url: None,
+            allowed_hosts: Vec::new(),
+            allow_public_local_mode: false,
             google: GoogleArgs::disabled(),
             storage,
         }
@@ -465,6 +487,32 @@ mod tests {
         assert_eq!(args.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(args.workers, 1);
         assert_eq!(args.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn public_local_mode_is_off_unless_asked_and_allowed_hosts_split_on_commas() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Serve(args) = cli.command else {
+                panic!("expected serve");
+            };
+            args
+        };
+        let args = parse(&["classify", "serve"]);
+        assert!(!args.allow_public_local_mode);
+        assert!(args.allowed_hosts.is_empty());
+        assert!(parse(&["classify", "serve", "--allow-public-local-mode"]).allow_public_local_mode);
+        for (value, expected) in [("1", true), ("true", true), ("0", false), ("false", false)] {
+            let args = parse(&["classify", "serve", "--allow-public-local-mode", value]);
+            assert_eq!(args.allow_public_local_mode, expected, "{value}");
+        }
+        let args = parse(&[
+            "classify",
+            "serve",
+            "--allowed-hosts",
+            "photos.lan,nas.local",
+        ]);
+        assert_eq!(args.allowed_hosts, ["photos.lan", "nas.local"]);
     }
 
     #[test]

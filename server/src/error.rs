@@ -27,6 +27,11 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("not allowed")]
     Forbidden,
+    /// Local mode and a `Host` that is neither this machine nor a listed name (DNS rebinding).
+    #[error(
+        "this server answers only to this machine's names (localhost, 127.0.0.1, [::1]); list other names in CLASSIFY_ALLOWED_HOSTS"
+    )]
+    ForeignHost,
     /// A cookie-authenticated request that changes state came from another site.
     #[error("cross-site request refused")]
     CrossSite,
@@ -74,7 +79,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
-            AppError::Forbidden | AppError::CrossSite => {
+            AppError::Forbidden | AppError::CrossSite | AppError::ForeignHost => {
                 (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
             }
             AppError::PayloadTooLarge(_) => {

@@ -1,5 +1,5 @@
-//! Who is asking: the `CurrentUser` of every `/api/v1` request, and the protection of
-//! cookie-authenticated requests against cross-site forgery.
+//! Who is asking: the `CurrentUser` of every `/api/v1` request, and [`guard`], the one layer in
+//! front of every route that applies local mode's host rule and the same-origin rule.
 //!
 //! A request's user comes from, in order: a bearer access token (`Authorization: Bearer ...`,
 //! for REST API clients), the browser session (tower-sessions cookie), or, in local mode (no
@@ -56,9 +56,55 @@ pub struct Auth {
     pub mode: AuthMode,
     /// Signs and checks bearer tokens.
     pub keys: TokenKeys,
-    /// The server listens on loopback only: local mode then also requires a loopback `Host`,
-    /// so a web page cannot reach the local user through DNS rebinding.
-    pub loopback_only: bool,
+    /// Host names local mode answers to besides the loopback names (`CLASSIFY_ALLOWED_HOSTS`),
+    /// lower-case, without port.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// The liveness path: the one route local mode's host rule leaves open (see [`Auth::admit`]).
+pub const LIVENESS_PATH: &str = "/health";
+
+impl Auth {
+    /// Local mode's host rule and the same-origin rule, for every request before routing.
+    ///
+    /// In local mode anyone who reaches the port is the local user, so the `Host` must name this
+    /// machine (or a listed name): a page on a rebound domain (`rebound.example` resolving to
+    /// 127.0.0.1) arrives with its own name and is refused, whatever route it aims at (token
+    /// grants, bearer calls, metrics, the docs, the app). `/health` stays open: it says only
+    /// "ok", and container probes call it by whatever address they see.
+    ///
+    /// A request without `Authorization` that changes state must come from our own pages: the
+    /// browser attaches cookies (and, in local mode, reaches the server at all) on requests any
+    /// site can trigger. Bearer requests skip it: a browser cannot add the header cross-site
+    /// without a CORS preflight, which this server never grants.
+    pub fn admit(&self, parts: &Parts) -> Result<(), AppError> {
+        if matches!(self.mode, AuthMode::Local { .. })
+            && parts.uri.path() != LIVENESS_PATH
+            && !request_host(parts)
+                .is_some_and(|name| is_loopback_name(&name) || self.allowed_hosts.contains(&name))
+        {
+            return Err(AppError::ForeignHost);
+        }
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            check_same_origin(parts)?;
+        }
+        Ok(())
+    }
+}
+
+/// The middleware form of [`Auth::admit`], layered over the whole router.
+pub async fn guard(
+    axum::extract::State(auth): axum::extract::State<Arc<Auth>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    if let Err(e) = auth.admit(&parts) {
+        return e.into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
 }
 
 /// How the current request proved who it is.
@@ -121,18 +167,11 @@ where
         } else if let Some(id) = session_user(parts).await? {
             (id, AuthVia::Session)
         } else if let AuthMode::Local { user_id } = auth.mode {
-            if auth.loopback_only && !is_loopback_host(parts) {
-                return Err(AppError::Forbidden);
-            }
+            // The host rule and the same-origin rule already ran in `guard`, before routing.
             (user_id, AuthVia::Local)
         } else {
             return Err(AppError::Unauthorized);
         };
-        if via != AuthVia::Bearer {
-            // The browser attaches cookies (and, in local mode, reaches the server at all) on
-            // requests any site can trigger, so state changes must come from our own pages.
-            check_same_origin(parts)?;
-        }
         Ok(CurrentUser { id: user_id, via })
     }
 }
@@ -147,28 +186,40 @@ async fn session_user(parts: &Parts) -> Result<Option<i64>, AppError> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))
 }
 
-/// True when the `Host` header names this machine (`localhost`, `*.localhost`, `127.0.0.1`,
-/// `[::1]`), with or without a port. A rebinding attack arrives with the attacker's name.
+/// The host name a request is addressed to, lower-case and without port: the `Host` header, or
+/// for HTTP/2 the URI's authority. `None` when there is none or it does not parse, which no
+/// rule accepts.
+pub fn request_host(parts: &Parts) -> Option<String> {
+    let authority = match parts.headers.get(header::HOST) {
+        Some(value) => value
+            .to_str()
+            .ok()?
+            .parse::<axum::http::uri::Authority>()
+            .ok()?,
+        None => parts.uri.authority()?.clone(),
+    };
+    // A Host header never carries user info; one that does is not a name we serve.
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let name = authority.host();
+    let name = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    Some(name.to_ascii_lowercase())
+}
+
+/// True when the `Host` names this machine (`localhost`, `*.localhost`, `127.0.0.1`, `[::1]`),
+/// with or without a port. A rebinding attack arrives with the attacker's name.
 pub fn is_loopback_host(parts: &Parts) -> bool {
-    let Some(host) = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-    else {
-        // HTTP/1.0 without Host, or HTTP/2 with the authority in the URI.
-        return parts.uri.host().is_none_or(is_loopback_name);
-    };
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(n, _)| n),
-    };
-    is_loopback_name(name)
+    request_host(parts).is_some_and(|name| is_loopback_name(&name))
 }
 
 fn is_loopback_name(name: &str) -> bool {
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    name.eq_ignore_ascii_case("localhost")
-        || name.to_ascii_lowercase().ends_with(".localhost")
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
@@ -262,12 +313,27 @@ mod tests {
             "192.168.1.10:8080",
             "localhost.evil.example",
             "[2001:db8::1]:80",
+            "[::1",
+            "127.0.0.1@evil.example",
+            "",
         ] {
             assert!(
                 !is_loopback_host(&parts(Method::GET, &[("host", host)])),
                 "{host}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_without_any_host_is_not_loopback() {
+        assert!(!is_loopback_host(&parts(Method::GET, &[])));
+        let http2 = Request::builder()
+            .uri("http://[::1]:8080/api/v1/photos")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        assert!(is_loopback_host(&http2));
     }
 
     #[test]

@@ -75,13 +75,19 @@ impl Server {
                 AuthMode::Accounts
             }
             None => {
-                let user_id = crate::db::users::ensure_local(deps.db.pool()).await?;
                 if !addr.ip().is_loopback() {
+                    if !args.allow_public_local_mode {
+                        anyhow::bail!(
+                            "refusing to start local mode (no GOOGLE_CLIENT_ID, so no sign-in) on {addr}, which is not a loopback address: anyone who can reach it would use the local user's photos. Listen on 127.0.0.1, configure Google sign-in, or, for a container whose port is published on loopback only, set CLASSIFY_ALLOW_PUBLIC_LOCAL_MODE=1"
+                        );
+                    }
                     tracing::warn!(
                         %addr,
-                        "local mode (no GOOGLE_CLIENT_ID) has no sign-in: anyone who can reach this address uses the local user's photos"
+                        allowed_hosts = ?args.allowed_hosts,
+                        "CLASSIFY_ALLOW_PUBLIC_LOCAL_MODE: local mode (no sign-in) on a non-loopback address. ANYONE WHO CAN REACH THIS PORT USES THE LOCAL USER'S PHOTOS. Publish it on loopback only; requests are still refused unless their Host is a loopback name or in CLASSIFY_ALLOWED_HOSTS"
                     );
                 }
+                let user_id = crate::db::users::ensure_local(deps.db.pool()).await?;
                 AuthMode::Local { user_id }
             }
         };
@@ -94,7 +100,12 @@ impl Server {
             auth: Arc::new(Auth {
                 mode,
                 keys: TokenKeys::new(&secret),
-                loopback_only: listener.local_addr()?.ip().is_loopback(),
+                allowed_hosts: args
+                    .allowed_hosts
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
             }),
             started: Arc::new(Instant::now()),
         };

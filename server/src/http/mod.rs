@@ -94,6 +94,12 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .route("/api", get(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(client::service(client_dir))
+        // Every route and the fallback, before any handler: local mode's host rule (DNS
+        // rebinding) and the same-origin rule (crate::auth::Auth::admit).
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::guard,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(

@@ -19,5 +19,6 @@ mod photos;
 mod queue;
 mod resilience;
 mod scan;
+mod security;
 mod users;
 mod worker;

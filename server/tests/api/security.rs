@@ -1,0 +1,171 @@
+//! The hardening of issue 10 that HTTP shows: local mode's host rule on every route (DNS
+//! rebinding), refusing local mode on a public address, browser security headers, bounded
+//! metric labels, the header-read timeout and the error bodies of over-size requests.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{Backend, TestApp, storage};
+use crate::on_both_backends;
+
+on_both_backends!(a_rebound_host_reaches_no_route_in_local_mode);
+
+/// Sends raw bytes on a new connection and returns the status line's code (0 when the server
+/// closed without answering).
+async fn raw_status(app: &TestApp, request: &[u8]) -> u16 {
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn a_rebound_host_reaches_no_route_in_local_mode(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let rebound = format!("rebound.example:{port}");
+    let rebound_origin = format!("http://{rebound}");
+
+    // What a rebinding page sends: its own name as Host, a matching Origin, same-origin.
+    let grant = || {
+        app.request(Method::POST, "/api/v1/auth/token", None)
+            .json(&json!({"grant_type": "local"}))
+    };
+    let response = grant()
+        .header("host", &rebound)
+        .header("origin", &rebound_origin)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let err: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "forbidden", "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("CLASSIFY_ALLOWED_HOSTS"),
+        "{err}"
+    );
+
+    // A token obtained on loopback does not open the API to the rebound name either.
+    let pair: serde_json::Value = grant().send().await.unwrap().json().await.unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_string();
+    let paths = [
+        "/api/v1/photos",
+        "/api/v1/auth/me",
+        "/health/services",
+        "/health/ready",
+        "/metrics",
+        "/api/docs/",
+        "/api/openapi.json",
+        "/",
+        "/index.html",
+    ];
+    for path in paths {
+        for token in [None, Some(access.as_str())] {
+            let response = app
+                .request(Method::GET, path, token)
+                .header("host", &rebound)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status().as_u16(),
+                403,
+                "{path} (token: {})",
+                token.is_some()
+            );
+        }
+        // The same request by this machine's names passes the rule.
+        for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            let response = app
+                .request(Method::GET, path, Some(&access))
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(response.status().as_u16(), 403, "{path} as {host}");
+        }
+    }
+    // A missing or unparsable Host is not loopback.
+    for request in [
+        "GET /api/v1/photos HTTP/1.0\r\n\r\n".to_string(),
+        "GET /health/services HTTP/1.0\r\n\r\n".to_string(),
+        "GET /api/v1/photos HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n".to_string(),
+        format!(
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1@evil.example:{port}\r\nConnection: close\r\n\r\n"
+        ),
+    ] {
+        let status = raw_status(&app, request.as_bytes()).await;
+        assert!(
+            status == 403 || status == 400,
+            "{request:?} answered {status}"
+        );
+    }
+    // Liveness stays open to any name: it says only "ok", and probes call it by any address.
+    let response = app
+        .request(Method::GET, "/health", None)
+        .header("host", &rebound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_hosts_extend_the_local_host_rule() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.allowed_hosts = vec!["Photos.LAN".into()];
+    })
+    .await;
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    for (host, expected) in [
+        (format!("photos.lan:{port}"), 200),
+        ("PHOTOS.lan".to_string(), 200),
+        (format!("other.lan:{port}"), 403),
+        (format!("localhost:{port}"), 200),
+    ] {
+        let response = app
+            .request(Method::GET, "/api/v1/photos", None)
+            .header("host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{host}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_refuses_a_public_address_unless_allowed() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    let deps = server::app::Deps::connect(&storage).await.unwrap();
+    let mut args = server::config::ServeArgs::new(storage);
+    args.addr = "0.0.0.0:0".parse().unwrap();
+    let err = server::cli::serve::Server::with_deps(&args, deps.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("CLASSIFY_ALLOW_PUBLIC_LOCAL_MODE"), "{err}");
+    args.allow_public_local_mode = true;
+    let server = server::cli::serve::Server::with_deps(&args, deps.clone())
+        .await
+        .unwrap();
+    assert!(server.local_addr().unwrap().ip().is_unspecified());
+    drop(server);
+    deps.db.close().await;
+}
