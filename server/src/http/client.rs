@@ -35,9 +35,12 @@ pub(super) fn service(
     service_fn(move |request: Request<Body>| {
         let serve = serve.clone();
         let built = index.is_file();
+        let index = index.clone();
         async move {
             if !built {
-                return Ok::<Response, Infallible>(Html(NOT_BUILT).into_response());
+                let mut response = Html(NOT_BUILT).into_response();
+                set_csp(&mut response, &[]);
+                return Ok::<Response, Infallible>(response);
             }
             let path = request.uri().path().to_string();
             let mut response = match serve.oneshot(request).await {
@@ -55,9 +58,59 @@ pub(super) fn service(
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+            // Every answer here gets the app's policy, not only the 200 of index.html: a 304
+            // revalidating the cached page carries no Content-Type, and its headers replace the
+            // cached page's (a deny-all policy there stopped the app on its second load); the
+            // worker script runs under the policy it is served with. The page's hashes are
+            // read per request, so a rebuilt client (new names in the inline script) works at
+            // once; hashed assets, cached for good, need none.
+            let hashes = if immutable {
+                Vec::new()
+            } else {
+                let page = tokio::fs::read_to_string(&index).await.unwrap_or_default();
+                inline_script_hashes(&page)
+            };
+            set_csp(&mut response, &hashes);
             Ok(response)
         }
     })
+}
+
+fn set_csp(response: &mut Response, script_hashes: &[String]) {
+    if let Ok(value) = HeaderValue::from_str(&super::headers::app_csp(script_hashes)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The CSP sources (`sha256-<base64>`) of a page's inline scripts: Trunk writes the module
+/// script that loads the wasm into index.html, and its text names the hashed file, so the
+/// hash changes with every build.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let body = &after[tag_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !after[..tag_end].contains("src=") {
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
+            hashes.push(format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &body[close..];
+    }
+    hashes
 }
 
 /// Trunk's hashed file names look like `client-3f2a9c0d1b2e4f56.js`.
@@ -74,7 +127,18 @@ fn is_hashed_asset(path: &str) -> bool {
 }
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::{inline_script_hashes, is_hashed_asset};
+
+    #[test]
+    fn only_inline_scripts_are_hashed_over_their_exact_text() {
+        let page = "<script src=\"/a.js\"></script><script type=\"module\">\nalert(1)\n</script>";
+        // printf '\nalert(1)\n' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            inline_script_hashes(page),
+            ["sha256-J8+4/wmqNoqVGih0Xof49bzVEIwR8aHhR5HvZK1wlzY="]
+        );
+        assert!(inline_script_hashes("<p>no script</p>").is_empty());
+    }
 
     #[test]
     fn only_content_hashed_files_are_immutable() {

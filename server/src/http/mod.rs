@@ -6,6 +6,7 @@ mod client;
 pub mod docs;
 mod extract;
 mod google;
+mod headers;
 mod health;
 mod metrics;
 mod photos;
@@ -107,6 +108,8 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(json_errors))
+        // Outermost, so every answer carries them: the guard's refusals, timeouts, 404s.
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 

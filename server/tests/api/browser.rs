@@ -128,6 +128,19 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
     .await;
     let (_driver, browser, _profile) = start_browser().await;
 
+    // The page comes with its Content-Security-Policy: everything below (the wasm app, its
+    // preview worker) runs under it, with no inline script allowed but Trunk's hashed loader.
+    let page = app.get("/").await;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("'sha256-"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     // The shell renders with its tabs; the Debug tab is reached by clicking, as a user would.
     wait_for(&browser, "#tab-debug")
@@ -152,6 +165,14 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
         browser.current_url().await.unwrap().fragment(),
         Some("/debug")
     );
+
+    // Swagger UI renders under its own policy (its scripts are files, its styles inline).
+    browser
+        .goto(&format!("{}/api/docs/", app.base))
+        .await
+        .unwrap();
+    wait_for(&browser, ".swagger-ui .info .title").await;
+    wait_for(&browser, ".swagger-ui .opblock").await;
 
     browser.close().await.unwrap();
     app.stop().await;

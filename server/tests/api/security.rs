@@ -169,3 +169,109 @@ async fn local_mode_refuses_a_public_address_unless_allowed() {
     drop(server);
     deps.db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_browser_security_headers() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let (status, body) = app
+        .upload(&[("a.jpg".into(), crate::fixtures::sharp_jpeg(1))], None)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let photo = body["items"][0]["id"].as_i64().unwrap();
+    for path in [
+        "/".to_string(),
+        "/api/v1/photos".to_string(),
+        format!("/api/v1/photos/{photo}/image?size=original"),
+        "/api/v1/no-such-thing".to_string(),
+        "/api/docs/".to_string(),
+        "/metrics".to_string(),
+    ] {
+        let response = app.get(&path).await;
+        let headers = response.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .unwrap_or_else(|| panic!("{path}: no {name}"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(
+            header("cross-origin-resource-policy"),
+            "same-origin",
+            "{path}"
+        );
+        let csp = header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        let scripts = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src") || d.trim().starts_with("default-src"))
+            .unwrap();
+        assert!(!scripts.contains("'unsafe-inline'"), "{path}: {csp}");
+    }
+    // The app's page may run wasm; an image or a JSON answer may run nothing at all.
+    let client = &app;
+    let csp = |path: &'static str| async move {
+        client.get(path).await.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(csp("/").await.contains("'wasm-unsafe-eval'"));
+    assert!(
+        csp("/api/v1/photos")
+            .await
+            .starts_with("default-src 'none'")
+    );
+    assert!(csp("/api/docs/").await.contains("script-src 'self'"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_page_allows_its_inline_loader_by_hash_even_when_revalidated() {
+    use base64::Engine;
+    use sha2::Digest;
+    let data_dir = tempfile::tempdir().unwrap();
+    let client = data_dir.path().join("dist");
+    std::fs::create_dir_all(&client).unwrap();
+    let loader = "\nimport init from '/app-0123456789abcdef.js';\nawait init();\n";
+    std::fs::write(
+        client.join("index.html"),
+        format!(
+            "<!doctype html><html><head><script type=\"module\">{loader}</script></head></html>"
+        ),
+    )
+    .unwrap();
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader));
+    let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client);
+    })
+    .await;
+    let page = app.get("/").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    // The browser revalidates the page (no-cache): the 304's headers replace the cached ones,
+    // so it must carry the app's policy too, not the deny-all one.
+    let modified = page.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let again = app
+        .request(Method::GET, "/", None)
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    let csp = again.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    app.stop().await;
+}
