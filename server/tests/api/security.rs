@@ -231,6 +231,23 @@ async fn every_answer_carries_the_browser_security_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arbitrary_methods_do_not_grow_the_metrics() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let long = "Z".repeat(2000);
+    for method in ["BREWCOFFEE", long.as_str()] {
+        let request =
+            format!("{method} /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let status = raw_status(&app, request.as_bytes()).await;
+        assert_ne!(status, 0, "{method:.20} got no answer");
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(!metrics.contains("BREWCOFFEE"), "a method became a label");
+    assert!(!metrics.contains("ZZZZ"), "a method became a label");
+    assert!(metrics.contains(r#"method="other""#), "{metrics}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_page_allows_its_inline_loader_by_hash_even_when_revalidated() {
     use base64::Engine;
     use sha2::Digest;
