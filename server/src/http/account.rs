@@ -155,11 +155,21 @@ pub async fn logout(
     session: Session,
 ) -> Result<StatusCode, AppError> {
     tokens::revoke_all(state.deps.db.pool(), user.id()).await?;
+    end_session(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the browser session, if there is one. A bearer or local-mode logout has none, and
+/// flushing an id-less session logs a WARN in tower-sessions: one per call, which any client
+/// could turn into log flooding.
+async fn end_session(session: &Session) -> Result<(), AppError> {
+    if session.id().is_none() {
+        return Ok(());
+    }
     session
         .flush()
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))?;
-    Ok(StatusCode::NO_CONTENT)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session store: {e}")))
 }
 
 /// The user's settings.
@@ -206,4 +216,64 @@ pub async fn stats(
         )
         .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Counts WARN and ERROR events.
+    struct Warnings(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() <= tracing::Level::WARN {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct NoStore;
+
+    #[async_trait::async_trait]
+    impl tower_sessions::SessionStore for NoStore {
+        async fn save(&self, _: &Record) -> session_store::Result<()> {
+            Ok(())
+        }
+        async fn load(&self, _: &Id) -> session_store::Result<Option<Record>> {
+            Ok(None)
+        }
+        async fn delete(&self, _: &Id) -> session_store::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn logging_out_without_a_session_logs_no_warning() {
+        let warnings = Arc::new(AtomicUsize::new(0));
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(Warnings(warnings.clone())),
+        );
+        let session = Session::new(None, Arc::new(NoStore), None);
+        for _ in 0..3 {
+            end_session(&session).await.unwrap();
+        }
+        assert_eq!(warnings.load(Ordering::SeqCst), 0);
+        // A real session is still deleted.
+        let session = Session::new(Some(Id::default()), Arc::new(NoStore), None);
+        end_session(&session).await.unwrap();
+        assert!(session.id().is_none());
+    }
 }

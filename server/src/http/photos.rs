@@ -319,7 +319,7 @@ pub async fn upload(
             continue;
         }
         saw_file = true;
-        let filename = clean_filename(field.file_name());
+        let filename = crate::photos::clean_filename(field.file_name());
         // Read the part in chunks so an oversized file is refused without holding it all.
         let mut data = Vec::new();
         let mut too_large = false;
@@ -399,31 +399,3 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
 /// Files one upload request may carry at the per-file size limit (the body limit is this many
 /// times the file limit).
 pub const FILES_PER_REQUEST: u64 = 16;
-
-/// The last path segment of the client's name, without control characters, at most 255
-/// characters; `photo` when nothing is left.
-fn clean_filename(name: Option<&str>) -> String {
-    let base = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
-    let trimmed = cleaned.trim();
-    if trimmed.is_empty() {
-        "photo".into()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filenames_lose_their_path_and_control_characters() {
-        assert_eq!(clean_filename(Some("../../etc/passwd")), "passwd");
-        assert_eq!(clean_filename(Some("C:\\\\photos\\\\a.jpg")), "a.jpg");
-        assert_eq!(clean_filename(Some("a\u{0}b\n.jpg")), "ab.jpg");
-        assert_eq!(clean_filename(None), "photo");
-        assert_eq!(clean_filename(Some("   ")), "photo");
-        assert_eq!(clean_filename(Some(&"x".repeat(400))).len(), 255);
-    }
-}

@@ -159,11 +159,8 @@ fn picked_photo(item: &PickedMediaItem, link_expires_at: i64) -> Option<PickedPh
     let photo = meta.photo_metadata.clone().unwrap_or_default();
     Some(PickedPhoto {
         google_id: item.id.clone(),
-        filename: file
-            .filename
-            .clone()
-            .filter(|f| !f.trim().is_empty())
-            .unwrap_or_else(|| "photo".into()),
+        // Google's names are the uploader's: cleaned like an upload's.
+        filename: crate::photos::clean_filename(file.filename.as_deref()),
         mime_type: file.mime_type.clone(),
         width: meta.width,
         height: meta.height,

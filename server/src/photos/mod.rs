@@ -146,3 +146,47 @@ pub async fn delete(deps: &Deps, user_id: i64, id: i64) -> Result<Option<PhotoRo
         .await;
     Ok(Some(row))
 }
+
+/// A stored filename from what a client or Google says: the last path segment, without control
+/// characters (C*) or format characters (Cf: bidirectional overrides such as U+202E that make
+/// `\u{202e}gpj.exe` read as "exe.jpg", zero-width spaces, BOMs), trimmed, at most 255
+/// characters; `photo` when nothing is left. Every source of photos goes through it.
+pub fn clean_filename(name: Option<&str>) -> String {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let base = name.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && c.general_category() != GeneralCategory::Format)
+        .take(255)
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "photo".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_filename;
+
+    #[test]
+    fn filenames_lose_their_path_control_and_format_characters() {
+        assert_eq!(clean_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_filename(Some("C:\\photos\\a.jpg")), "a.jpg");
+        assert_eq!(clean_filename(Some("a\u{0}b\n.jpg")), "ab.jpg");
+        assert_eq!(clean_filename(None), "photo");
+        assert_eq!(clean_filename(Some("   ")), "photo");
+        assert_eq!(clean_filename(Some(&"x".repeat(400))).len(), 255);
+        // Bidirectional overrides and isolates, zero-width characters, the BOM.
+        assert_eq!(clean_filename(Some("\u{202e}gpj.exe")), "gpj.exe");
+        assert_eq!(
+            clean_filename(Some("a\u{200b}b\u{200d}\u{2066}c\u{2069}\u{feff}.jpg")),
+            "abc.jpg"
+        );
+        assert_eq!(clean_filename(Some("\u{202e}\u{200b}")), "photo");
+        // Letters of any script stay.
+        assert_eq!(clean_filename(Some("été 東京.jpg")), "été 東京.jpg");
+    }
+}

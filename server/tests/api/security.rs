@@ -11,7 +11,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{Backend, TestApp, storage};
 use crate::on_both_backends;
 
-on_both_backends!(a_rebound_host_reaches_no_route_in_local_mode);
+on_both_backends!(
+    a_rebound_host_reaches_no_route_in_local_mode,
+    uploaded_filenames_lose_bidirectional_and_invisible_characters,
+);
 
 /// Sends raw bytes on a new connection and returns the status line's code (0 when the server
 /// closed without answering).
@@ -244,6 +247,37 @@ async fn arbitrary_methods_do_not_grow_the_metrics() {
     assert!(!metrics.contains("BREWCOFFEE"), "a method became a label");
     assert!(!metrics.contains("ZZZZ"), "a method became a label");
     assert!(metrics.contains(r#"method="other""#), "{metrics}");
+    app.stop().await;
+}
+
+async fn uploaded_filenames_lose_bidirectional_and_invisible_characters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut names = Vec::new();
+    for (i, name) in ["\u{202e}gpj.exe", "a\u{200b}b\u{feff}\u{2066}.jpg"]
+        .into_iter()
+        .enumerate()
+    {
+        // Raw UTF-8 in the Content-Disposition, as browsers send it.
+        let form = reqwest::multipart::Form::new().percent_encode_noop().part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::fixtures::sharp_jpeg(i as u64 + 1))
+                .file_name(name),
+        );
+        let response = app
+            .request(Method::POST, "/api/v1/photos", None)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let id = body["items"][0]["id"].as_i64().unwrap();
+        let (_, photo) = app
+            .call(Method::GET, &format!("/api/v1/photos/{id}"), None, None)
+            .await;
+        names.push(photo["filename"].as_str().unwrap().to_string());
+    }
+    assert_eq!(names, ["gpj.exe", "ab.jpg"]);
     app.stop().await;
 }
 
