@@ -276,6 +276,14 @@ pub struct ServeArgs {
     )]
     pub allow_public_local_mode: bool,
 
+    /// Connections served at once; more clients wait in the accept queue until one closes.
+    #[arg(long, env = "CLASSIFY_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// A request's line and headers must arrive within this (slowloris); fixed, tests shorten it.
+    #[arg(skip = std::time::Duration::from_secs(10))]
+    pub header_read_timeout: std::time::Duration,
+
     #[command(flatten)]
     pub google: GoogleArgs,
 
@@ -462,6 +470,8 @@ impl ServeArgs {
             public_url: None,
             allowed_hosts: Vec::new(),
             allow_public_local_mode: false,
+            max_connections: 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
             google: GoogleArgs::disabled(),
             storage,
         }

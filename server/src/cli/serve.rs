@@ -33,6 +33,7 @@ pub struct Server {
     workers: usize,
     worker_config: WorkerConfig,
     secure_cookies: bool,
+    limits: crate::http::listener::ConnectionLimits,
 }
 
 impl Server {
@@ -114,6 +115,10 @@ impl Server {
             state,
             worker_config: worker_config(&args.storage),
             secure_cookies: args.secure_cookies,
+            limits: crate::http::listener::ConnectionLimits {
+                header_read_timeout: args.header_read_timeout,
+                max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            },
             client_dir: args.client_dir.clone().unwrap_or_else(default_client_dir),
             workers: args.workers,
         })
@@ -150,11 +155,7 @@ impl Server {
             ));
         }
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
-        let stop = shutdown.clone();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("the HTTP server failed")?;
+        crate::http::listener::serve(self.listener, app, self.limits, shutdown.clone()).await;
         shutdown.cancel();
         while workers.join_next().await.is_some() {}
         deps.db.close().await;

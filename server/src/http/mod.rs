@@ -8,6 +8,7 @@ mod extract;
 mod google;
 mod headers;
 mod health;
+pub mod listener;
 mod metrics;
 mod photos;
 mod picker;

@@ -282,6 +282,61 @@ async fn uploaded_filenames_lose_bidirectional_and_invisible_characters(backend:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_are_cut_off_and_connections_are_capped() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    let timeout = Duration::from_secs(2);
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.header_read_timeout = timeout;
+        args.max_connections = 2;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // Two slowloris clients take both slots with half a request head each.
+    let started = tokio::time::Instant::now();
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // A third client is served only once a slot frees, i.e. after the timeout cut one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = raw_status(
+        &app,
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= timeout - Duration::from_millis(300),
+        "the third connection was served past the limit after {:?}",
+        started.elapsed()
+    );
+    // The half-sent connections were closed by the server, within the timeout (plus slack).
+    for mut stream in slow {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(
+            timeout + Duration::from_secs(3),
+            stream.read_to_end(&mut rest),
+        )
+        .await
+        .expect("a half-sent request head kept its connection open");
+        // Closed (EOF or reset), with no complete response to the half request.
+        assert!(
+            read.is_err() || !String::from_utf8_lossy(&rest).contains("200 OK"),
+            "{rest:?}"
+        );
+    }
+    assert!(started.elapsed() < timeout + Duration::from_secs(4));
+    // The server still stops cleanly.
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_page_allows_its_inline_loader_by_hash_even_when_revalidated() {
     use base64::Engine;
     use sha2::Digest;
