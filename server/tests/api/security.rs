@@ -337,6 +337,113 @@ async fn half_sent_headers_are_cut_off_and_connections_are_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_size_bodies_answer_413_and_long_urls_414_in_the_json_shape() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut storage = storage(Backend::Embedded, data_dir.path().to_path_buf()).await;
+    // 1 MiB per file, so the body limit is 16 MiB.
+    storage.limits.max_file_mib = 1;
+    let app = TestApp::spawn_with(storage, data_dir, |_| {}).await;
+    let send = |files: Vec<(String, Vec<u8>)>| raw_upload(&app, files);
+
+    // Seventeen files just under the file limit: the body limit strikes inside a part.
+    let files = (0..17)
+        .map(|i| (format!("f{i}.jpg"), vec![b'x'; 1_000_000]))
+        .collect();
+    let (status, body) = send(files).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+
+    // One file far over the file limit: refused as that file, not as "too many files".
+    let (status, body) = send(vec![("huge.jpg".into(), vec![b'x'; 20 << 20])]).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("huge.jpg") && message.contains("1 MiB"),
+        "{message}"
+    );
+    assert!(!message.contains("files"), "{message}");
+    assert_eq!(body["rejected"][0]["filename"], "huge.jpg", "{body}");
+
+    // A long URL, on the API and off it.
+    for path in [
+        format!("/api/v1/photos?filter=all&x={}", "a".repeat(9000)),
+        format!("/{}", "b".repeat(9000)),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status().as_u16(), 414);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "uri_too_long", "{body}");
+    }
+    app.stop().await;
+}
+
+/// Uploads `files` over a raw connection that reads the answer while it writes: the server
+/// answers an over-size body before reading it all and closes, so a client that only reads
+/// after writing everything (reqwest) sees a broken pipe instead of the answer.
+async fn raw_upload(app: &TestApp, files: Vec<(String, Vec<u8>)>) -> (u16, serde_json::Value) {
+    let boundary = "classify-test-boundary-7d3";
+    let mut body = Vec::new();
+    for (name, bytes) in &files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST /api/v1/photos HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        // Fails once the server has answered and closed: expected.
+        let _ = write.write_all(head.as_bytes()).await;
+        let _ = write.write_all(&body).await;
+    });
+    let mut answer = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let complete = |answer: &[u8]| {
+        let text = String::from_utf8_lossy(answer);
+        let Some(end) = text.find("\r\n\r\n") else {
+            return false;
+        };
+        let length = text[..end]
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+            })
+            .unwrap_or(0);
+        answer.len() >= end + 4 + length
+    };
+    while !complete(&answer) {
+        match tokio::time::timeout(Duration::from_secs(30), read.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    writer.abort();
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer: {text:?}"));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_page_allows_its_inline_loader_by_hash_even_when_revalidated() {
     use base64::Engine;
     use sha2::Digest;
