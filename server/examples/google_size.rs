@@ -82,7 +82,9 @@ fn main() {
         let mut flips = 0;
         let mut judged = Vec::new();
         for ((blurred, s_full), bytes) in full.iter().zip(&files) {
-            let s = scaled(bytes, side).and_then(|b| score(&b)).unwrap_or(f64::NAN);
+            let s = scaled(bytes, side)
+                .and_then(|b| score(&b))
+                .unwrap_or(f64::NAN);
             deltas.push((s - s_full).abs());
             if (s >= 0.5) != (*s_full >= 0.5) {
                 flips += 1;
