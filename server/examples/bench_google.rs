@@ -75,11 +75,13 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 async fn google_rate(files: &[(String, Vec<u8>)]) -> f64 {
-    let mut options = Options::default();
-    options.photos = files
-        .iter()
-        .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
-        .collect();
+    let options = Options {
+        photos: files
+            .iter()
+            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
+            .collect(),
+        ..Options::default()
+    };
     let fake = FakeGoogle::start(options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::new(StorageArgs::embedded(dir.path().to_path_buf()));
@@ -156,11 +158,13 @@ async fn google_rate(files: &[(String, Vec<u8>)]) -> f64 {
 /// What the fake alone costs: every photo fetched at the working size, two at a time (it
 /// decodes and re-encodes each, as Google does, on the same cores as the server).
 async fn fake_only_rate(files: &[(String, Vec<u8>)]) -> f64 {
-    let mut options = Options::default();
-    options.photos = files
-        .iter()
-        .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
-        .collect();
+    let options = Options {
+        photos: files
+            .iter()
+            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
+            .collect(),
+        ..Options::default()
+    };
     let fake = FakeGoogle::start(options).await.unwrap();
     let token = fake
         .state()
