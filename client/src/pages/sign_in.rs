@@ -14,7 +14,7 @@ pub fn SignInPage() -> Html {
             <div class="sign-in-mark" aria-hidden="true">{"◎"}</div>
             <h1 id="sign-in-title">{"Sign in to Classify"}</h1>
             <p>
-                {"Classify finds the blurred photos among the ones you pick from Google Photos. It sees only the photos you pick, keeps scores, not copies, and can be disconnected at any time."}
+                {"Classify finds the blurred photos among the ones you pick from Google Photos. It sees only the photos you pick, keeps their scores but no copies (images are held for less than an hour, as Google requires), and can be disconnected at any time."}
             </p>
             <a id="google-sign-in" class="button primary" href={api::GOOGLE_START}>
                 {"Sign in with Google"}

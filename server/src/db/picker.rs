@@ -253,9 +253,10 @@ pub struct PickedPhoto {
 }
 
 /// Stores a picked photo for `user_id`, or refreshes the one already stored under the same
-/// Google id (new link, metadata; its scores stay). Returns the photo's id.
+/// Google id (new link, metadata; its scores stay). Returns the photo's id. Takes a
+/// connection so that a page of items is stored in one transaction (one commit, not 100).
 pub async fn upsert_photo(
-    pool: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     user_id: i64,
     photo: &PickedPhoto,
 ) -> Result<i64, sqlx::Error> {
@@ -292,7 +293,7 @@ pub async fn upsert_photo(
     .bind(&photo.base_url)
     .bind(photo.base_url_expires_at)
     .bind(now_ms())
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok(id)
 }

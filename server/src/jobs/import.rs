@@ -88,15 +88,17 @@ async fn import(
             let page = google
                 .list_items(&token, &session.id, page_token.as_deref())
                 .await?;
+            // One transaction per page: one commit instead of one per photo.
+            let mut tx = deps.db.pool().begin().await?;
             for item in &page.media_items {
                 match picked_photo(item, listed_at + LINK_LIFE_MS) {
                     Some(photo) => {
-                        photo_ids
-                            .push(picker::upsert_photo(deps.db.pool(), user_id, &photo).await?);
+                        photo_ids.push(picker::upsert_photo(&mut tx, user_id, &photo).await?);
                     }
                     None => skipped += 1,
                 }
             }
+            tx.commit().await?;
             // A page may be empty and still carry a token: only a missing token ends the list.
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) => page_token = Some(next),
