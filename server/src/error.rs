@@ -38,9 +38,6 @@ pub enum AppError {
     /// The body is larger than allowed.
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// The URL is longer than the server reads.
-    #[error("the URL is longer than {0} bytes")]
-    UriTooLong(usize),
     /// The body's media type is not one this endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -88,7 +85,6 @@ impl AppError {
             AppError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
             }
-            AppError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, ErrorCode::UriTooLong),
             AppError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,

@@ -114,22 +114,9 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .with_state(state)
 }
 
-/// The longest path and query served (nginx's default buffer): no route needs more, and the
-/// path is copied into logs and metrics.
-const MAX_URI_BYTES: usize = 8 * 1024;
-
 /// Errors made outside our handlers (the timeout layer, a body-limit rejection) carry no JSON
 /// body; under `/api/` every error must have the documented shape, so one is written here.
 async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    // hyper answers URLs it cannot hold at all (about 64 KiB) with a bare 414 before any of our
-    // code runs; below that, long URLs end here, in the usual shape, before routing.
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |p| p.as_str().len());
-    if uri_len > MAX_URI_BYTES {
-        return AppError::UriTooLong(MAX_URI_BYTES).into_response();
-    }
     let api = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
     let status = response.status();
@@ -148,7 +135,6 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::NOT_FOUND => ErrorCode::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
-        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
         s if s.is_server_error() => ErrorCode::Internal,
         _ => ErrorCode::BadRequest,
     };

@@ -323,7 +323,9 @@ pub async fn upload(
         // Read the part in chunks so an oversized file is refused without holding it all.
         let mut data = Vec::new();
         let mut too_large = false;
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        while let Some(chunk) = field.chunk().await.map_err(|e| {
+            AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+        })? {
             if (data.len() + chunk.len()) as u64 > state.deps.limits.max_bytes {
                 too_large = true;
                 break;
@@ -331,20 +333,10 @@ pub async fn upload(
             data.extend_from_slice(&chunk);
         }
         let outcome = if too_large {
-            // The rest of this file is not read: draining it could take gigabytes and would
-            // end at the body limit with a misleading "too many files". So the request ends
-            // here, and the files after this one are not read either.
-            let err = AppError::PayloadTooLarge(format!(
-                "{filename}: larger than the {} MiB allowed (the rest of the request was not read)",
+            Err(AppError::PayloadTooLarge(format!(
+                "{filename}: larger than the {} MiB allowed",
                 state.deps.limits.max_bytes / (1024 * 1024)
-            ));
-            response.rejected.push(RejectedFile {
-                filename: filename.clone(),
-                code: err.code().1,
-                message: err.to_string(),
-            });
-            first_error.get_or_insert(err);
-            break;
+            )))
         } else {
             let incoming = Incoming {
                 source: Source::Local,
@@ -394,12 +386,10 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-/// A multipart read error: the body limit (413, whether it struck between parts or inside
-/// one) or a malformed body (400).
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(format!(
-            "the request body is larger than allowed: at most {FILES_PER_REQUEST} files of the per-file limit in one request"
+            "the upload is too large: send at most {FILES_PER_REQUEST} files per request"
         ))
     } else {
         AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))

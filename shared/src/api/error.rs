@@ -40,8 +40,6 @@ pub enum ErrorCode {
     GoogleNotConnected,
     /// Google (or the service behind it) asked us to slow down; retry later (503).
     UpstreamBusy,
-    /// The URL is longer than the server accepts (414).
-    UriTooLong,
 }
 
 /// The inner object of an error response.
