@@ -18,6 +18,9 @@ on_both_backends!(
     expired_links_answer_410_and_fail_their_verification_with_link_expired,
     one_user_reaches_nothing_of_another,
     disconnect_revokes_at_google_and_delete_removes_everything,
+    api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refused,
+    the_proxy_refuses_a_base_url_on_any_other_host,
+    a_revoked_grant_fails_the_users_google_jobs_with_reauth_required,
 );
 
 /// The fake's library: the nine real photos of `tests/photos` and one video.
@@ -615,11 +618,12 @@ async fn assert_token_never_stored_in_clear(g: &GoogleApp) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refused() {
+async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refused(
+    backend: Backend,
+) {
     use base64::Engine;
     use sha2::Digest;
-    let g = GoogleApp::start(Backend::Embedded, 0).await;
+    let g = GoogleApp::start(backend, 0).await;
     let verifier = "a-long-enough-pkce-code-verifier-0123456789-abcdefghijklmnop";
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
@@ -698,8 +702,7 @@ async fn api_clients_exchange_their_own_code_and_a_wrong_pkce_verifier_is_refuse
     g.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_proxy_refuses_a_base_url_on_any_other_host() {
+async fn the_proxy_refuses_a_base_url_on_any_other_host(backend: Backend) {
     // Media allowed from the fake's exact host:port only; a listener on another port counts
     // what reaches it.
     let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -711,14 +714,9 @@ async fn the_proxy_refuses_a_base_url_on_any_other_host() {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     });
-    let g = GoogleApp::start_with(
-        Backend::Embedded,
-        1,
-        fake_google::Options::default(),
-        |args, fake| {
-            args.google.google_media_hosts = vec![format!("127.0.0.1:{}", fake.addr().port())];
-        },
-    )
+    let g = GoogleApp::start_with(backend, 1, fake_google::Options::default(), |args, fake| {
+        args.google.google_media_hosts = vec![format!("127.0.0.1:{}", fake.addr().port())];
+    })
     .await;
     let alice = g.sign_in("alice@example.com").await;
     let imported = g.pick_and_sync(&alice, Pick::Items(vec![0])).await;
@@ -745,5 +743,48 @@ async fn the_proxy_refuses_a_base_url_on_any_other_host() {
         assert_eq!(status, 502, "{evil}: {err}");
     }
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    g.stop().await;
+}
+
+async fn a_revoked_grant_fails_the_users_google_jobs_with_reauth_required(backend: Backend) {
+    let g = GoogleApp::start(backend, 1).await;
+    let alice = g.sign_in("alice@example.com").await;
+    let imported = g.pick_and_sync(&alice, Pick::Items(vec![0])).await;
+    g.wait_for_batch(&alice, imported["verify_batch_id"].as_i64().unwrap())
+        .await;
+    let photo = alice.photos().await[0]["id"].as_i64().unwrap();
+    // Google forgets the grant; the cached copy is gone, so verifying needs Google again.
+    g.fake.state().revoke_user("alice@example.com").unwrap();
+    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
+        .execute(g.app.deps.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM media_cache")
+        .execute(g.app.deps.db.pool())
+        .await
+        .unwrap();
+    let (status, accepted) = alice
+        .call(
+            Method::POST,
+            &format!("/api/v1/photos/{photo}/analyze"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let progress = g
+        .wait_for_batch(&alice, accepted["batch_id"].as_i64().unwrap())
+        .await;
+    assert_eq!(progress["failed"], 1, "{progress}");
+    let (_, body) = alice
+        .call(Method::GET, &format!("/api/v1/photos/{photo}"), None)
+        .await;
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reauth_required"),
+        "{body}"
+    );
+    assert!(body["blur_score"].is_number(), "the score stays: {body}");
     g.stop().await;
 }
