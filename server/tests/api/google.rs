@@ -492,9 +492,8 @@ async fn expired_links_answer_410_and_fail_their_verification_with_link_expired(
     assert_eq!(status, 202, "{accepted}");
     g.wait_for_batch(&alice, accepted["batch_id"].as_i64().unwrap())
         .await;
-    let (_, photo) = alice
-        .call(Method::GET, &format!("/api/v1/photos/{b}"), None)
-        .await;
+    // The photo notes the failure just after the job does.
+    let photo = photo_once(&alice, b, |p| p["status"] == "failed").await;
     assert!(
         photo["error"]
             .as_str()
@@ -775,9 +774,7 @@ async fn a_revoked_grant_fails_the_users_google_jobs_with_reauth_required(backen
         .wait_for_batch(&alice, accepted["batch_id"].as_i64().unwrap())
         .await;
     assert_eq!(progress["failed"], 1, "{progress}");
-    let (_, body) = alice
-        .call(Method::GET, &format!("/api/v1/photos/{photo}"), None)
-        .await;
+    let body = photo_once(&alice, photo, |p| p["status"] == "failed").await;
     assert!(
         body["error"]
             .as_str()
@@ -787,4 +784,22 @@ async fn a_revoked_grant_fails_the_users_google_jobs_with_reauth_required(backen
     );
     assert!(body["blur_score"].is_number(), "the score stays: {body}");
     g.stop().await;
+}
+
+/// The photo once `ready` holds for it (or, after 10 s, as it then is).
+async fn photo_once(
+    browser: &crate::google_harness::Browser,
+    id: i64,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, photo) = browser
+            .call(Method::GET, &format!("/api/v1/photos/{id}"), None)
+            .await;
+        if ready(&photo) || tokio::time::Instant::now() > deadline {
+            return photo;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
