@@ -40,6 +40,17 @@ fn photos(n: usize) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The fake's options with `files` as its library.
+fn library(files: &[(String, Vec<u8>)]) -> Options {
+    Options {
+        photos: files
+            .iter()
+            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
+            .collect(),
+        ..Options::default()
+    }
+}
+
 async fn wait_batch(http: &reqwest::Client, base: &str, batch: i64, total: usize) {
     loop {
         let p: serde_json::Value = http
@@ -75,13 +86,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 async fn google_rate(files: &[(String, Vec<u8>)]) -> f64 {
-    let options = Options {
-        photos: files
-            .iter()
-            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
-            .collect(),
-        ..Options::default()
-    };
+    let options = library(files);
     let fake = FakeGoogle::start(options).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut args = ServeArgs::new(StorageArgs::embedded(dir.path().to_path_buf()));
@@ -158,13 +163,7 @@ async fn google_rate(files: &[(String, Vec<u8>)]) -> f64 {
 /// What the fake alone costs: every photo fetched at the working size, two at a time (it
 /// decodes and re-encodes each, as Google does, on the same cores as the server).
 async fn fake_only_rate(files: &[(String, Vec<u8>)]) -> f64 {
-    let options = Options {
-        photos: files
-            .iter()
-            .map(|(name, b)| Photo::from_bytes(name, b.clone()).unwrap())
-            .collect(),
-        ..Options::default()
-    };
+    let options = library(files);
     let fake = FakeGoogle::start(options).await.unwrap();
     let token = fake
         .state()

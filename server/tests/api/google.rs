@@ -355,10 +355,7 @@ async fn expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in
     let g = GoogleApp::start(backend, 0).await;
     let alice = g.sign_in("alice@example.com").await;
     // The stored token expires: the server refreshes it and goes on.
-    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
-        .execute(g.app.deps.db.pool())
-        .await
-        .unwrap();
+    expire_stored_tokens(&g).await;
     g.fake.state().expire_access_tokens();
     let (status, body) = alice
         .call(Method::POST, "/api/v1/picker/sessions", None)
@@ -367,10 +364,7 @@ async fn expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in
     assert_eq!(g.fake.state().refresh_count(), 1);
     // Google forgets the grant (the user revoked it): "sign in again", said once and kept.
     g.fake.state().revoke_user("alice@example.com").unwrap();
-    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
-        .execute(g.app.deps.db.pool())
-        .await
-        .unwrap();
+    expire_stored_tokens(&g).await;
     let (status, err) = alice
         .call(Method::POST, "/api/v1/picker/sessions", None)
         .await;
@@ -427,10 +421,7 @@ async fn google_throttling_and_outages_are_retried_then_reported(backend: Backen
     // The token endpoint gets the same retries.
     g.fake.state().clear_faults();
     g.fake.state().fail_next(Endpoint::Token, 500, 1, None);
-    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
-        .execute(g.app.deps.db.pool())
-        .await
-        .unwrap();
+    expire_stored_tokens(&g).await;
     let (status, body) = alice
         .call(Method::POST, "/api/v1/picker/sessions", None)
         .await;
@@ -754,10 +745,7 @@ async fn a_revoked_grant_fails_the_users_google_jobs_with_reauth_required(backen
     let photo = alice.photos().await[0]["id"].as_i64().unwrap();
     // Google forgets the grant; the cached copy is gone, so verifying needs Google again.
     g.fake.state().revoke_user("alice@example.com").unwrap();
-    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
-        .execute(g.app.deps.db.pool())
-        .await
-        .unwrap();
+    expire_stored_tokens(&g).await;
     sqlx::query("DELETE FROM media_cache")
         .execute(g.app.deps.db.pool())
         .await
@@ -802,4 +790,12 @@ async fn photo_once(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Makes the server's stored Google access tokens due for a refresh.
+async fn expire_stored_tokens(g: &GoogleApp) {
+    sqlx::query("UPDATE oauth_tokens SET expires_at = 0")
+        .execute(g.app.deps.db.pool())
+        .await
+        .unwrap();
 }
