@@ -136,7 +136,7 @@ async fn start(storage_kind: &str, workers: usize) -> (Running, StorageArgs) {
     let server::auth::AuthMode::Local { user_id } = server.state().auth.mode else {
         unreachable!("benchmarks run in local mode")
     };
-    let token = server.state().auth.keys.access_token(user_id).unwrap();
+    let token = server.state().auth.keys.access_token(user_id, 0).unwrap();
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(server.run(shutdown.clone()));
     (

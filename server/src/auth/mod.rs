@@ -146,6 +146,7 @@ impl<S> FromRequestParts<S> for CurrentUser
 where
     S: Send + Sync,
     Arc<Auth>: FromRef<S>,
+    crate::app::Deps: FromRef<S>,
 {
     type Rejection = AppError;
 
@@ -159,12 +160,24 @@ where
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or(AppError::Unauthorized)?;
-            let (id, _) = auth
+            let (id, claims) = auth
                 .keys
                 .verify(token.trim(), "access")
                 .map_err(|_| AppError::Unauthorized)?;
+            // One primary-key read per bearer request: logout (a version bump) and account
+            // deletion end the tokens already out at once, not when they expire.
+            let deps = crate::app::Deps::from_ref(state);
+            if tokens::current_version(deps.db.pool(), id).await? != Some(claims.ver) {
+                return Err(AppError::Unauthorized);
+            }
             (id, AuthVia::Bearer)
         } else if let Some(id) = session_user(parts).await? {
+            // Account deletion removes the user's sessions; a session that outlived its user
+            // in a race is refused here.
+            let deps = crate::app::Deps::from_ref(state);
+            if tokens::current_version(deps.db.pool(), id).await?.is_none() {
+                return Err(AppError::Unauthorized);
+            }
             (id, AuthVia::Session)
         } else if let AuthMode::Local { user_id } = auth.mode {
             // The host rule and the same-origin rule already ran in `guard`, before routing.

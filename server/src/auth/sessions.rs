@@ -1,5 +1,8 @@
 //! The browser session store: tower-sessions records in the `sessions` table, so any replica
 //! can serve any request (stateless servers) and sessions survive restarts.
+//!
+//! Rows are keyed by a SHA-256 of the cookie's session id, not the id itself: someone who reads
+//! the table (a backup, a replica, an SQL injection elsewhere) learns no live cookie.
 
 use async_trait::async_trait;
 use tower_sessions::SessionStore;
@@ -22,6 +25,19 @@ impl DbSessionStore {
     }
 }
 
+/// The stored key of a session id (the `sessions.id` column).
+pub fn key(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
+/// The stored form of a record: its data and expiry, with the id blanked (the key is its hash).
+fn encode(record: &Record) -> session_store::Result<String> {
+    let mut stored = record.clone();
+    stored.id = Id(0);
+    serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
@@ -33,15 +49,14 @@ fn expires_ms(record: &Record) -> i64 {
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&*record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = encode(record)?;
         // A colliding id (2^-128) is retried with a fresh one rather than overwriting.
         loop {
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
                  ON CONFLICT (id) DO NOTHING",
             )
-            .bind(record.id.to_string())
+            .bind(key(&record.id))
             .bind(&data)
             .bind(expires_ms(record))
             .execute(self.db.pool())
@@ -55,13 +70,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let data = encode(record)?;
         sqlx::query(
             "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
         )
-        .bind(record.id.to_string())
+        .bind(key(&record.id))
         .bind(data)
         .bind(expires_ms(record))
         .execute(self.db.pool())
@@ -73,20 +87,23 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT data FROM sessions WHERE id = $1 AND expires_at > $2")
-                .bind(id.to_string())
+                .bind(key(id))
                 .bind(now_ms())
                 .fetch_optional(self.db.pool())
                 .await
                 .map_err(backend)?;
         row.map(|(data,)| {
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))
+            let mut record: Record = serde_json::from_str(&data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+            record.id = *id;
+            Ok(record)
         })
         .transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
+            .bind(key(id))
             .execute(self.db.pool())
             .await
             .map_err(backend)?;

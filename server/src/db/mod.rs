@@ -198,15 +198,24 @@ impl Database {
 }
 
 fn embedded_url(data_dir: &Path) -> Result<String, DbError> {
-    std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+    let data_dir_error = |source| DbError::DataDir {
         path: data_dir.display().to_string(),
         source,
-    })?;
-    // mode=rwc creates the file on first start.
-    Ok(format!(
-        "sqlite://{}?mode=rwc",
-        data_dir.join("classify.db").display()
-    ))
+    };
+    crate::private_file::ensure_dir(data_dir).map_err(data_dir_error)?;
+    // The database holds sessions, token hashes and (encrypted) Google tokens: created 0600
+    // here before SQLite opens it, so its journal files inherit the mode; files from before
+    // are narrowed.
+    let file = data_dir.join("classify.db");
+    crate::private_file::ensure_file(&file).map_err(data_dir_error)?;
+    for journal in ["classify.db-wal", "classify.db-shm"] {
+        let path = data_dir.join(journal);
+        if path.exists() {
+            crate::private_file::ensure_file(&path).map_err(data_dir_error)?;
+        }
+    }
+    // mode=rwc: an empty file is an empty database, created on first use.
+    Ok(format!("sqlite://{}?mode=rwc", file.display()))
 }
 
 /// The URL with any password replaced, safe to print.

@@ -68,6 +68,14 @@ impl TokenCipher {
                 .map_err(|_| CryptoError::BadKey(format!("key '{id}' is not base64")))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| CryptoError::BadKey(format!("key '{id}' is not 32 bytes")))?;
+            // 32 random bytes hold about 30 distinct values (fewer than 16: odds below 1e-9);
+            // all zeros or a repeated pattern is a placeholder, not a key.
+            let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+            if distinct < 16 {
+                return Err(CryptoError::BadKey(format!(
+                    "key '{id}' is not random (generate one: openssl rand -base64 32)"
+                )));
+            }
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(CryptoError::BadKey(format!("key id '{id}' appears twice")));
             }
@@ -95,7 +103,7 @@ impl TokenCipher {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(file_error(e)),
         }
-        std::fs::create_dir_all(data_dir).map_err(file_error)?;
+        crate::private_file::ensure_dir(data_dir).map_err(file_error)?;
         let id = format!("k{}", hex::encode(rand::random::<[u8; 4]>()));
         let spec = format!("{id}:{}", STANDARD.encode(rand::random::<[u8; 32]>()));
         crate::private_file::write(&path, &spec).map_err(file_error)?;
@@ -203,7 +211,17 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused_with_a_reason() {
-        for spec in ["", "nocolon", "a:notbase64!", "a:c2hvcnQ=", "bad id:AAAA"] {
+        let zeros = format!("a:{}", STANDARD.encode([0u8; 32]));
+        let pattern = format!("a:{}", STANDARD.encode([1u8, 2, 3, 4].repeat(8)));
+        for spec in [
+            "",
+            "nocolon",
+            "a:notbase64!",
+            "a:c2hvcnQ=",
+            "bad id:AAAA",
+            &zeros,
+            &pattern,
+        ] {
             assert!(TokenCipher::parse(spec).is_err(), "{spec}");
         }
         let twice = format!(

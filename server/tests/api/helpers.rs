@@ -222,7 +222,7 @@ impl TestApp {
         let id = server::db::users::create(self.deps.db.pool(), Some(&unique(name)), Some(name))
             .await
             .unwrap();
-        (id, self.auth.keys.access_token(id).unwrap())
+        (id, self.auth.keys.access_token(id, 0).unwrap())
     }
 
     /// A request to `path`, with a bearer token when given.

@@ -125,7 +125,7 @@ async fn every_endpoint_that_takes_an_id_answers_404_to_another_user(backend: Ba
 
     // A bad or foreign-signed token is refused, never treated as the local user.
     let forged = server::auth::TokenKeys::new(&[1u8; 32])
-        .access_token(1)
+        .access_token(1, 0)
         .unwrap();
     for token in ["garbage", forged.as_str()] {
         let (status, err) = app
@@ -366,6 +366,9 @@ async fn expired_sessions_are_deleted_and_never_authenticate() {
         crate::helpers::eventually(10, || async { remaining().await.len() == 1 }).await,
         "expired session not purged"
     );
-    assert_eq!(remaining().await, vec![live.id.to_string()]);
+    assert_eq!(
+        remaining().await,
+        vec![server::auth::sessions::key(&live.id)]
+    );
     app.stop().await;
 }
