@@ -9,7 +9,9 @@ use crate::blobs::{LocalBlobStore, SharedBlobStore};
 use crate::config::StorageArgs;
 use crate::db::{Database, DbError};
 use crate::google::Google;
+use crate::keyed_lock::KeyedLocks;
 use crate::media::MediaLimits;
+use crate::media::budget::DecodeBudget;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
 
 /// What handlers and job handlers use. Cheap to clone (every field is a handle).
@@ -23,6 +25,10 @@ pub struct Deps {
     pub blobs: SharedBlobStore,
     /// What a photo may cost to read.
     pub limits: MediaLimits,
+    /// What all decodes in this process may hold at once.
+    pub decode_budget: DecodeBudget,
+    /// Derived images being rendered, one render per image at a time.
+    pub renders: KeyedLocks,
     /// Google sign-in, Picker and media; `None` in local mode.
     pub google: Option<Arc<Google>>,
 }
@@ -58,6 +64,8 @@ impl Deps {
             queue,
             blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
             limits: storage.limits.media_limits(),
+            decode_budget: DecodeBudget::new(storage.decode_memory_mib),
+            renders: KeyedLocks::default(),
             google: None,
         })
     }

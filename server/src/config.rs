@@ -52,6 +52,10 @@ pub struct Cli {
 
 /// The subcommands of `classify`.
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; boxing would only add noise where it is matched"
+)]
 pub enum Command {
     /// Serve the web app and the REST API on one port, with an embedded queue worker.
     Serve(ServeArgs),
@@ -217,6 +221,11 @@ pub struct StorageArgs {
     #[arg(long, env = "CLASSIFY_MIGRATE_AT_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate_at_start: bool,
 
+    /// Memory every image decode in this process may hold at once, in MiB (photos wait their
+    /// turn; one that alone needs more is refused with the figures).
+    #[arg(long, env = "CLASSIFY_DECODE_MEMORY_MIB", default_value_t = crate::media::budget::DEFAULT_DECODE_MEMORY_MIB, value_parser = clap::value_parser!(u64).range(16..))]
+    pub decode_memory_mib: u64,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -283,6 +292,16 @@ pub struct ServeArgs {
     /// A request's line and headers must arrive within this (slowloris); fixed, tests shorten it.
     #[arg(skip = std::time::Duration::from_secs(10))]
     pub header_read_timeout: std::time::Duration,
+
+    /// Progress streams (server-sent events) one user may hold open at once; one more answers
+    /// 429 too_many_requests.
+    #[arg(long, env = "CLASSIFY_MAX_STREAMS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_user: u32,
+
+    /// A progress stream ends after this long (the browser's EventSource reconnects), so no
+    /// connection is held forever.
+    #[arg(long, env = "CLASSIFY_STREAM_MAX_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_max_secs: u64,
 
     #[command(flatten)]
     pub google: GoogleArgs,
@@ -449,6 +468,7 @@ impl StorageArgs {
             blob_dir: None,
             job_timeout_secs: DEFAULT_JOB_LEASE_SECS,
             migrate_at_start: true,
+            decode_memory_mib: crate::media::budget::DEFAULT_DECODE_MEMORY_MIB,
             limits: LimitArgs {
                 max_file_mib: 64,
                 max_megapixels: 100,
@@ -472,6 +492,8 @@ impl ServeArgs {
             allow_public_local_mode: false,
             max_connections: 1024,
             header_read_timeout: std::time::Duration::from_secs(10),
+            max_streams_per_user: 8,
+            stream_max_secs: 600,
             google: GoogleArgs::disabled(),
             storage,
         }

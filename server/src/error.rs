@@ -53,6 +53,9 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The caller holds too much of a bounded resource (open streams) right now.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -97,6 +100,9 @@ impl AppError {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
             AppError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            AppError::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
+            }
             AppError::Unavailable(_) | AppError::Queue(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
@@ -143,9 +149,9 @@ impl From<PhotoError> for AppError {
                 MediaError::Unsupported | MediaError::Animated => {
                     AppError::UnsupportedMediaType(message)
                 }
-                MediaError::TooManyPixels { .. } | MediaError::Corrupt(_) => {
-                    AppError::Unprocessable(message)
-                }
+                MediaError::TooManyPixels { .. }
+                | MediaError::Corrupt(_)
+                | MediaError::OverBudget { .. } => AppError::Unprocessable(message),
             },
             PhotoError::Unrenderable(_) => AppError::Unprocessable(message),
             PhotoError::Missing => AppError::NotFound("image"),

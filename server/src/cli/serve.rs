@@ -96,6 +96,7 @@ impl Server {
             args.secret_key.as_ref().map(crate::config::Secret::expose),
             &args.storage.data_dir(),
         )?;
+        let deps_db = deps.db.clone();
         let state = AppState {
             deps,
             auth: Arc::new(Auth {
@@ -109,6 +110,11 @@ impl Server {
                     .collect(),
             }),
             started: Arc::new(Instant::now()),
+            watch: crate::jobs::watch::BatchWatch::new(
+                deps_db,
+                usize::try_from(args.max_streams_per_user).unwrap_or(usize::MAX),
+            ),
+            stream_max: std::time::Duration::from_secs(args.stream_max_secs),
         };
         Ok(Self {
             listener,
@@ -154,6 +160,14 @@ impl Server {
                 shutdown.clone(),
             ));
         }
+        // Open event streams end at shutdown: the listener waits for every connection to
+        // finish, and a browser tab's stream would otherwise hold it until the grace period.
+        let watch = self.state.watch.clone();
+        let closing = shutdown.clone();
+        tokio::spawn(async move {
+            closing.cancelled().await;
+            watch.close();
+        });
         let app = crate::http::router(self.state, self.client_dir, self.secure_cookies);
         crate::http::listener::serve(self.listener, app, self.limits, shutdown.clone()).await;
         shutdown.cancel();

@@ -69,17 +69,56 @@ pub async fn counts(
             .bind(id)
             .fetch_all(pool)
             .await?;
-    // The total counts the jobs that still exist: deleting a photo deletes its job, and the
-    // batch must still finish.
     let mut counts = BatchCounts::default();
     for (status, n) in rows {
-        counts.total += n;
-        match status.as_str() {
-            "done" => counts.done = n,
-            "failed" => counts.failed = n,
-            "running" => counts.running = n,
+        counts.add(&status, n);
+    }
+    Ok(Some(counts))
+}
+
+/// Most batch ids one [`counts_of`] query binds; more are read in several queries.
+const COUNTS_CHUNK: usize = 500;
+
+/// The counts of many batches at once (the progress streams' poller); a batch with no jobs left
+/// is absent. Ownership is the caller's to have checked.
+pub async fn counts_of(
+    pool: &AnyPool,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, BatchCounts>, sqlx::Error> {
+    let mut all = std::collections::HashMap::new();
+    for chunk in ids.chunks(COUNTS_CHUNK) {
+        let placeholders = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT batch_id, status, COUNT(*) FROM jobs WHERE batch_id IN ({placeholders})
+             GROUP BY batch_id, status"
+        );
+        // The text varies with the chunk's length: not worth a cached statement per length.
+        let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql).persistent(false);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (id, status, n) in query.fetch_all(pool).await? {
+            all.entry(id)
+                .or_insert_with(BatchCounts::default)
+                .add(&status, n);
+        }
+    }
+    Ok(all)
+}
+
+impl BatchCounts {
+    /// Adds `n` jobs of `status`. The total counts the jobs that still exist: deleting a photo
+    /// deletes its job, and the batch must still finish.
+    fn add(&mut self, status: &str, n: i64) {
+        self.total += n;
+        match status {
+            "done" => self.done += n,
+            "failed" => self.failed += n,
+            "running" => self.running += n,
             _ => {}
         }
     }
-    Ok(Some(counts))
 }

@@ -1,7 +1,6 @@
 //! `/api/v1/blur/*` and `/api/v1/photos/{id}/analyze`: queue verification, follow a batch.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -137,11 +136,14 @@ pub async fn job(
 }
 
 /// The progress of a batch as server-sent events: a `progress` event (a `JobProgress`) when
-/// anything changes, ending after the batch finishes.
+/// anything changes, ending after the batch finishes, at shutdown, or after
+/// `CLASSIFY_STREAM_MAX_SECS` (the browser's EventSource reconnects). A user may hold
+/// `CLASSIFY_MAX_STREAMS_PER_USER` streams at once.
 #[utoipa::path(get, path = "/blur/jobs/{batch_id}/events", tag = "blur",
     params(("batch_id" = i64, Path, description = "The `batch_id` of a 202 answer")),
     responses((status = 200, description = "text/event-stream of `progress` events", content_type = "text/event-stream"),
-        (status = 404, body = shared::api::ErrorResponse)))]
+        (status = 404, body = shared::api::ErrorResponse),
+        (status = 429, description = "Too many progress streams open for this user", body = shared::api::ErrorResponse)))]
 pub async fn job_events(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -151,37 +153,31 @@ pub async fn job_events(
     let first = batches::counts(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("job"))?;
-    let user_id = user.id();
+    let subscription = state
+        .watch
+        .subscribe(user.id(), id, first)
+        .map_err(|e| AppError::TooManyRequests(e.to_string()))?;
+    let deadline = tokio::time::Instant::now() + state.stream_max;
     let stream = futures_util::stream::unfold(
-        (Some(first), None::<JobProgress>, false),
-        move |(next, last, finished)| {
-            let state = state.clone();
-            async move {
-                if finished {
-                    return None;
-                }
-                let mut counts = next;
-                loop {
-                    if let Some(c) = counts.take() {
-                        let p = progress(id, c);
-                        if last.as_ref() != Some(&p) {
-                            let done = matches!(p.status, BatchStatus::Done | BatchStatus::Failed);
-                            let event = Event::default()
-                                .event("progress")
-                                .json_data(&p)
-                                .unwrap_or_else(|_| Event::default().event("progress"));
-                            return Some((Ok(event), (None, Some(p), done)));
-                        }
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    match batches::counts(state.deps.db.pool(), user_id, id).await {
-                        Ok(Some(c)) => counts = Some(c),
-                        // The batch vanished (user deleted) or the database is down: end the
-                        // stream; the client can fall back to polling.
-                        _ => return None,
-                    }
-                }
+        (Some(first), subscription, false),
+        move |(next, mut subscription, finished)| async move {
+            if finished {
+                return None;
             }
+            let counts = match next {
+                Some(counts) => counts,
+                None => tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => return None,
+                    counts = subscription.changed() => counts?,
+                },
+            };
+            let p = progress(subscription.batch_id(), counts);
+            let done = matches!(p.status, BatchStatus::Done | BatchStatus::Failed);
+            let event = Event::default()
+                .event("progress")
+                .json_data(&p)
+                .unwrap_or_else(|_| Event::default().event("progress"));
+            Some((Ok(event), (None, subscription, done)))
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

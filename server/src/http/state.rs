@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 
 use crate::app::Deps;
 use crate::auth::Auth;
+use crate::jobs::watch::BatchWatch;
 
 /// The state behind every handler.
 #[derive(Debug, Clone, FromRef)]
@@ -18,4 +19,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// When the server started, for uptime.
     pub started: Arc<Instant>,
+    /// Batch progress for the open event streams.
+    pub watch: BatchWatch,
+    /// How long one event stream may stay open.
+    pub stream_max: std::time::Duration,
 }

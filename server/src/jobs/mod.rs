@@ -4,6 +4,7 @@
 
 pub mod import;
 pub mod verify;
+pub mod watch;
 pub mod worker;
 
 use crate::app::Deps;

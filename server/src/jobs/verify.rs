@@ -47,6 +47,13 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
             .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))?
     };
     let limits = ctx.limits;
+    // Waits while other decodes hold the process's budget; a photo over the whole budget
+    // fails its own job with the figures, and never the worker.
+    let _reserved = ctx
+        .decode_budget
+        .reserve(&bytes, crate::media::budget::Purpose::Judge, &limits)
+        .await
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
     let report = tokio::task::spawn_blocking(move || {
         let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
         decoded.judge().map_err(|e| e.to_string())

@@ -4,10 +4,12 @@
 //! - `decode`: the luma pixels the kernel judges.
 //! - `exif`: exposure hints and orientation, read once by one parser.
 //! - `render`: the thumbnail and the analysis image the client shows.
+//! - `budget`: the memory every decode in the process may hold at once.
 //!
 //! Every path starts with [`sniff`], so the byte, format and pixel limits are checked in one
 //! place before anything is allocated for pixels.
 
+pub mod budget;
 pub mod decode;
 pub mod exif;
 pub mod probe;
@@ -78,6 +80,16 @@ pub enum MediaError {
     /// The format was recognised but the data is damaged or truncated.
     #[error("corrupt image: {0}")]
     Corrupt(String),
+    /// Decoding it alone would need more memory than the server may spend on decoding.
+    #[error(
+        "decoding this image needs about {need_mib} MiB, more than this server's decode budget of {budget_mib} MiB (CLASSIFY_DECODE_MEMORY_MIB)"
+    )]
+    OverBudget {
+        /// What the decode would hold at its peak.
+        need_mib: u64,
+        /// The process's whole budget.
+        budget_mib: u64,
+    },
 }
 
 /// What the first bytes and the header say, once the limits passed.

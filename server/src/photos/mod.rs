@@ -113,15 +113,34 @@ pub async fn derived(deps: &Deps, row: &PhotoRow, size: ImageSize) -> Result<Byt
     if let Some(bytes) = deps.blobs.get(&key).await? {
         return Ok(bytes);
     }
+    // One render per key at a time: the others wait here, then find it stored.
+    let _rendering = deps.renders.lock(&key).await;
+    if let Some(bytes) = deps.blobs.get(&key).await? {
+        return Ok(bytes);
+    }
     let original = original(deps, row).await?;
+    let bytes = render_within_budget(deps, original, size).await?;
+    deps.blobs.put(&key, bytes.clone()).await?;
+    Ok(bytes)
+}
+
+/// Renders a derived image once the decode budget has room for it (off the async threads).
+pub async fn render_within_budget(
+    deps: &Deps,
+    original: Bytes,
+    size: ImageSize,
+) -> Result<Bytes, PhotoError> {
     let limits = deps.limits;
+    let _reserved = deps
+        .decode_budget
+        .reserve(&original, media::budget::Purpose::Render(size), &limits)
+        .await
+        .map_err(PhotoError::Unrenderable)?;
     let rendered = tokio::task::spawn_blocking(move || media::render(&original, size, &limits))
         .await
         .map_err(|e| PhotoError::Task(format!("render task: {e}")))?
         .map_err(PhotoError::Unrenderable)?;
-    let bytes = Bytes::from(rendered);
-    deps.blobs.put(&key, bytes.clone()).await?;
-    Ok(bytes)
+    Ok(Bytes::from(rendered))
 }
 
 /// Deletes one of the user's photos with its files; `None` when the user has no such photo.

@@ -13,7 +13,7 @@ use crate::db::photos::PhotoRow;
 use crate::db::{media_cache, picker};
 use crate::google::media::MediaParam;
 use crate::google::{GoogleError, account, scopes};
-use crate::media::{self, ImageSize};
+use crate::media::ImageSize;
 use crate::time::now_ms;
 
 /// Long side of the working copy asked from Google: twice the kernel's working resolution, so
@@ -94,13 +94,12 @@ pub async fn derived(
     if let Some(hit) = cached(deps, &key).await? {
         return Ok(hit);
     }
+    let _rendering = deps.renders.lock(&key).await;
+    if let Some(hit) = cached(deps, &key).await? {
+        return Ok(hit);
+    }
     let (work, _) = working_copy(deps, row).await?;
-    let limits = deps.limits;
-    let rendered = tokio::task::spawn_blocking(move || media::render(&work, size, &limits))
-        .await
-        .map_err(|e| PhotoError::Task(format!("render task: {e}")))?
-        .map_err(PhotoError::Unrenderable)?;
-    let bytes = Bytes::from(rendered);
+    let bytes = super::render_within_budget(deps, work, size).await?;
     let stored_at = keep(deps, row, &key, bytes.clone()).await?;
     Ok((bytes, stored_at))
 }

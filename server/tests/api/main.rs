@@ -4,6 +4,7 @@
 //! key prefix so tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bounds;
 mod browser;
 mod browser_google;
 mod cli;
@@ -20,5 +21,6 @@ mod queue;
 mod resilience;
 mod scan;
 mod security;
+mod tokens;
 mod users;
 mod worker;

@@ -40,6 +40,8 @@ pub enum ErrorCode {
     GoogleNotConnected,
     /// Google (or the service behind it) asked us to slow down; retry later (503).
     UpstreamBusy,
+    /// Too many of a bounded resource (open progress streams) held at once (429).
+    TooManyRequests,
 }
 
 /// The inner object of an error response.
