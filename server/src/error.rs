@@ -53,6 +53,9 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// Storing it would take the user over a quota (photos or stored bytes).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -97,6 +100,7 @@ impl AppError {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
             AppError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            AppError::QuotaExceeded(_) => (StatusCode::CONFLICT, ErrorCode::QuotaExceeded),
             AppError::Unavailable(_) | AppError::Queue(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
@@ -147,6 +151,8 @@ impl From<PhotoError> for AppError {
                     AppError::Unprocessable(message)
                 }
             },
+            PhotoError::TooLarge { .. } => AppError::PayloadTooLarge(message),
+            PhotoError::OverQuota { .. } => AppError::QuotaExceeded(message),
             PhotoError::Unrenderable(_) => AppError::Unprocessable(message),
             PhotoError::Missing => AppError::NotFound("image"),
             PhotoError::Blob(e) => AppError::Blob(e),

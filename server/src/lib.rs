@@ -17,7 +17,7 @@ pub mod health; // dependency checks behind /health/*
 pub mod http; // the router: API, health, metrics and the static client; AppState
 pub mod jobs; // job kinds and their policies, the one enqueue path, the leased worker
 pub mod media; // untrusted bytes: probe, decode, EXIF, thumbnails, with one set of limits
-pub mod photos; // the photos service: one ingest path for every source, blob keys, deletion
+pub mod photos; // the photos service: the upload path within the quotas, blob keys, deletion
 pub mod private_file; // files only the server's user may read (generated keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait
 pub mod telemetry; // tracing and Prometheus metrics

@@ -108,6 +108,7 @@ impl Server {
                     .filter(|h| !h.is_empty())
                     .collect(),
             }),
+            quota: args.quota.quota(),
             started: Arc::new(Instant::now()),
         };
         Ok(Self {

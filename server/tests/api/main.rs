@@ -20,5 +20,6 @@ mod queue;
 mod resilience;
 mod scan;
 mod security;
+mod uploads;
 mod users;
 mod worker;

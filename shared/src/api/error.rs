@@ -40,6 +40,10 @@ pub enum ErrorCode {
     GoogleNotConnected,
     /// Google (or the service behind it) asked us to slow down; retry later (503).
     UpstreamBusy,
+    /// Storing the upload would take the user over a quota: photos or stored bytes (409).
+    QuotaExceeded,
+    /// The URL is longer than the server reads (414).
+    UriTooLong,
 }
 
 /// The inner object of an error response.
