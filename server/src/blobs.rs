@@ -88,6 +88,28 @@ impl LocalBlobStore {
         &self.root
     }
 
+    /// Deletes staging files older than `age`: left by a process that died while receiving
+    /// (a live upload is far younger: requests time out after 30 s). Returns how many.
+    pub async fn sweep_staging(&self, age: std::time::Duration) -> Result<usize, BlobError> {
+        let mut entries = match tokio::fs::read_dir(self.staging_dir()).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let stale = entry
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
+            if stale && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Where uploads are received: inside the root, so committing one is a rename on one disk.
     fn staging_dir(&self) -> PathBuf {
         self.root.join(STAGING_DIR)
@@ -231,6 +253,18 @@ mod tests {
         drop(dropped);
         let staging = std::fs::read_dir(store.staging_dir()).unwrap().count();
         assert_eq!(staging, 0, "a staged file was left behind");
+        // What a dead process left is swept, by age.
+        let left = store.stage().await.unwrap();
+        std::mem::forget(left);
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(store.sweep_staging(hour).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .sweep_staging(std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
     }
 
     #[tokio::test]
