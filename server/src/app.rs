@@ -59,10 +59,20 @@ impl Deps {
             ),
             _ => Arc::new(MemoryQueue::new()),
         };
+        let blobs = LocalBlobStore::new(storage.blob_dir());
+        // Uploads a crashed process was receiving; a day is far beyond any live request.
+        match blobs
+            .sweep_staging(std::time::Duration::from_secs(24 * 3600))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed stale upload staging files"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep the upload staging folder"),
+        }
         Ok(Self {
             db,
             queue,
-            blobs: Arc::new(LocalBlobStore::new(storage.blob_dir())),
+            blobs: Arc::new(blobs),
             limits: storage.limits.media_limits(),
             decode_budget: DecodeBudget::new(storage.decode_memory_mib),
             renders: KeyedLocks::default(),

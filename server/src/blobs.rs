@@ -31,10 +31,45 @@ pub trait BlobStore: Send + Sync + Debug {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError>;
     /// Removes `key` and, for a key ending in `/`, everything under it. Missing is fine.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// A new, empty staging file to write a blob into before its key is known (an upload is
+    /// named by its hash): on the store's own disk, so [`BlobStore::commit`] only renames it.
+    async fn stage(&self) -> Result<StagedBlob, BlobError>;
+    /// Stores what was written to `staged` under `key`, replacing what was there; readers
+    /// never see half a blob. A staged blob that is dropped instead is deleted.
+    async fn commit(&self, key: &str, staged: StagedBlob) -> Result<(), BlobError>;
+}
+
+/// A blob being received: a private temporary file, deleted when dropped uncommitted.
+#[derive(Debug)]
+pub struct StagedBlob {
+    file: tokio::fs::File,
+    path: tempfile::TempPath,
+}
+
+impl StagedBlob {
+    /// Appends `chunk`.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        use tokio::io::AsyncWriteExt;
+        self.file.write_all(chunk).await?;
+        Ok(())
+    }
+
+    /// Finishes writing and gives a handle to read the whole file from its start.
+    pub async fn reader(&mut self) -> Result<std::fs::File, BlobError> {
+        use tokio::io::AsyncWriteExt;
+        self.file.flush().await?;
+        let mut file = self.file.try_clone().await?.into_std().await;
+        std::io::Seek::rewind(&mut file)?;
+        Ok(file)
+    }
 }
 
 /// A shared handle to whichever store is configured.
 pub type SharedBlobStore = Arc<dyn BlobStore>;
+
+/// The staging folder under a local store's root; no key can name it (keys never start with a
+/// dot segment of this name: `photos::keys` writes them all).
+const STAGING_DIR: &str = ".staging";
 
 /// Blobs as files under a root folder.
 #[derive(Debug, Clone)]
@@ -51,6 +86,33 @@ impl LocalBlobStore {
     /// The root folder.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Deletes staging files older than `age`: left by a process that died while receiving
+    /// (a live upload is far younger: requests time out after 30 s). Returns how many.
+    pub async fn sweep_staging(&self, age: std::time::Duration) -> Result<usize, BlobError> {
+        let mut entries = match tokio::fs::read_dir(self.staging_dir()).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let stale = entry
+                .metadata()
+                .await
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
+            if stale && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Where uploads are received: inside the root, so committing one is a rename on one disk.
+    fn staging_dir(&self) -> PathBuf {
+        self.root.join(STAGING_DIR)
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -100,6 +162,35 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
+    async fn stage(&self) -> Result<StagedBlob, BlobError> {
+        let dir = self.staging_dir();
+        tokio::fs::create_dir_all(&dir).await?;
+        // tempfile creates it with a random name, readable by this user only.
+        let (file, path) =
+            tokio::task::spawn_blocking(move || tempfile::NamedTempFile::new_in(dir))
+                .await
+                .map_err(std::io::Error::other)??
+                .into_parts();
+        Ok(StagedBlob {
+            file: tokio::fs::File::from_std(file),
+            path,
+        })
+    }
+
+    async fn commit(&self, key: &str, staged: StagedBlob) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let StagedBlob { file, path: tmp } = staged;
+        drop(file);
+        // On failure the error hands the temporary path back, and dropping it deletes the file.
+        tokio::task::spawn_blocking(move || tmp.persist(&path).map_err(|e| e.error))
+            .await
+            .map_err(std::io::Error::other)??;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let path = self.path(key)?;
         let result = if key.ends_with('/') {
@@ -140,6 +231,40 @@ mod tests {
         assert_eq!(store.get("a/b.jpg").await.unwrap(), None);
         store.delete("a/c/").await.unwrap();
         assert_eq!(store.get("a/c/d.png").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_staged_blob_is_stored_by_commit_and_deleted_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::new(dir.path());
+        let mut staged = store.stage().await.unwrap();
+        staged.write(b"ab").await.unwrap();
+        staged.write(b"c").await.unwrap();
+        let mut read = String::new();
+        std::io::Read::read_to_string(&mut staged.reader().await.unwrap(), &mut read).unwrap();
+        assert_eq!(read, "abc");
+        store.commit("x/y.jpg", staged).await.unwrap();
+        assert_eq!(
+            store.get("x/y.jpg").await.unwrap().as_deref(),
+            Some(&b"abc"[..])
+        );
+        let mut dropped = store.stage().await.unwrap();
+        dropped.write(b"never stored").await.unwrap();
+        drop(dropped);
+        let staging = std::fs::read_dir(store.staging_dir()).unwrap().count();
+        assert_eq!(staging, 0, "a staged file was left behind");
+        // What a dead process left is swept, by age.
+        let left = store.stage().await.unwrap();
+        std::mem::forget(left);
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(store.sweep_staging(hour).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .sweep_staging(std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
     }
 
     #[tokio::test]

@@ -304,10 +304,36 @@ pub struct ServeArgs {
     pub stream_max_secs: u64,
 
     #[command(flatten)]
+    pub quota: QuotaArgs,
+
+    #[command(flatten)]
     pub google: GoogleArgs,
 
     #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+/// Per-user quotas on uploads. An upload that would go over one is refused with 409
+/// `quota_exceeded` and nothing of it is stored.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct QuotaArgs {
+    /// Photos one user may have (uploads and Google photos together); 0 = no limit.
+    #[arg(long, env = "CLASSIFY_QUOTA_PHOTOS", default_value_t = 100_000)]
+    pub quota_photos: u64,
+
+    /// MiB of uploaded originals one user may keep (thumbnails not counted); 0 = no limit.
+    #[arg(long, env = "CLASSIFY_QUOTA_STORAGE_MIB", default_value_t = 100 * 1024)]
+    pub quota_storage_mib: u64,
+}
+
+impl QuotaArgs {
+    /// The quotas in the photos service's units.
+    pub fn quota(&self) -> crate::photos::Quota {
+        crate::photos::Quota {
+            max_photos: self.quota_photos,
+            max_bytes: self.quota_storage_mib.saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// Google sign-in, the Photos Picker and Google's media: credentials and every endpoint
@@ -494,6 +520,10 @@ impl ServeArgs {
             header_read_timeout: std::time::Duration::from_secs(10),
             max_streams_per_user: 8,
             stream_max_secs: 600,
+            quota: QuotaArgs {
+                quota_photos: 100_000,
+                quota_storage_mib: 100 * 1024,
+            },
             google: GoogleArgs::disabled(),
             storage,
         }
@@ -519,6 +549,38 @@ mod tests {
         assert_eq!(args.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(args.workers, 1);
         assert_eq!(args.log_format, LogFormat::Text);
+        // ServeArgs::new (tests, embedding) has the command line's defaults.
+        assert_eq!(
+            args.quota.quota(),
+            ServeArgs::new(StorageArgs::embedded(PathBuf::new()))
+                .quota
+                .quota()
+        );
+    }
+
+    #[test]
+    fn quotas_default_to_100_000_photos_and_100_gib_and_zero_lifts_them() {
+        let cli = Cli::try_parse_from([
+            "classify",
+            "serve",
+            "--quota-photos",
+            "0",
+            "--quota-storage-mib",
+            "3",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        let quota = args.quota.quota();
+        assert_eq!((quota.max_photos, quota.max_bytes), (0, 3 * 1024 * 1024));
+        let default = ServeArgs::new(StorageArgs::embedded(PathBuf::new()))
+            .quota
+            .quota();
+        assert_eq!(
+            (default.max_photos, default.max_bytes),
+            (100_000, 100 << 30)
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub enum AppError {
     /// The caller holds too much of a bounded resource (open streams) right now.
     #[error("{0}")]
     TooManyRequests(String),
+    /// Storing it would take the user over a quota (photos or stored bytes).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
@@ -103,6 +106,7 @@ impl AppError {
             AppError::TooManyRequests(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
+            AppError::QuotaExceeded(_) => (StatusCode::CONFLICT, ErrorCode::QuotaExceeded),
             AppError::Unavailable(_) | AppError::Queue(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
@@ -153,6 +157,8 @@ impl From<PhotoError> for AppError {
                 | MediaError::Corrupt(_)
                 | MediaError::OverBudget { .. } => AppError::Unprocessable(message),
             },
+            PhotoError::TooLarge { .. } => AppError::PayloadTooLarge(message),
+            PhotoError::OverQuota { .. } => AppError::QuotaExceeded(message),
             PhotoError::Unrenderable(_) => AppError::Unprocessable(message),
             PhotoError::Missing => AppError::NotFound("image"),
             PhotoError::Blob(e) => AppError::Blob(e),

@@ -18,7 +18,7 @@ pub mod http; // the router: API, health, metrics and the static client; AppStat
 pub mod jobs; // job kinds and their policies, the one enqueue path, the leased worker
 pub mod keyed_lock; // one holder per key: a photo's derived image is rendered once at a time
 pub mod media; // untrusted bytes: probe, decode, EXIF, thumbnails, with one set of limits
-pub mod photos; // the photos service: one ingest path for every source, blob keys, deletion
+pub mod photos; // the photos service: the upload path within the quotas, blob keys, deletion
 pub mod private_file; // files only the server's user may read (data folder, database, keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait
 pub mod telemetry; // tracing and Prometheus metrics

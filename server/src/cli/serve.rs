@@ -109,6 +109,7 @@ impl Server {
                     .filter(|h| !h.is_empty())
                     .collect(),
             }),
+            quota: args.quota.quota(),
             started: Arc::new(Instant::now()),
             watch: crate::jobs::watch::BatchWatch::new(
                 deps_db,

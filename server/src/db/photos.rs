@@ -168,9 +168,55 @@ pub struct NewPhoto<'a> {
     pub focal_length_mm: Option<f64>,
 }
 
+/// What a user's library takes: its photos (any source) and the bytes of its stored originals
+/// (uploads; a Google photo stores none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Photos.
+    pub photos: i64,
+    /// Bytes of uploaded originals.
+    pub bytes: i64,
+}
+
+/// The user's usage, read after taking their row's lock for the rest of the transaction (a
+/// no-op update: a row lock on PostgreSQL, the write lock on SQLite), so that uploads of one
+/// user that check a quota run one after another.
+pub async fn lock_usage(conn: &mut AnyConnection, user_id: i64) -> Result<Usage, sqlx::Error> {
+    sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let (photos, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM photos
+         WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Usage { photos, bytes })
+}
+
+/// The user's photo with these bytes, if they have it.
+pub async fn find_by_sha(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    sha256: &str,
+) -> Result<Option<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM photos WHERE user_id = $1 AND content_sha256 = $2"
+    ))
+    .bind(user_id)
+    .bind(sha256)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
 /// Stores a photo; the same bytes stored again for the same user return the existing photo.
 /// The boolean is true when the row is new.
-pub async fn insert(pool: &AnyPool, photo: &NewPhoto<'_>) -> Result<(PhotoRow, bool), sqlx::Error> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    photo: &NewPhoto<'_>,
+) -> Result<(PhotoRow, bool), sqlx::Error> {
     let now = now_ms();
     let inserted: Option<PhotoRow> = sqlx::query_as(&format!(
         "INSERT INTO photos (user_id, source, content_sha256, blob_key, filename, mime_type,
@@ -193,18 +239,14 @@ pub async fn insert(pool: &AnyPool, photo: &NewPhoto<'_>) -> Result<(PhotoRow, b
     .bind(photo.focal_length_mm)
     .bind(now)
     .bind(photo.source.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = inserted {
         return Ok((row, true));
     }
-    let existing: PhotoRow = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM photos WHERE user_id = $1 AND content_sha256 = $2"
-    ))
-    .bind(photo.user_id)
-    .bind(photo.sha256)
-    .fetch_one(pool)
-    .await?;
+    let existing = find_by_sha(conn, photo.user_id, photo.sha256)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     Ok((existing, false))
 }
 

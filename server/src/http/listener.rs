@@ -67,9 +67,11 @@ pub async fn serve(
         };
         // Small responses (JSON, events) should leave at once.
         let _ = stream.set_nodelay(true);
-        let connection = graceful.watch(
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())),
-        );
+        let connection = graceful.watch(builder.serve_connection(
+            // hyper's own error answers (a URL over 64 KiB) in our JSON shape.
+            TokioIo::new(super::parse_errors::JsonParseErrors::new(stream)),
+            TowerToHyperService::new(app.clone()),
+        ));
         tokio::spawn(async move {
             // A failed connection is the client's doing (a reset, a header timeout): the
             // server has nothing to report about it.

@@ -8,8 +8,10 @@ mod extract;
 mod google;
 mod headers;
 mod health;
+mod linger;
 pub mod listener;
 mod metrics;
+mod parse_errors;
 mod photos;
 mod picker;
 pub mod state;
@@ -44,14 +46,7 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
-    let upload_limit = usize::try_from(
-        state
-            .deps
-            .limits
-            .max_bytes
-            .saturating_mul(photos::FILES_PER_REQUEST),
-    )
-    .unwrap_or(usize::MAX);
+    let upload_limit = photos::upload_body_limit(&state.deps.limits);
     // Each route is written once, in its handler's `#[utoipa::path]`: the router and the
     // OpenAPI document both come from it.
     let (api, api_doc) = OpenApiRouter::new()
@@ -109,6 +104,8 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(json_errors))
+        // An answer given before the body was read still reaches a client that is sending it.
+        .layer(axum::middleware::from_fn(linger::linger))
         // Outermost, so every answer carries them: the guard's refusals, timeouts, 404s.
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)

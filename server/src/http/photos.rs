@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde::Deserialize;
 use shared::api::{
     BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile,
@@ -19,7 +18,7 @@ use crate::auth::CurrentUser;
 use crate::db::photos::{self, Source};
 use crate::error::AppError;
 use crate::media::ImageSize;
-use crate::photos::{self as photo_service, Incoming, Ingested, remote};
+use crate::photos::{self as photo_service, Ingested, remote};
 
 /// Page size when the client does not ask.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -292,11 +291,18 @@ fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Res
 
 /// Uploads photos: `multipart/form-data` with one or more parts named `file`. Each file is
 /// checked by its content (not its name); the same bytes uploaded again are the same photo.
+///
+/// The request is read to its end before anything is stored. A request that breaks a rule of
+/// the request (more than [`FILES_PER_REQUEST`] files, a file over the size limit, a malformed
+/// body) stores nothing and answers 413 or 400. Otherwise the files are stored in order, each
+/// on its own: one refused by its content, or that would take the user over a quota (409
+/// `quota_exceeded`), is listed in `rejected` and the others are stored.
 #[utoipa::path(post, path = "/photos", tag = "photos",
-    request_body(content_type = "multipart/form-data", description = "One or more parts named `file`"),
+    request_body(content_type = "multipart/form-data", description = "One or more parts named `file`, at most 16"),
     responses((status = 201, body = UploadResponse, description = "At least one file stored; refused ones are in `rejected`"),
         (status = 400, body = shared::api::ErrorResponse),
-        (status = 413, body = shared::api::ErrorResponse),
+        (status = 409, body = shared::api::ErrorResponse, description = "No file stored: over the user's photo or storage quota (`quota_exceeded`); `rejected` lists every file's reason"),
+        (status = 413, body = shared::api::ErrorResponse, description = "Nothing stored: more than 16 files, or a file over the size limit"),
         (status = 415, body = shared::api::ErrorResponse, description = "No file stored: the first reason, and `rejected` lists every file's"),
         (status = 422, body = shared::api::ErrorResponse)))]
 pub async fn upload(
@@ -307,45 +313,65 @@ pub async fn upload(
     let mut multipart = multipart.map_err(|e| {
         AppError::UnsupportedMediaType(format!("expected multipart/form-data: {}", e.body_text()))
     })?;
+    let body_limit = upload_body_limit(&state.deps.limits);
+    // Every file is received (to the blob store's staging area) and checked first; an early
+    // return drops what was staged, so nothing is stored.
+    let mut received = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, body_limit))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        if received.len() as u64 == FILES_PER_REQUEST {
+            return Err(AppError::PayloadTooLarge(format!(
+                "too many files: send at most {FILES_PER_REQUEST} files per request"
+            )));
+        }
+        let filename = crate::photos::clean_filename(field.file_name());
+        let mut receiving = photo_service::Receiving::start(&state.deps, filename.clone()).await?;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| multipart_error(e, body_limit))?
+        {
+            if let Err(err) = receiving.push(&chunk).await {
+                // The rest of this file is not read (it may be gigabytes): the request ends
+                // here, and the answer names the file and the limit.
+                let err = AppError::from(err);
+                let rejected = vec![rejected_file(&filename, &err)];
+                return Ok(refused(err, rejected));
+            }
+        }
+        received.push(
+            receiving
+                .finish(&state.deps)
+                .await
+                .map_err(|e| (filename, AppError::from(e))),
+        );
+    }
+    if received.is_empty() {
+        return Err(AppError::BadRequest(
+            "no file: send multipart/form-data with one or more parts named `file`".into(),
+        ));
+    }
     let mut response = UploadResponse {
         items: Vec::new(),
         duplicates: Vec::new(),
         rejected: Vec::new(),
     };
     let mut first_error: Option<AppError> = None;
-    let mut saw_file = false;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        saw_file = true;
-        let filename = crate::photos::clean_filename(field.file_name());
-        // Read the part in chunks so an oversized file is refused without holding it all.
-        let mut data = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = field.chunk().await.map_err(|e| {
-            AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
-        })? {
-            if (data.len() + chunk.len()) as u64 > state.deps.limits.max_bytes {
-                too_large = true;
-                break;
+    for file in received {
+        let outcome = match file {
+            Ok(staged) => {
+                let filename = staged.filename.clone();
+                photo_service::store(&state.deps, user.id(), Source::Local, state.quota, staged)
+                    .await
+                    .map_err(|e| (filename, AppError::from(e)))
             }
-            data.extend_from_slice(&chunk);
-        }
-        let outcome = if too_large {
-            Err(AppError::PayloadTooLarge(format!(
-                "{filename}: larger than the {} MiB allowed",
-                state.deps.limits.max_bytes / (1024 * 1024)
-            )))
-        } else {
-            let incoming = Incoming {
-                source: Source::Local,
-                filename: filename.clone(),
-                bytes: Bytes::from(data),
-            };
-            photo_service::ingest(&state.deps, user.id(), incoming)
-                .await
-                .map_err(AppError::from)
+            Err(refusal) => Err(refusal),
         };
         match outcome {
             Ok(Ingested { row, created }) => {
@@ -354,48 +380,65 @@ pub async fn upload(
                 }
                 response.items.push(row.to_api());
             }
-            Err(err) => {
+            Err((filename, err)) => {
                 if !err.code().0.is_client_error() {
                     return Err(err);
                 }
-                response.rejected.push(RejectedFile {
-                    filename: filename.clone(),
-                    code: err.code().1,
-                    message: err.to_string(),
-                });
+                response.rejected.push(rejected_file(&filename, &err));
                 first_error.get_or_insert(err);
             }
         }
     }
-    if !saw_file {
-        return Err(AppError::BadRequest(
-            "no file: send multipart/form-data with one or more parts named `file`".into(),
-        ));
-    }
     if response.items.is_empty() {
-        // Nothing stored: an error with the first reason, in the usual shape, plus every
-        // file's own reason so a client need not re-send them one by one.
         let err = first_error.unwrap_or_else(|| AppError::BadRequest("no file stored".into()));
-        let (status, code) = err.code();
-        let body = serde_json::json!({
-            "error": ErrorBody { code, message: err.to_string() },
-            "rejected": response.rejected,
-        });
-        return Ok((status, Json(body)).into_response());
+        return Ok(refused(err, response.rejected));
     }
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+/// A file's entry in `rejected`.
+fn rejected_file(filename: &str, err: &AppError) -> RejectedFile {
+    RejectedFile {
+        filename: filename.to_string(),
+        code: err.code().1,
+        message: err.to_string(),
+    }
+}
+
+/// Nothing stored: an error with the first reason, in the usual shape, plus every file's own
+/// reason so a client need not re-send them one by one.
+fn refused(err: AppError, rejected: Vec<RejectedFile>) -> Response {
+    let (status, code) = err.code();
+    let body = serde_json::json!({
+        "error": ErrorBody { code, message: err.to_string() },
+        "rejected": rejected,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// A multipart read error: the body limit (413, naming it) or a malformed body (400).
+fn multipart_error(e: axum::extract::multipart::MultipartError, body_limit: usize) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(format!(
-            "the upload is too large: send at most {FILES_PER_REQUEST} files per request"
+            "the request body is larger than the {} MiB allowed",
+            body_limit / (1024 * 1024)
         ))
     } else {
         AppError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
     }
 }
 
-/// Files one upload request may carry at the per-file size limit (the body limit is this many
-/// times the file limit).
+/// Files one upload request may carry.
 pub const FILES_PER_REQUEST: u64 = 16;
+
+/// The body limit of an upload: [`FILES_PER_REQUEST`] files at the per-file limit, plus 1 MiB
+/// for the parts' headers. The files themselves are checked one by one as they stream in.
+pub fn upload_body_limit(limits: &crate::media::MediaLimits) -> usize {
+    usize::try_from(
+        limits
+            .max_bytes
+            .saturating_mul(FILES_PER_REQUEST)
+            .saturating_add(1024 * 1024),
+    )
+    .unwrap_or(usize::MAX)
+}

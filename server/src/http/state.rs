@@ -17,6 +17,8 @@ pub struct AppState {
     pub deps: Deps,
     /// Who may call, and how tokens are checked.
     pub auth: Arc<Auth>,
+    /// Per-user quotas on uploads.
+    pub quota: crate::photos::Quota,
     /// When the server started, for uptime.
     pub started: Arc<Instant>,
     /// Batch progress for the open event streams.

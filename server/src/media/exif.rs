@@ -1,7 +1,7 @@
 //! EXIF facts, read once per file by one parser (kamadak-exif): the exposure hints the kernel
 //! may use and the orientation that turns stored pixels into the photo as it is shown.
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Seek};
 
 use shared::kernel::ExposureHints;
 
@@ -16,7 +16,13 @@ pub struct ExifFacts {
 
 /// Reads the facts from a file's bytes (JPEG, PNG, WebP or TIFF containers).
 pub fn read(bytes: &[u8]) -> ExifFacts {
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+    read_from(&mut Cursor::new(bytes))
+}
+
+/// [`read`] from a file being stored: the container is walked through `reader`, so only the
+/// EXIF block itself is held in memory.
+pub fn read_from<R: BufRead + Seek>(reader: &mut R) -> ExifFacts {
+    let Ok(exif) = exif::Reader::new().read_from_container(reader) else {
         return ExifFacts {
             orientation: 1,
             ..ExifFacts::default()

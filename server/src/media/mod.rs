@@ -15,7 +15,7 @@ pub mod exif;
 pub mod probe;
 pub mod render;
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Seek};
 
 use image::{ImageFormat, ImageReader};
 use shared::kernel::MAX_SIDE;
@@ -23,6 +23,10 @@ use shared::kernel::MAX_SIDE;
 pub use self::decode::{DecodedImage, decode_gray};
 pub use self::probe::{Probe, probe};
 pub use self::render::{ImageSize, render};
+
+/// Bytes at the start of a file that hold every accepted format's signature (`image`'s longest
+/// is 12).
+pub const SIGNATURE_BYTES: usize = 64;
 
 /// Default cap on the encoded size: 64 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -118,17 +122,26 @@ pub fn sniff(bytes: &[u8], limits: &MediaLimits) -> Result<Sniffed, MediaError> 
 
 /// The byte limit and the format by content: the checks that need no header parse.
 pub(crate) fn sniff_format(bytes: &[u8], limits: &MediaLimits) -> Result<ImageFormat, MediaError> {
-    if bytes.is_empty() {
+    check_format(bytes, bytes.len() as u64, limits)
+}
+
+/// [`sniff_format`] for a file of `size` bytes that starts with `head` (its first bytes: the
+/// format's signature is within the first [`SIGNATURE_BYTES`]).
+pub(crate) fn check_format(
+    head: &[u8],
+    size: u64,
+    limits: &MediaLimits,
+) -> Result<ImageFormat, MediaError> {
+    if size == 0 {
         return Err(MediaError::Empty);
     }
-    let size = bytes.len() as u64;
     if size > limits.max_bytes {
         return Err(MediaError::TooLarge {
             size,
             max: limits.max_bytes,
         });
     }
-    let format = image::guess_format(bytes).map_err(|_| MediaError::Unsupported)?;
+    let format = image::guess_format(head).map_err(|_| MediaError::Unsupported)?;
     if !matches!(
         format,
         ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif
@@ -143,7 +156,36 @@ pub(crate) fn header_dimensions(
     bytes: &[u8],
     format: ImageFormat,
 ) -> Result<(u32, u32), MediaError> {
-    ImageReader::with_format(Cursor::new(bytes), format)
+    dimensions_in(Cursor::new(bytes), format)
+}
+
+/// The size the header read from `reader` announces, reading only the header.
+pub(crate) fn dimensions_in<R: BufRead + Seek>(
+    reader: R,
+    format: ImageFormat,
+) -> Result<(u32, u32), MediaError> {
+    if format == ImageFormat::Jpeg {
+        // The `image` crate's JPEG decoder copies its whole input before it parses the header
+        // (a 60 MB upload would be held twice); zune-jpeg, which it wraps, reads the header
+        // from the reader itself, with the same options.
+        let options = zune_core::options::DecoderOptions::default()
+            .set_strict_mode(false)
+            .set_max_width(usize::MAX)
+            .set_max_height(usize::MAX);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(reader, options);
+        let corrupt = |e: &dyn std::fmt::Display| {
+            MediaError::Corrupt(format!("Format error decoding Jpeg: {e}"))
+        };
+        decoder.decode_headers().map_err(|e| corrupt(&e))?;
+        let (width, height) = decoder
+            .dimensions()
+            .ok_or_else(|| corrupt(&"no frame header"))?;
+        return Ok((
+            u32::try_from(width).unwrap_or(u32::MAX),
+            u32::try_from(height).unwrap_or(u32::MAX),
+        ));
+    }
+    ImageReader::with_format(reader, format)
         .into_dimensions()
         .map_err(image_error)
 }

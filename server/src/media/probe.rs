@@ -2,9 +2,11 @@
 //! it is something we analyse (one still frame, within the limits). Full decoding waits for the
 //! worker, so an upload answers fast.
 
+use std::io::{BufRead, Cursor, Read, Seek};
+
 use image::ImageFormat;
 
-use super::{MediaError, MediaLimits, sniff};
+use super::{MediaError, MediaLimits, SIGNATURE_BYTES, check_format, check_pixels, dimensions_in};
 
 /// What the header of an accepted upload says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,14 +21,37 @@ pub struct Probe {
 
 /// Checks an upload's header against `limits`; see the module doc.
 pub fn probe(bytes: &[u8], limits: &MediaLimits) -> Result<Probe, MediaError> {
-    let sniffed = sniff(bytes, limits)?;
-    if sniffed.format == ImageFormat::Gif && gif_frames(bytes, 2) > 1 {
-        return Err(MediaError::Animated);
+    probe_in(&mut Cursor::new(bytes), bytes.len() as u64, limits)
+}
+
+/// [`probe`] of a file of `size` bytes read through `reader` (an upload streamed to disk):
+/// the same checks, reading the header and walking a GIF's blocks without holding the file.
+pub fn probe_in<R: BufRead + Seek>(
+    reader: &mut R,
+    size: u64,
+    limits: &MediaLimits,
+) -> Result<Probe, MediaError> {
+    let corrupt = |e: std::io::Error| MediaError::Corrupt(e.to_string());
+    let mut head = Vec::with_capacity(SIGNATURE_BYTES);
+    reader
+        .by_ref()
+        .take(SIGNATURE_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(corrupt)?;
+    let format = check_format(&head, size, limits)?;
+    reader.rewind().map_err(corrupt)?;
+    let (width, height) = dimensions_in(&mut *reader, format)?;
+    check_pixels(width, height, limits)?;
+    if format == ImageFormat::Gif {
+        reader.rewind().map_err(corrupt)?;
+        if gif_frames_in(reader, 2) > 1 {
+            return Err(MediaError::Animated);
+        }
     }
     Ok(Probe {
-        mime: sniffed.format.to_mime_type(),
-        width: sniffed.width,
-        height: sniffed.height,
+        mime: format.to_mime_type(),
+        width,
+        height,
     })
 }
 
@@ -34,43 +59,62 @@ pub fn probe(bytes: &[u8], limits: &MediaLimits) -> Result<Probe, MediaError> {
 /// pixel (a 66-byte GIF can announce a 9999x9999 canvas per frame). A walk that runs off the
 /// end or meets an unknown block stops there: what was counted stands.
 pub fn gif_frames(bytes: &[u8], stop_at: usize) -> usize {
-    // Header (6) and logical screen descriptor (7), then the global colour table if flagged.
-    let Some(&packed) = bytes.get(10) else {
-        return 0;
-    };
-    let mut i = 13 + colour_table_len(packed);
+    gif_frames_in(&mut Cursor::new(bytes), stop_at)
+}
+
+/// [`gif_frames`] through a reader positioned at the start of the GIF.
+pub fn gif_frames_in<R: Read + Seek>(reader: &mut R, stop_at: usize) -> usize {
     let mut frames = 0;
-    // Skips data sub-blocks (a length byte, that many bytes) up to the zero terminator.
-    let skip_sub_blocks = |mut i: usize| -> Option<usize> {
-        loop {
-            let len = usize::from(*bytes.get(i)?);
-            i += 1;
-            if len == 0 {
-                return Some(i);
-            }
-            i += len;
-        }
-    };
-    while frames < stop_at {
-        let next = match bytes.get(i) {
+    // Running off the end or meeting damage ends the walk; what was counted stands.
+    let _ = walk_gif(reader, stop_at, &mut frames);
+    frames
+}
+
+fn walk_gif<R: Read + Seek>(reader: &mut R, stop_at: usize, frames: &mut usize) -> Option<()> {
+    // Header (6) and logical screen descriptor (7), then the global colour table if flagged.
+    let mut screen = [0u8; 13];
+    reader.read_exact(&mut screen).ok()?;
+    skip(reader, colour_table_len(screen[10]))?;
+    while *frames < stop_at {
+        match read_byte(reader)? {
             // Extension: introducer, label, sub-blocks.
-            Some(0x21) => skip_sub_blocks(i + 2),
+            0x21 => {
+                skip(reader, 1)?;
+                skip_sub_blocks(reader)?;
+            }
             // Image descriptor: 9 bytes, a local colour table if flagged, the LZW code size,
             // then the image data's sub-blocks.
-            Some(0x2C) => {
-                frames += 1;
-                bytes
-                    .get(i + 9)
-                    .and_then(|&p| skip_sub_blocks(i + 10 + colour_table_len(p) + 1))
+            0x2C => {
+                *frames += 1;
+                skip(reader, 8)?;
+                let packed = read_byte(reader)?;
+                skip(reader, colour_table_len(packed) + 1)?;
+                skip_sub_blocks(reader)?;
             }
-            _ => None, // trailer (0x3B), the end, or damage
-        };
-        match next {
-            Some(n) => i = n,
-            None => break,
+            _ => return None, // the trailer (0x3B), or damage
         }
     }
-    frames
+    Some(())
+}
+
+fn read_byte<R: Read>(reader: &mut R) -> Option<u8> {
+    let mut b = [0u8; 1];
+    reader.read_exact(&mut b).ok().map(|()| b[0])
+}
+
+fn skip<R: Seek>(reader: &mut R, n: usize) -> Option<()> {
+    reader.seek_relative(i64::try_from(n).ok()?).ok()
+}
+
+/// Skips data sub-blocks (a length byte, that many bytes) up to the zero terminator.
+fn skip_sub_blocks<R: Read + Seek>(reader: &mut R) -> Option<()> {
+    loop {
+        let len = read_byte(reader)?;
+        if len == 0 {
+            return Some(());
+        }
+        skip(reader, usize::from(len))?;
+    }
 }
 
 fn colour_table_len(packed: u8) -> usize {

@@ -1,5 +1,5 @@
-//! The photos service: one ingest path for every source (probe, hash, store the bytes, insert
-//! the row), the derived images, and deletion. It owns the blob-key scheme, so handlers and
+//! The photos service: the upload path (receive to the blob store's staging area while hashing,
+//! probe the staged file, store it within the user's quota), the derived images, and deletion. It owns the blob-key scheme, so handlers and
 //! jobs never spell a key.
 
 pub mod keys;
@@ -9,13 +9,30 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::app::Deps;
-use crate::blobs::BlobError;
+use crate::blobs::{BlobError, StagedBlob};
 use crate::db::photos::{self, NewPhoto, PhotoRow, Source};
-use crate::media::{self, ImageSize, MediaError};
+use crate::media::exif::ExifFacts;
+use crate::media::{self, ImageSize, MediaError, Probe};
 
 /// Why a photo could not be stored or shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
+    /// The file is larger than the per-file limit (found while it streams in).
+    #[error("{filename}: larger than the {max_mib} MiB allowed per photo")]
+    TooLarge {
+        /// The file's (cleaned) name.
+        filename: String,
+        /// The limit, in MiB.
+        max_mib: u64,
+    },
+    /// Storing the file would take the user over a quota.
+    #[error("{filename}: {reason}")]
+    OverQuota {
+        /// The file's (cleaned) name.
+        filename: String,
+        /// Which quota, and by how much.
+        reason: String,
+    },
     /// The bytes are not a photo we take (the reason names the file).
     #[error("{filename}: {source}")]
     Refused {
@@ -44,15 +61,126 @@ pub enum PhotoError {
     Google(#[from] crate::google::GoogleError),
 }
 
-/// A photo arriving from somewhere.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    /// Where it comes from.
-    pub source: Source,
-    /// The name the user knows it by (already cleaned).
+/// Per-user quotas, checked when a photo is stored; 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Photos one user may have, of any source.
+    pub max_photos: u64,
+    /// Bytes of stored originals (uploads) one user may keep.
+    pub max_bytes: u64,
+}
+
+impl Quota {
+    /// No quota at all.
+    pub const UNLIMITED: Quota = Quota {
+        max_photos: 0,
+        max_bytes: 0,
+    };
+
+    /// Why adding one photo of `size` bytes to `usage` goes over this quota, if it does.
+    fn refuses(&self, usage: photos::Usage, size: u64) -> Option<String> {
+        let (count, bytes) = (
+            u64::try_from(usage.photos).unwrap_or(0),
+            u64::try_from(usage.bytes).unwrap_or(0),
+        );
+        if self.max_photos > 0 && count >= self.max_photos {
+            return Some(format!(
+                "your library is full: it has {count} of the {} photos allowed",
+                self.max_photos
+            ));
+        }
+        if self.max_bytes > 0 && bytes.saturating_add(size) > self.max_bytes {
+            return Some(format!(
+                "storing it would take your uploads to {} MiB, over the {} MiB allowed",
+                bytes.saturating_add(size).div_ceil(MIB),
+                self.max_bytes / MIB
+            ));
+        }
+        None
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// One uploaded file as it arrives: each chunk goes to the blob store's staging area and into
+/// the hash, so a file is never held in memory, and the size limit is checked as it grows.
+#[derive(Debug)]
+pub struct Receiving {
+    filename: String,
+    blob: StagedBlob,
+    hasher: Sha256,
+    size: u64,
+    max: u64,
+}
+
+/// A received file that passed the header checks, waiting to be stored by [`store`].
+#[derive(Debug)]
+pub struct Staged {
+    /// The file's (cleaned) name.
     pub filename: String,
-    /// The file's bytes.
-    pub bytes: Bytes,
+    blob: StagedBlob,
+    sha: String,
+    size: u64,
+    probe: Probe,
+    facts: ExifFacts,
+}
+
+impl Receiving {
+    /// Starts receiving a file called `filename` (already cleaned).
+    pub async fn start(deps: &Deps, filename: String) -> Result<Self, PhotoError> {
+        Ok(Self {
+            filename,
+            blob: deps.blobs.stage().await?,
+            hasher: Sha256::new(),
+            size: 0,
+            max: deps.limits.max_bytes,
+        })
+    }
+
+    /// Appends the next chunk; past the size limit, the file is refused
+    /// ([`PhotoError::TooLarge`]) without writing more.
+    pub async fn push(&mut self, chunk: &[u8]) -> Result<(), PhotoError> {
+        self.size += chunk.len() as u64;
+        if self.size > self.max {
+            return Err(PhotoError::TooLarge {
+                filename: self.filename.clone(),
+                max_mib: self.max / MIB,
+            });
+        }
+        self.hasher.update(chunk);
+        self.blob.write(chunk).await?;
+        Ok(())
+    }
+
+    /// The whole file is in: checks its header within the limits (format by content, pixel
+    /// count, one still frame) and reads its EXIF, from the staged file.
+    pub async fn finish(mut self, deps: &Deps) -> Result<Staged, PhotoError> {
+        let limits = deps.limits;
+        let size = self.size;
+        let sha = hex::encode(self.hasher.finalize_reset());
+        let file = self.blob.reader().await?;
+        // Read through a small buffer: the header, a GIF's block lengths, the EXIF block.
+        let (probe, facts) = tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(file);
+            let probe = media::probe::probe_in(&mut reader, size, &limits)?;
+            std::io::Seek::rewind(&mut reader).map_err(|e| MediaError::Corrupt(e.to_string()))?;
+            Ok::<_, MediaError>((probe, media::exif::read_from(&mut reader)))
+        })
+        .await
+        .map_err(|e| PhotoError::Task(format!("probe task: {e}")))?
+        .map_err(|source| PhotoError::Refused {
+            filename: self.filename.clone(),
+            source,
+        })?;
+        Ok(Staged {
+            filename: self.filename,
+            blob: self.blob,
+            sha,
+            size,
+            probe,
+            facts,
+        })
+    }
 }
 
 /// A stored photo, and whether it is new (false: the same bytes were already in the library).
@@ -64,39 +192,52 @@ pub struct Ingested {
     pub created: bool,
 }
 
-/// Stores a photo for `user_id`: checks the header within the limits, hashes the bytes, keeps
-/// them in the blob store under their content key and inserts the row (the same bytes twice are
-/// one photo). Verification is queued separately.
-pub async fn ingest(deps: &Deps, user_id: i64, incoming: Incoming) -> Result<Ingested, PhotoError> {
-    let limits = deps.limits;
-    let checked = incoming.bytes.clone();
-    let (probe, sha, facts) = tokio::task::spawn_blocking(move || {
-        let probe = media::probe(&checked, &limits)?;
-        let sha = hex::encode(Sha256::digest(&checked));
-        Ok::<_, MediaError>((probe, sha, media::exif::read(&checked)))
-    })
-    .await
-    .map_err(|e| PhotoError::Task(format!("probe task: {e}")))?
-    .map_err(|source| PhotoError::Refused {
-        filename: incoming.filename.clone(),
-        source,
-    })?;
-    let blob_key = keys::original(user_id, &sha);
-    deps.blobs.put(&blob_key, incoming.bytes.clone()).await?;
+/// Stores a checked upload for `user_id` under its content key and inserts its row, unless
+/// it would take the user over `quota` ([`PhotoError::OverQuota`]: nothing is stored). The
+/// same bytes twice are one photo, and a duplicate costs no quota. Verification is queued
+/// separately.
+pub async fn store(
+    deps: &Deps,
+    user_id: i64,
+    source: Source,
+    quota: Quota,
+    staged: Staged,
+) -> Result<Ingested, PhotoError> {
+    let blob_key = keys::original(user_id, &staged.sha);
     let new = NewPhoto {
         user_id,
-        source: incoming.source,
-        sha256: &sha,
+        source,
+        sha256: &staged.sha,
         blob_key: &blob_key,
-        filename: &incoming.filename,
-        mime_type: probe.mime,
-        size_bytes: incoming.bytes.len() as i64,
-        width: i64::from(probe.width),
-        height: i64::from(probe.height),
-        exposure_time_s: facts.exposure.exposure_time_s.map(f64::from),
-        focal_length_mm: facts.exposure.focal_length_mm.map(f64::from),
+        filename: &staged.filename,
+        mime_type: staged.probe.mime,
+        size_bytes: i64::try_from(staged.size).unwrap_or(i64::MAX),
+        width: i64::from(staged.probe.width),
+        height: i64::from(staged.probe.height),
+        exposure_time_s: staged.facts.exposure.exposure_time_s.map(f64::from),
+        focal_length_mm: staged.facts.exposure.focal_length_mm.map(f64::from),
     };
-    let (row, created) = photos::insert(deps.db.pool(), &new).await?;
+    // The user's usage is read under their lock, so parallel uploads of one user are counted
+    // one after another and together cannot pass the quota.
+    let mut tx = deps.db.pool().begin().await?;
+    let usage = photos::lock_usage(&mut tx, user_id).await?;
+    let existing = photos::find_by_sha(&mut tx, user_id, &staged.sha).await?;
+    if existing.is_none()
+        && let Some(reason) = quota.refuses(usage, staged.size)
+    {
+        return Err(PhotoError::OverQuota {
+            filename: staged.filename,
+            reason,
+        });
+    }
+    let (row, created) = match existing {
+        Some(row) => (row, false),
+        None => photos::insert(&mut tx, &new).await?,
+    };
+    // The file is in place before the row is visible; a duplicate rewrites the same bytes,
+    // which also restores a lost original.
+    deps.blobs.commit(&blob_key, staged.blob).await?;
+    tx.commit().await?;
     Ok(Ingested { row, created })
 }
 

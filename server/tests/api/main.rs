@@ -22,5 +22,6 @@ mod resilience;
 mod scan;
 mod security;
 mod tokens;
+mod uploads;
 mod users;
 mod worker;

@@ -125,7 +125,8 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
             exposure_time_s: exposure,
             focal_length_mm: exposure.map(|e| e * 100.0),
         };
-        ids.push(insert(pool, &photo).await.unwrap().0.id);
+        let mut conn = pool.acquire().await.unwrap();
+        ids.push(insert(&mut conn, &photo).await.unwrap().0.id);
     }
     for (id, angle) in ids.iter().zip([None, Some(45.0), None, Some(90.0)]) {
         let verdict = Verdict {

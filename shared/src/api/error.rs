@@ -42,6 +42,10 @@ pub enum ErrorCode {
     UpstreamBusy,
     /// Too many of a bounded resource (open progress streams) held at once (429).
     TooManyRequests,
+    /// Storing the upload would take the user over a quota: photos or stored bytes (409).
+    QuotaExceeded,
+    /// The URL is longer than the server reads (414).
+    UriTooLong,
 }
 
 /// The inner object of an error response.
