@@ -7,6 +7,7 @@
 mod browser;
 mod browser_google;
 mod cli;
+mod contract;
 mod fixtures;
 mod google;
 mod google_harness;
