@@ -126,6 +126,12 @@ async fn docs_list_every_status_the_server_answers(backend: Backend) {
                     app.request(method.clone(), &url, None).json(&json!("x")),
                     422,
                 ),
+                // serde reads a struct from an array of its fields; the document says object.
+                (
+                    "an array",
+                    app.request(method.clone(), &url, None).json(&json!([0.5])),
+                    422,
+                ),
             ] {
                 let (status, body) =
                     answers_as_documented(op, &format!("{label} with {case}"), request).await;
