@@ -21,9 +21,13 @@ pub enum AppError {
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
-    /// No valid session or token.
+    /// No session, token or local user: nothing says who is asking.
     #[error("sign-in required")]
     Unauthorized,
+    /// A token was sent and does not verify (forged, expired, revoked, spent, or not a bearer
+    /// token): the client should refresh or get a new one, not sign in as if it had none.
+    #[error("{0}")]
+    InvalidToken(&'static str),
     /// Signed in, but not allowed.
     #[error("not allowed")]
     Forbidden,
@@ -79,12 +83,24 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// [`AppError::InvalidToken`]'s messages.
+pub mod token_messages {
+    /// An `Authorization` header that is not `Bearer <token>`.
+    pub const NOT_BEARER: &str = "the Authorization header must be `Bearer <access token>`";
+    /// An access token that does not verify.
+    pub const ACCESS: &str = "the access token is invalid or expired";
+    /// A refresh token that does not verify or was spent.
+    pub const REFRESH: &str = "the refresh token is invalid, expired or already used";
+}
+
 impl AppError {
     /// The status and code this error answers with.
     pub fn code(&self) -> (StatusCode, ErrorCode) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            AppError::Unauthorized | AppError::InvalidToken(_) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+            }
             AppError::Forbidden | AppError::CrossSite | AppError::ForeignHost => {
                 (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
             }

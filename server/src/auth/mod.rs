@@ -17,7 +17,7 @@ use axum::http::{Method, header};
 use tower_sessions::Session;
 
 use crate::db::users;
-use crate::error::AppError;
+use crate::error::{AppError, token_messages};
 
 pub use self::tokens::TokenKeys;
 
@@ -159,16 +159,16 @@ where
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(AppError::Unauthorized)?;
+                .ok_or(AppError::InvalidToken(token_messages::NOT_BEARER))?;
             let (id, claims) = auth
                 .keys
                 .verify(token.trim(), "access")
-                .map_err(|_| AppError::Unauthorized)?;
+                .map_err(|_| AppError::InvalidToken(token_messages::ACCESS))?;
             // One primary-key read per bearer request: logout (a version bump) and account
             // deletion end the tokens already out at once, not when they expire.
             let deps = crate::app::Deps::from_ref(state);
             if tokens::current_version(deps.db.pool(), id).await? != Some(claims.ver) {
-                return Err(AppError::Unauthorized);
+                return Err(AppError::InvalidToken(token_messages::ACCESS));
             }
             (id, AuthVia::Bearer)
         } else if let Some(id) = session_user(parts).await? {

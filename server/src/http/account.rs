@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::{
-    GoogleAccount, Me, RefreshRequest, Settings, Stats, TokenRequest, TokenResponse,
+    GoogleAccount, GrantType, Me, RefreshRequest, Settings, Stats, TokenRequest, TokenResponse,
 };
 use tower_sessions::Session;
 
@@ -53,14 +53,18 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json
 /// With Google sign-in, `{"grant_type": "authorization_code", "code", "code_verifier",
 /// "redirect_uri"}` exchanges a code the client obtained from Google (with its own PKCE
 /// challenge) for the same pair, creating the user on first sign-in.
-#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 400, body = shared::api::ErrorResponse)))]
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest, security(()),
+    responses((status = 200, body = TokenResponse),
+        (status = 400, body = shared::api::ErrorResponse, description = "An unknown grant, one this server does not offer, or a missing field")))]
 pub async fn token(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
-    match (body.grant_type.as_str(), state.auth.mode) {
-        ("local", AuthMode::Local { user_id }) => Ok(Json(
+    let grant = GrantType::parse(&body.grant_type).ok_or_else(|| {
+        AppError::BadRequest(format!("unsupported grant_type '{}'", body.grant_type))
+    })?;
+    match (grant, state.auth.mode) {
+        (GrantType::Local, AuthMode::Local { user_id }) => Ok(Json(
             state
                 .auth
                 .keys
@@ -68,13 +72,13 @@ pub async fn token(
                 .await
                 .map_err(token_error)?,
         )),
-        ("local", AuthMode::Accounts) => Err(AppError::BadRequest(
+        (GrantType::Local, AuthMode::Accounts) => Err(AppError::BadRequest(
             "the local grant exists only when Google sign-in is not configured".into(),
         )),
-        ("authorization_code", AuthMode::Local { .. }) => Err(AppError::BadRequest(
+        (GrantType::AuthorizationCode, AuthMode::Local { .. }) => Err(AppError::BadRequest(
             "Google sign-in is not configured on this server; use grant_type local".into(),
         )),
-        ("authorization_code", AuthMode::Accounts) => {
+        (GrantType::AuthorizationCode, AuthMode::Accounts) => {
             let google = state
                 .deps
                 .google
@@ -117,15 +121,13 @@ pub async fn token(
                     .map_err(token_error)?,
             ))
         }
-        (other, _) => Err(AppError::BadRequest(format!(
-            "unsupported grant_type '{other}'"
-        ))),
     }
 }
 
 /// Exchanges a refresh token for a new pair (the old refresh token is spent).
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = shared::api::ErrorResponse)))]
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, security(()),
+    responses((status = 200, body = TokenResponse),
+        (status = 401, body = shared::api::ErrorResponse, description = "The refresh token is invalid, expired or already used")))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -141,7 +143,9 @@ pub async fn refresh(
 
 fn token_error(e: tokens::TokenError) -> AppError {
     match e {
-        tokens::TokenError::Invalid => AppError::Unauthorized,
+        tokens::TokenError::Invalid => {
+            AppError::InvalidToken(crate::error::token_messages::REFRESH)
+        }
         tokens::TokenError::Database(e) => AppError::Database(e),
     }
 }

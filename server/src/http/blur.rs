@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use shared::api::{AnalyzeBatchRequest, BatchStatus, JobAccepted, JobProgress};
+use shared::api::{AnalyzeBatchRequest, BatchStatus, JobAccepted, JobProgress, MAX_BATCH_IDS};
 
 use super::extract::{ApiJson, IdPath};
 use super::state::AppState;
@@ -17,9 +17,6 @@ use crate::db::jobs as db_jobs;
 use crate::db::photos::{self, Selection};
 use crate::error::AppError;
 use crate::jobs::{self, JobKind};
-
-/// Most ids one batch request may list.
-pub const MAX_BATCH_IDS: usize = 10_000;
 
 /// Queues verification of one photo. If it is already queued, answers with that batch.
 #[utoipa::path(post, path = "/photos/{id}/analyze", tag = "blur",
@@ -54,13 +51,14 @@ pub async fn analyze_batch(
 ) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
     match (body.photo_ids, body.filter) {
         (Some(mut ids), None) => {
-            ids.sort_unstable();
-            ids.dedup();
+            // Counted as sent, as the document's `maxItems` counts them.
             if ids.is_empty() || ids.len() > MAX_BATCH_IDS {
                 return Err(AppError::BadRequest(format!(
                     "photo_ids must list 1 to {MAX_BATCH_IDS} ids"
                 )));
             }
+            ids.sort_unstable();
+            ids.dedup();
             // Any id the user does not own makes the whole request a 404, as a single
             // photo's would: the batch never reveals which ids exist.
             if photos::count_owned(state.deps.db.pool(), user.id(), &ids).await? != ids.len() as i64

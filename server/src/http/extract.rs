@@ -28,7 +28,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
-/// `axum::Json` with JSON errors.
+/// `axum::Json` with JSON errors. The body must be a JSON object, as every request body of the
+/// document is: serde would also read a struct from an array of its fields (`[0.5]` as
+/// `{"blur_threshold": 0.5}`), which the document does not allow (Schemathesis found it).
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
@@ -36,8 +38,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+        type Object = serde_json::Map<String, serde_json::Value>;
+        match axum::Json::<Object>::from_request(req, state).await {
+            Ok(axum::Json(object)) => T::deserialize(serde_json::Value::Object(object))
+                .map(ApiJson)
+                .map_err(|e| {
+                    AppError::Unprocessable(format!(
+                        "Failed to deserialize the JSON body into the target type: {e}"
+                    ))
+                }),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType(
                 "expected a JSON body (Content-Type: application/json)".into(),
             )),

@@ -57,7 +57,7 @@ pub struct StartQuery {
 /// Starts signing in: redirects the browser to Google's consent page (authorization code
 /// flow, PKCE S256, `state` bound to this browser's session, offline access, incremental
 /// scopes: sign-in and the Photos Picker only).
-#[utoipa::path(get, path = "/auth/google/start", tag = "auth", params(StartQuery),
+#[utoipa::path(get, path = "/auth/google/start", tag = "auth", params(StartQuery), security(()),
     responses((status = 303, description = "To Google's consent page"),
         (status = 404, body = shared::api::ErrorResponse, description = "Google sign-in is not configured")))]
 pub async fn start(
@@ -97,8 +97,9 @@ pub struct CallbackQuery {
 /// Where Google sends the browser back. Checks `state`, exchanges the code with the PKCE
 /// verifier, creates or updates the user, stores their tokens encrypted and signs the browser
 /// in with a fresh session; any failure lands on a page that says what happened.
-#[utoipa::path(get, path = "/auth/google/callback", tag = "auth", params(CallbackQuery),
+#[utoipa::path(get, path = "/auth/google/callback", tag = "auth", params(CallbackQuery), security(()),
     responses((status = 303, description = "Signed in: to the app"),
+        (status = 404, body = shared::api::ErrorResponse, description = "Google sign-in is not configured"),
         (status = 400, description = "A page explaining what went wrong", content_type = "text/html"),
         (status = 403, description = "Consent was refused", content_type = "text/html")))]
 pub async fn callback(

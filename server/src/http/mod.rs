@@ -81,7 +81,7 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(sessions);
-    let doc = docs::document(api_doc);
+    let doc = docs::document(api_doc, state.auth.mode);
 
     Router::new()
         .merge(health::router())

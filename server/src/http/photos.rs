@@ -34,8 +34,10 @@ pub struct ListQuery {
     #[param(value_type = Option<PhotoFilter>)]
     pub filter: PhotoFilter,
     /// `next_cursor` of the previous page.
+    #[param(pattern = r"^([1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
     /// Photos per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -156,7 +158,20 @@ pub async fn set_preview(
 pub struct ImageQuery {
     /// `thumb` (default): a JPEG of 320 px; `analysis`: the kernel's 512-px luma, as PNG;
     /// `original`: the uploaded file (for a Google photo: Google's download, location removed).
-    pub size: Option<String>,
+    #[param(inline)]
+    pub size: Option<ImageSizeName>,
+}
+
+/// The sizes `GET /api/v1/photos/{id}/image` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageSizeName {
+    /// A JPEG of 320 px on the long side.
+    Thumb,
+    /// The kernel's 512-px luma, as PNG.
+    Analysis,
+    /// The file as uploaded.
+    Original,
 }
 
 /// The photo's image: the original or a derived size (made on first request, then cached).
@@ -164,6 +179,7 @@ pub struct ImageQuery {
     params(("id" = i64, Path, description = "Photo id"), ImageQuery),
     responses((status = 200, description = "The image bytes", content_type = "image/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, body = shared::api::ErrorResponse, description = "An unknown `size`"),
         (status = 404, body = shared::api::ErrorResponse),
         (status = 409, body = shared::api::ErrorResponse, description = "A Google photo, and the account is not connected to Google"),
         (status = 410, body = shared::api::ErrorResponse, description = "A Google photo whose 60-minute link expired: pick it again (`link_expired`)"),
@@ -176,15 +192,10 @@ pub async fn image(
     ApiQuery(query): ApiQuery<ImageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let size = match query.size.as_deref().unwrap_or("thumb") {
-        "thumb" => Some(ImageSize::Thumb),
-        "analysis" => Some(ImageSize::Analysis),
-        "original" => None,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "unknown size '{other}': use thumb, analysis or original"
-            )));
-        }
+    let size = match query.size.unwrap_or(ImageSizeName::Thumb) {
+        ImageSizeName::Thumb => Some(ImageSize::Thumb),
+        ImageSizeName::Analysis => Some(ImageSize::Analysis),
+        ImageSizeName::Original => None,
     };
     let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
@@ -289,6 +300,16 @@ fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Res
     response
 }
 
+/// The form `POST /api/v1/photos` reads; only its schema is used (the handler streams the parts).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The photos (JPEG, PNG, WebP or a still GIF), each at most `CLASSIFY_MAX_FILE_MIB`; parts
+    /// of other names are ignored.
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1, max_items = 16)]
+    file: Vec<Vec<u8>>,
+}
+
 /// Uploads photos: `multipart/form-data` with one or more parts named `file`. Each file is
 /// checked by its content (not its name); the same bytes uploaded again are the same photo.
 ///
@@ -298,7 +319,7 @@ fn cached(status: StatusCode, etag: &str, mime: Option<&str>, body: Body) -> Res
 /// on its own: one refused by its content, or that would take the user over a quota (409
 /// `quota_exceeded`), is listed in `rejected` and the others are stored.
 #[utoipa::path(post, path = "/photos", tag = "photos",
-    request_body(content_type = "multipart/form-data", description = "One or more parts named `file`, at most 16"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "One or more parts named `file`, at most 16"),
     responses((status = 201, body = UploadResponse, description = "At least one file stored; refused ones are in `rejected`"),
         (status = 400, body = shared::api::ErrorResponse),
         (status = 409, body = shared::api::ErrorResponse, description = "No file stored: over the user's photo or storage quota (`quota_exceeded`); `rejected` lists every file's reason"),

@@ -8,6 +8,7 @@ mod bounds;
 mod browser;
 mod browser_google;
 mod cli;
+mod contract;
 mod fixtures;
 mod google;
 mod google_harness;

@@ -9,7 +9,8 @@ pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};
 pub use photos::{
-    AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, HistogramBin, JobAccepted,
-    JobProgress, Me, Photo, PhotoFilter, PhotoPage, PreviewRequest, RefreshRequest, RejectedFile,
-    Settings, Stats, TokenRequest, TokenResponse, TypeCounts, UploadResponse, VerificationStatus,
+    AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, GrantType, HistogramBin,
+    JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoFilter, PhotoPage, PreviewRequest,
+    RefreshRequest, RejectedFile, Settings, Stats, TokenRequest, TokenResponse, TypeCounts,
+    UploadResponse, VerificationStatus,
 };

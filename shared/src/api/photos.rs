@@ -157,6 +157,7 @@ impl From<&Photo> for BlurResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewRequest {
     /// The score the browser's kernel gave, in [0, 1].
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub preview_score: f64,
 }
 
@@ -197,14 +198,119 @@ pub struct UploadResponse {
 
 /// Which photos a batch analyses: a list of ids, or every photo matching a filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalyzeBatchRequest {
-    /// These photos (at most 10,000).
-    #[serde(default)]
+    /// These photos (1 to 10,000 ids).
+    #[serde(default, deserialize_with = "integral::ids")]
     pub photo_ids: Option<Vec<i64>>,
     /// Or every photo of this filter.
     #[serde(default)]
     pub filter: Option<PhotoFilter>,
+}
+
+/// Ids read as the document's JSON Schema reads them: there `3.0` is an integer, where serde's
+/// `i64` refuses it (a client that only knows JSON numbers, like JavaScript, may send one).
+mod integral {
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, Unexpected, Visitor};
+
+    pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+        let ids: Option<Vec<Integral>> = Option::deserialize(d)?;
+        Ok(ids.map(|ids| ids.into_iter().map(|Integral(id)| id).collect()))
+    }
+
+    struct Integral(i64);
+
+    impl<'de> Deserialize<'de> for Integral {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(IntegralVisitor)
+        }
+    }
+
+    struct IntegralVisitor;
+
+    impl Visitor<'_> for IntegralVisitor {
+        type Value = Integral;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an integer id")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Integral, E> {
+            Ok(Integral(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Integral, E> {
+            i64::try_from(v)
+                .map(Integral)
+                .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Integral, E> {
+            // -2^63 is exact in f64; 2^63 (the first float above i64::MAX) is not an i64.
+            if v.fract() == 0.0 && v >= i64::MIN as f64 && v < -(i64::MIN as f64) {
+                Ok(Integral(v as i64))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+}
+
+/// Most ids one batch request may list.
+pub const MAX_BATCH_IDS: usize = 10_000;
+
+// Written by hand because the two fields exclude each other, which a derived schema cannot say:
+// exactly one of the two shapes matches (the other field absent or null).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AnalyzeBatchRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type,
+        };
+        use utoipa::openapi::{KnownFormat, Ref};
+        let null = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null));
+        let ids = ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Integer))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+            )
+            .min_items(Some(1))
+            .max_items(Some(MAX_BATCH_IDS))
+            .description(Some("These photos (1 to 10,000 ids)."));
+        let by_ids = ObjectBuilder::new()
+            .title(Some("by ids"))
+            .property("photo_ids", ids)
+            .property("filter", null())
+            .required("photo_ids");
+        let by_filter = ObjectBuilder::new()
+            .title(Some("by filter"))
+            .property("filter", Ref::from_schema_name("PhotoFilter"))
+            .property("photo_ids", null())
+            .required("filter");
+        OneOfBuilder::new()
+            .item(by_ids)
+            .item(by_filter)
+            .description(Some(
+                "Which photos a batch analyses: `photo_ids` or `filter`, exactly one of them.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AnalyzeBatchRequest {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "PhotoFilter".into(),
+            <PhotoFilter as utoipa::PartialSchema>::schema(),
+        ));
+    }
 }
 
 /// A batch was queued (202): one job per photo, grouped in a batch whose progress is followed
@@ -260,6 +366,7 @@ pub struct JobProgress {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// A photo is blurred when its score is at least this, in [0, 1].
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub blur_threshold: f64,
 }
 
@@ -347,6 +454,8 @@ pub struct TokenResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRequest {
     /// `local` (single-user mode only) or `authorization_code` (Google sign-in).
+    // A string, documented as `GrantType`, so an unknown grant is the handler's 400, not a 422.
+    #[cfg_attr(feature = "openapi", schema(value_type = GrantType))]
     pub grant_type: String,
     /// Google's authorization code, for `authorization_code`.
     #[serde(default)]
@@ -358,6 +467,35 @@ pub struct TokenRequest {
     /// `authorization_code`.
     #[serde(default)]
     pub redirect_uri: Option<String>,
+}
+
+/// The grants of `POST /api/v1/auth/token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// The local user's tokens; only in local mode (no Google sign-in configured).
+    Local,
+    /// Exchange a Google authorization code; only with Google sign-in.
+    AuthorizationCode,
+}
+
+impl GrantType {
+    /// Every grant.
+    pub const ALL: [GrantType; 2] = [GrantType::Local, GrantType::AuthorizationCode];
+
+    /// The grant named `text`, if there is one.
+    pub fn parse(text: &str) -> Option<GrantType> {
+        Self::ALL.into_iter().find(|g| g.as_str() == text)
+    }
+
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::Local => "local",
+            GrantType::AuthorizationCode => "authorization_code",
+        }
+    }
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -385,12 +523,39 @@ mod tests {
     }
 
     #[test]
+    fn grant_names_are_their_wire_names() {
+        for grant in GrantType::ALL {
+            assert_eq!(serde_json::to_value(grant).unwrap(), grant.as_str());
+            assert_eq!(GrantType::parse(grant.as_str()), Some(grant));
+        }
+        assert_eq!(GrantType::parse("password"), None);
+    }
+
+    #[test]
     fn a_batch_request_takes_ids_or_a_filter() {
         let by_ids: AnalyzeBatchRequest = serde_json::from_str(r#"{"photo_ids": [1, 2]}"#).unwrap();
         assert_eq!(by_ids.photo_ids, Some(vec![1, 2]));
         let by_filter: AnalyzeBatchRequest =
             serde_json::from_str(r#"{"filter": "unprocessed"}"#).unwrap();
         assert_eq!(by_filter.filter, Some(PhotoFilter::Unprocessed));
+        assert_eq!(by_filter.photo_ids, None);
+    }
+
+    #[test]
+    fn batch_ids_are_integers_as_json_schema_counts_them() {
+        let ids =
+            |json: &str| serde_json::from_str::<AnalyzeBatchRequest>(json).map(|r| r.photo_ids);
+        assert_eq!(
+            ids(r#"{"photo_ids": [381.0, -2.0, 7, -9223372036854775808]}"#).unwrap(),
+            Some(vec![381, -2, 7, i64::MIN])
+        );
+        assert_eq!(ids(r#"{"photo_ids": null}"#).unwrap(), None);
+        for bad in ["1.5", "9223372036854775808", "9.3e18", "\"1\"", "null"] {
+            assert!(
+                ids(&format!(r#"{{"photo_ids": [{bad}]}}"#)).is_err(),
+                "{bad} was read as an id"
+            );
+        }
     }
 
     fn photo(status: VerificationStatus, is_blurred: Option<bool>) -> Photo {
