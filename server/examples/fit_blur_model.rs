@@ -1,6 +1,6 @@
 //! Refits the blur model in `shared::kernel::model` and measures it honestly.
 //!
-//! `cargo run --release -p server --example fit_blur_model -- ../shared/data/blur-dev/manifest.csv`
+//! `cargo run --release -p server --example fit_blur_model -- ../shared/data/blur-dev/manifest.csv --wrong`
 //!
 //! Every photo is decoded exactly as the server decodes it and analysed by the kernel; the
 //! models below are then fitted on the kernel's measures. Prints, in this order:
@@ -8,12 +8,13 @@
 //! 1. The grouped 5-fold cross-validation table (the headline): for each model, AUC and
 //!    balanced accuracy at 0.5 overall, on real photos, on synthetic ones and per subset of
 //!    the real photos, sharp bokeh photos wrongly flagged, low-light sharp photos kept, and
-//!    motion-vs-defocus accuracy on the blurred photos. The models are the previous kernel's
-//!    three ratios ("before"), the new evidence added one piece at a time, the new model with
-//!    the EXIF hand-held prior, and the Laplacian-variance baseline (its threshold, too, is
-//!    fitted on the training folds only).
-//! 2. The photos the shipped model still gets wrong in cross-validation (`--wrong`).
-//! 3. The constants to paste into `shared/src/kernel/model.rs`, fitted on all photos, and
+//!    motion-vs-defocus accuracy on the blurred photos. The models are kernel v1's three
+//!    ratios, kernel v2 ("before"), kernel v3 (shipped), ablations of v3, v3 with the EXIF
+//!    hand-held prior, and the Laplacian-variance baseline (its threshold, too, is fitted on
+//!    the training folds only).
+//! 2. Fold by fold, v2 against v3, so a gain can be seen to hold across folds.
+//! 3. The photos the shipped model still gets wrong in cross-validation (`--wrong`).
+//! 4. The constants to paste into `shared/src/kernel/model.rs`, fitted on all photos, and
 //!    the in-sample figures (for reference only: never the headline).
 //!
 //! Grouping: every photo whose pixels come from one source folder stays in one fold. For a
@@ -273,15 +274,21 @@ fn lnr(v: f32) -> f64 {
     (f64::from(v) + 0.05).ln()
 }
 
-/// The new model's features, exactly as the kernel forms them.
+/// The shipped model's features, exactly as the kernel forms them.
 fn new_features(m: &Measures) -> Vec<f64> {
     ModelInputs {
         subject_sharpness: f64::from(m.subject_sharpness),
         shake_coherence: f64::from(m.shake_coherence),
         median_sharpness: f64::from(m.median_sharpness),
+        detailed_tile_fraction: f64::from(m.detailed_tile_fraction),
     }
     .features()
     .to_vec()
+}
+
+/// Kernel v2's features (the shipped ones without the detailed-tile fraction).
+fn v2_features(m: &Measures) -> Vec<f64> {
+    new_features(m)[..3].to_vec()
 }
 
 /// The hand-held rule as a feature: stops slower than 1/f, 0 to 3; 0 without EXIF.
@@ -292,6 +299,8 @@ fn handheld(m: &Measures) -> f64 {
 
 struct Model {
     name: &'static str,
+    /// The model in `shared::kernel::model`: its out-of-fold scores feed `--wrong`.
+    shipped: bool,
     features: fn(&Sample) -> Vec<f64>,
     /// Motion-vs-defocus feature(s), fitted on the blurred photos of the training folds;
     /// `None` = the previous kernel's fixed anisotropy cut.
@@ -299,9 +308,11 @@ struct Model {
 }
 
 fn models() -> Vec<Model> {
+    let coherence: fn(&Sample) -> Vec<f64> = |s| vec![f64::from(s.m.shake_coherence)];
     vec![
         Model {
-            name: "before: 3 tile ratios (p90 E1/E8, p50 E2/E8, p90 E4/E8)",
+            name: "v1: 3 tile ratios (p90 E1/E8, p50 E2/E8, p90 E4/E8)",
+            shipped: false,
             features: |s| {
                 vec![
                     lnr(s.m.edge_sharpness),
@@ -312,34 +323,44 @@ fn models() -> Vec<Model> {
             type_features: None,
         },
         Model {
-            name: "subject sharpness alone",
-            features: |s| vec![lnr(s.m.subject_sharpness)],
-            type_features: Some(|s| vec![f64::from(s.m.shake_coherence)]),
+            name: "before (v2): subject + shake coherence + median",
+            shipped: false,
+            features: |s| v2_features(&s.m),
+            type_features: Some(coherence),
         },
         Model {
-            name: "subject + median tile sharpness",
-            features: |s| vec![lnr(s.m.subject_sharpness), f64::from(s.m.median_sharpness)],
-            type_features: Some(|s| vec![f64::from(s.m.shake_coherence)]),
-        },
-        Model {
-            name: "after: subject + shake coherence + median (shipped)",
+            name: "after (v3, shipped): v2 + detailed-tile fraction",
+            shipped: true,
             features: |s| new_features(&s.m),
-            type_features: Some(|s| vec![f64::from(s.m.shake_coherence)]),
+            type_features: Some(coherence),
         },
         Model {
-            name: "after + p90 E1/E8 and p90 E4/E8 of the previous model (not shipped)",
+            name: "detailed-tile fraction alone",
+            shipped: false,
+            features: |s| vec![f64::from(s.m.detailed_tile_fraction)],
+            type_features: Some(coherence),
+        },
+        Model {
+            name: "v3 without shake coherence",
+            shipped: false,
             features: |s| {
-                let mut v = new_features(&s.m);
-                v.push(lnr(s.m.edge_sharpness));
-                v.push(lnr(s.m.coarse_sharpness));
-                v
+                let v = new_features(&s.m);
+                vec![v[0], v[2], v[3]]
             },
-            type_features: Some(|s| {
-                vec![f64::from(s.m.shake_coherence), f64::from(s.m.anisotropy)]
-            }),
+            type_features: Some(coherence),
         },
         Model {
-            name: "after + EXIF hand-held prior (not shipped)",
+            name: "v3 without median",
+            shipped: false,
+            features: |s| {
+                let v = new_features(&s.m);
+                vec![v[0], v[1], v[3]]
+            },
+            type_features: Some(coherence),
+        },
+        Model {
+            name: "v3 + EXIF hand-held prior (not shipped)",
+            shipped: false,
             features: |s| {
                 let mut v = new_features(&s.m);
                 v.push(handheld(&s.m));
@@ -349,6 +370,7 @@ fn models() -> Vec<Model> {
         },
         Model {
             name: "Laplacian variance at 1024 px (baseline)",
+            shipped: false,
             features: |s| vec![(s.laplacian + 1.0).ln()],
             type_features: None,
         },
@@ -406,6 +428,7 @@ fn main() {
             .collect::<Vec<_>>()
     );
 
+    let mut before_cv = Vec::new();
     let mut shipped_cv = Vec::new();
     let mut shipped_type = Vec::new();
     for model in models() {
@@ -467,11 +490,47 @@ fn main() {
             x.m.handheld_stops.is_some()
         });
         println!("EXIF subset: {exif_rows}\n");
-        if model.name.starts_with("after:") {
+        if model.name.starts_with("before (v2)") {
+            before_cv = p.clone();
+        }
+        if model.shipped {
             shipped_cv = p;
             shipped_type = motion_p;
         }
     }
+
+    println!("## Fold by fold: before (v2) vs after (v3)\n");
+    println!(
+        "| fold | photos | real | v2 AUC | v3 AUC | v2 bal. acc. | v3 bal. acc. | v2 real bal. acc. | v3 real bal. acc. |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for k in 0..FOLDS {
+        let fig = |p: &[f64], real_only: bool| {
+            let (sc, yy): (Vec<f64>, Vec<bool>) = s
+                .iter()
+                .zip(p)
+                .zip(&fold)
+                .filter(|((x, _), f)| **f == k && (!real_only || !x.synthetic))
+                .map(|((x, &v), _)| (v, x.blurred))
+                .unzip();
+            let c = Confusion::at(&sc, &yy, 0.5);
+            (metrics::roc_auc(&sc, &yy), c.balanced_accuracy(), sc.len())
+        };
+        let (b, a) = (fig(&before_cv, false), fig(&shipped_cv, false));
+        let (br, ar) = (fig(&before_cv, true), fig(&shipped_cv, true));
+        println!(
+            "| {k} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            b.2,
+            br.2,
+            f3(b.0),
+            f3(a.0),
+            f3(b.1),
+            f3(a.1),
+            f3(br.1),
+            f3(ar.1)
+        );
+    }
+    println!();
 
     if show_wrong {
         println!("## Still wrong in cross-validation (shipped model)\n");
@@ -480,7 +539,7 @@ fn main() {
             let type_wrong = x.blurred && (shipped_type[i] >= 0.5) != x.motion;
             if verdict_wrong || type_wrong {
                 println!(
-                    "- {} ({}, {}{}): score {:.3}{}{}; subject {:.3}, coherence {:.3}, median {:.3}",
+                    "- {} ({}, {}{}): score {:.3}{}{}; subject {:.3}, coherence {:.3}, median {:.3}, detailed {:.3}",
                     x.file,
                     if x.blurred {
                         if x.motion { "motion" } else { "defocus" }
@@ -495,6 +554,7 @@ fn main() {
                     x.m.subject_sharpness,
                     x.m.shake_coherence,
                     x.m.median_sharpness,
+                    x.m.detailed_tile_fraction,
                 );
             }
         }
@@ -515,8 +575,8 @@ fn main() {
         s.len()
     );
     println!(
-        "pub const INTERCEPT: f64 = {:.4};\npub const W_SUBJECT: f64 = {:.4};\npub const W_COHERENCE: f64 = {:.4};\npub const W_MEDIAN: f64 = {:.4};",
-        w[0], w[1], w[2], w[3]
+        "pub const INTERCEPT: f64 = {:.4};\npub const W_SUBJECT: f64 = {:.4};\npub const W_COHERENCE: f64 = {:.4};\npub const W_MEDIAN: f64 = {:.4};\npub const W_DETAILED: f64 = {:.4};",
+        w[0], w[1], w[2], w[3], w[4]
     );
     println!(
         "pub const TYPE_INTERCEPT: f64 = {:.4};\npub const TYPE_W_COHERENCE: f64 = {:.4};  // motion when coherence >= {:.4}",

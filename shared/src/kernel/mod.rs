@@ -101,6 +101,7 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
         subject_sharpness: ratio(tiles::subject_sharpness(&maps, &all_stats, &per_tile)),
         shake_coherence: model::round6(tiles::shake_coherence(&dir_stats)),
         median_sharpness: ratio(dir_min(|d| d.p50[1])),
+        detailed_tile_fraction: ratio(tiles::detailed_tile_fraction(&all_stats, &dir_stats)),
     };
     let measures = Measures {
         edge_sharpness: ratio(dir_min(|d| d.p90[0])) as f32,
@@ -114,6 +115,7 @@ pub fn analyze(img: &GrayImage, exif: Option<&ExposureHints>) -> Result<BlurRepo
         working_long_side: work.width().max(work.height()),
         subject_sharpness: inputs.subject_sharpness as f32,
         shake_coherence: inputs.shake_coherence as f32,
+        detailed_tile_fraction: inputs.detailed_tile_fraction as f32,
         handheld_stops: exif.and_then(handheld_stops).map(|s| s as f32),
     };
     let (columns, rows) = tiles::grid(&maps);
@@ -432,6 +434,30 @@ mod tests {
         assert!(model::is_motion(f64::from(s)), "shaken: {s}");
         assert!(!model::is_motion(f64::from(d)), "defocused: {d}");
         assert!(s > 3.0 * d.max(k), "{s} vs {d}, {k}");
+    }
+
+    #[test]
+    fn detailed_tiles_tell_mild_blur_from_strong_blur() {
+        let base = mosaic(0, 255, 11);
+        let m = |psf: Option<Vec<(i32, i32, f64)>>| {
+            let img = psf.map_or_else(|| base.clone(), |p| convolve(&base, &p));
+            analyze(&to_gray(&img), None).unwrap().measures
+        };
+        let (sharp, mild, strong) = (m(None), m(Some(disc_psf(2))), m(Some(disc_psf(6))));
+        // Sharp: nearly every tile keeps its 4-px structure; strong defocus: none does.
+        assert!(sharp.detailed_tile_fraction >= 0.9, "{sharp:?}");
+        assert!(strong.detailed_tile_fraction <= 0.2, "{strong:?}");
+        // Mild blur (edges ≈ 4 px): the fine scales drop while the 4-px scale stays,
+        // which is what the model reads beside the median.
+        assert!(
+            mild.median_sharpness < sharp.median_sharpness - 0.05,
+            "{mild:?}"
+        );
+        assert!(
+            mild.edge_sharpness < 0.75 * sharp.edge_sharpness,
+            "{mild:?}"
+        );
+        assert!(mild.detailed_tile_fraction >= 0.9, "{mild:?}");
     }
 
     #[test]

@@ -13,12 +13,18 @@
 /// standardised features, class-balanced sample weights so 0.5 is the
 /// balanced cut, L2 = 1 on the standardised slopes) on all 226 photos of
 /// `blur-dev` at `WORKING_LONG_SIDE` = 512. Inputs (`Inputs::features`):
-/// `ln(subject_sharpness + LN_OFFSET)`, `shake_coherence` and
-/// `median_sharpness`; z > 0 means blurred.
-pub const INTERCEPT: f64 = -2.0675;
-pub const W_SUBJECT: f64 = -5.1901;
-pub const W_COHERENCE: f64 = 29.4100;
-pub const W_MEDIAN: f64 = -5.8755;
+/// `ln(subject_sharpness + LN_OFFSET)`, `shake_coherence`,
+/// `median_sharpness` and `detailed_tile_fraction`; z > 0 means blurred.
+pub const INTERCEPT: f64 = -2.8316;
+pub const W_SUBJECT: f64 = -5.5126;
+pub const W_COHERENCE: f64 = 29.3322;
+pub const W_MEDIAN: f64 = -9.6205;
+/// Positive, although on its own more detailed tiles mean sharper: beside the
+/// median E2/E8 it reads the scale profile. For a given median, many tiles
+/// whose 4-px structure survives mean the 2-px scale was lost to blur
+/// (edges 2–4 px wide); few mean the photo's content is soft at both scales
+/// (skin, fur, bokeh, dark noise), which is not blur. See `tiles::detailed_tile_fraction`.
+pub const W_DETAILED: f64 = 3.7943;
 /// Keeps `ln` finite at 0 and compresses the noisy low end.
 pub const LN_OFFSET: f64 = 0.05;
 
@@ -34,7 +40,7 @@ pub fn is_motion(shake_coherence: f64) -> bool {
     TYPE_INTERCEPT + TYPE_W_COHERENCE * shake_coherence >= 0.0
 }
 
-/// The three model inputs, already rounded measures.
+/// The model inputs, already rounded measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Inputs {
     /// See `Measures::subject_sharpness`.
@@ -43,23 +49,26 @@ pub struct Inputs {
     pub shake_coherence: f64,
     /// See `Measures::median_sharpness`.
     pub median_sharpness: f64,
+    /// See `Measures::detailed_tile_fraction`.
+    pub detailed_tile_fraction: f64,
 }
 
 impl Inputs {
     /// Feature vector of the logistic model (shared with the fit example).
-    pub fn features(&self) -> [f64; 3] {
+    pub fn features(&self) -> [f64; 4] {
         [
             round6(ln(self.subject_sharpness + LN_OFFSET)),
             self.shake_coherence,
             self.median_sharpness,
+            self.detailed_tile_fraction,
         ]
     }
 }
 
 /// Calibrated probability-like score in [0, 1], rounded to 1e-6.
 pub fn blur_score(inp: &Inputs) -> f64 {
-    let [a, b, c] = inp.features();
-    let z = INTERCEPT + W_SUBJECT * a + W_COHERENCE * b + W_MEDIAN * c;
+    let [a, b, c, d] = inp.features();
+    let z = INTERCEPT + W_SUBJECT * a + W_COHERENCE * b + W_MEDIAN * c + W_DETAILED * d;
     logistic(z)
 }
 

@@ -67,6 +67,12 @@ pub struct Measures {
     /// about 0 for sharp and defocused photos, 0.05 and up for camera shake
     /// (`tiles::shake_coherence`).
     pub shake_coherence: f32,
+    /// Fraction of textured tiles that keep their mid-scale detail (E4/E8 ≥ 0.7 in
+    /// the tile's blurriest direction, `tiles::detailed_tile_fraction`). Beside
+    /// `median_sharpness` it tells blur (fine scale lost, mid scale kept) from
+    /// soft content (both weak). A model input since kernel v3.
+    #[serde(default)]
+    pub detailed_tile_fraction: f32,
     /// The hand-held rule from EXIF: how many stops slower than 1/(35-mm
     /// equivalent focal length) the shutter was (positive = slower, shake
     /// likely when hand-held). `None` without exposure time and focal length.
