@@ -252,6 +252,21 @@ pub struct PickedPhoto {
     pub base_url_expires_at: i64,
 }
 
+/// The id of the user's photo with this Google id, if it was picked before.
+pub async fn photo_id(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    google_photo_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM photos WHERE user_id = $1 AND google_photo_id = $2")
+            .bind(user_id)
+            .bind(google_photo_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(id,)| id))
+}
+
 /// Stores a picked photo for `user_id`, or refreshes the one already stored under the same
 /// Google id (new link, metadata; its scores stay). Returns the photo's id. Takes a
 /// connection so that a page of items is stored in one transaction (one commit, not 100).

@@ -191,6 +191,7 @@ pub async fn sync(
         _ => {
             let payload = serde_json::to_string(&ImportPayload {
                 session_id: id.clone(),
+                max_photos: state.quota.max_photos,
             })
             .map_err(|e| AppError::Internal(e.into()))?;
             let job_id =

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{JobError, JobKind, google_job_error};
 use crate::app::Deps;
 use crate::db::jobs::JobRow;
-use crate::db::photos::Selection;
+use crate::db::photos::{self, Selection};
 use crate::db::picker::{self, PickedPhoto, SessionRow};
 use crate::google::picker::{PickedMediaItem, parse_duration, parse_time_ms};
 use crate::google::{Google, GoogleError, account, scopes};
@@ -22,6 +22,10 @@ use crate::time::now_ms;
 pub struct ImportPayload {
     /// Google's Picker session id.
     pub session_id: String,
+    /// The photo quota of the server that queued the import (`CLASSIFY_QUOTA_PHOTOS`; 0: none).
+    /// Carried here because workers are configured apart from the web side.
+    #[serde(default)]
+    pub max_photos: u64,
 }
 
 /// Base URLs live 60 minutes from the listing; we count 55, so a link is never used at the
@@ -57,7 +61,7 @@ pub async fn run(deps: &Deps, job: &JobRow) -> Result<(), JobError> {
         // Another sync's job claimed the session; that one imports it.
         return Ok(());
     }
-    let outcome = import(deps, google, user_id, &session).await;
+    let outcome = import(deps, google, user_id, &session, payload.max_photos).await;
     if let Err(e) = &outcome
         && !e.is_transient()
     {
@@ -77,25 +81,40 @@ async fn import(
     google: &Google,
     user_id: i64,
     session: &SessionRow,
+    max_photos: u64,
 ) -> Result<(), GoogleError> {
     let token = account::access_token(google, &deps.db, user_id, scopes::PICKER).await?;
     if session.status != "imported" {
         let listed_at = now_ms();
         let mut photo_ids = Vec::new();
         let mut skipped = 0_i64;
+        let mut over_quota = 0_i64;
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let page = google
                 .list_items(&token, &session.id, page_token.as_deref())
                 .await?;
-            // One transaction per page: one commit instead of one per photo.
+            // One transaction per page: one commit instead of one per photo. The user's row is
+            // locked first, as uploads do, so an upload and an import count one after another.
             let mut tx = deps.db.pool().begin().await?;
+            let mut held = photos::lock_usage(&mut tx, user_id).await?.photos;
             for item in &page.media_items {
-                match picked_photo(item, listed_at + LINK_LIFE_MS) {
-                    Some(photo) => {
-                        photo_ids.push(picker::upsert_photo(&mut tx, user_id, &photo).await?);
-                    }
-                    None => skipped += 1,
+                let Some(photo) = picked_photo(item, listed_at + LINK_LIFE_MS) else {
+                    skipped += 1;
+                    continue;
+                };
+                // A photo picked again is refreshed whatever the quota; a new one needs room.
+                let known = picker::photo_id(&mut tx, user_id, &photo.google_id).await?;
+                if known.is_none()
+                    && max_photos > 0
+                    && u64::try_from(held).unwrap_or(0) >= max_photos
+                {
+                    over_quota += 1;
+                    continue;
+                }
+                photo_ids.push(picker::upsert_photo(&mut tx, user_id, &photo).await?);
+                if known.is_none() {
+                    held += 1;
                 }
             }
             tx.commit().await?;
@@ -126,8 +145,8 @@ async fn import(
             deps.db.pool(),
             &session.id,
             photo_ids.len() as i64,
-            skipped,
-            (skipped > 0).then_some(SKIPPED_VIDEO),
+            skipped + over_quota,
+            skipped_reason(skipped, over_quota, max_photos).as_deref(),
             Some(queued.batch_id),
         )
         .await?;
@@ -145,6 +164,21 @@ async fn import(
         tracing::warn!(error = %e, session = %session.id, "could not delete the Picker session");
     }
     Ok(())
+}
+
+/// Why items were skipped, as the session reports it: the quota first (the user can act on
+/// it), then videos.
+fn skipped_reason(videos: i64, over_quota: i64, max_photos: u64) -> Option<String> {
+    match (videos, over_quota) {
+        (_, 0) if videos > 0 => Some(SKIPPED_VIDEO.to_string()),
+        (0, 0) => None,
+        (0, n) => Some(format!(
+            "{n} not imported: your library is full ({max_photos} photos allowed)"
+        )),
+        (_, n) => Some(format!(
+            "{n} not imported: your library is full ({max_photos} photos allowed); {SKIPPED_VIDEO}"
+        )),
+    }
 }
 
 /// The photo an item describes, or `None` for what we do not analyse (videos, items without

@@ -11,6 +11,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     picked_photos_are_imported_verified_and_shown_through_the_proxy,
+    picker_imports_stop_at_the_photo_quota,
     sign_in_refuses_a_foreign_state_a_replayed_callback_and_denied_consent,
     an_unticked_photos_scope_signs_in_but_cannot_pick,
     expired_access_tokens_are_refreshed_and_a_revoked_grant_asks_to_sign_in_again,
@@ -33,6 +34,58 @@ pub(crate) fn real_library() -> fake_google::Options {
         .unwrap();
     options.photos.push(video);
     options
+}
+
+async fn picker_imports_stop_at_the_photo_quota(backend: Backend) {
+    // Room for three photos; the library holds nine and a video.
+    let g = GoogleApp::start_with(backend, 1, real_library(), |args, _| {
+        args.quota.quota_photos = 3;
+    })
+    .await;
+    let alice = g.sign_in("alice@example.com").await;
+    let pick_all = || async {
+        let (status, session) = alice
+            .call(Method::POST, "/api/v1/picker/sessions", None)
+            .await;
+        assert_eq!(status, 201, "{session}");
+        let id = session["id"].as_str().unwrap().to_string();
+        g.fake.state().pick(&id, Pick::All).unwrap();
+        let (status, body) = alice
+            .call(
+                Method::POST,
+                &format!("/api/v1/picker/sessions/{id}/sync"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        g.wait_for_import(&alice, &id).await
+    };
+    let photos_in_library = g
+        .fake
+        .state()
+        .photos()
+        .iter()
+        .filter(|p| p.media_type == MediaType::Photo)
+        .count() as i64;
+    let imported = pick_all().await;
+    assert_eq!(imported["status"], "imported", "{imported}");
+    assert_eq!(imported["imported"], 3, "{imported}");
+    assert_eq!(imported["skipped"], photos_in_library - 3 + 1, "{imported}");
+    let reason = imported["skipped_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("library is full") && reason.contains("video"),
+        "{reason}"
+    );
+    let (status, page) = alice.call(Method::GET, "/api/v1/photos", None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 3, "{page}");
+
+    // Picking the same photos again refreshes the three held, and still adds none.
+    let again = pick_all().await;
+    assert_eq!(again["imported"], 3, "{again}");
+    let (_, page) = alice.call(Method::GET, "/api/v1/photos", None).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3, "{page}");
+    g.stop().await;
 }
 
 async fn picked_photos_are_imported_verified_and_shown_through_the_proxy(backend: Backend) {
