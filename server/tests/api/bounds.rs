@@ -8,51 +8,12 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::fixtures;
-use crate::helpers::{Backend, TestApp, free_port, wait_healthy};
+use crate::helpers::{
+    Backend, TestApp, free_port, peak_rss_mib, serve_process, serve_process_with, wait_healthy,
+};
 use crate::on_both_backends;
 
 on_both_backends!(progress_streams_are_capped_per_user_and_end_after_their_lifetime,);
-
-/// The process's peak resident memory, in MiB (Linux).
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
-
-/// `classify serve` on the embedded default with `envs` set.
-fn serve(
-    data_dir: &std::path::Path,
-    port: u16,
-    workers: u16,
-    envs: &[(&str, &str)],
-) -> tokio::process::Child {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_classify"));
-    command
-        .args([
-            "serve",
-            "--workers",
-            &workers.to_string(),
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CLASSIFY_DATA_DIR", data_dir)
-        .env("CLASSIFY_CLIENT_DIR", data_dir.join("no-client"))
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true);
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command.spawn().unwrap()
-}
 
 /// An 8000×8000 16-bit RGB PNG: under 1 MB on disk, 384 MB once decoded, 640 MB for the
 /// kernel's luma (with the 8-bit copy).
@@ -85,7 +46,7 @@ async fn hostile_images_decode_within_the_budget_once_at_a_time() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     // A budget that holds one thumbnail render (392 MiB) but not the kernel's decode (648 MiB).
-    let mut server = serve(
+    let mut server = serve_process_with(
         data_dir.path(),
         port,
         1,
@@ -259,7 +220,7 @@ async fn an_open_progress_stream_does_not_hold_shutdown() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = serve(data_dir.path(), port, 0, &[]);
+    let mut server = serve_process(data_dir.path(), port, 0);
     wait_healthy(&base).await;
     let http = reqwest::Client::new();
     let form = reqwest::multipart::Form::new().part(

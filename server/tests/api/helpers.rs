@@ -448,7 +448,18 @@ pub fn free_port() -> u16 {
 /// `classify serve` as its own process on the embedded default (SQLite file + in-process queue),
 /// with `workers` embedded workers and every timing at its default.
 pub fn serve_process(data_dir: &std::path::Path, port: u16, workers: u16) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_classify"))
+    serve_process_with(data_dir, port, workers, &[])
+}
+
+/// [`serve_process`] with `envs` set on top.
+pub fn serve_process_with(
+    data_dir: &std::path::Path,
+    port: u16,
+    workers: u16,
+    envs: &[(&str, &str)],
+) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_classify"));
+    command
         .args([
             "serve",
             "--workers",
@@ -464,9 +475,23 @@ pub fn serve_process(data_dir: &std::path::Path, port: u16, workers: u16) -> tok
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.spawn().unwrap()
+}
+
+/// A process's peak resident memory, in MiB, from the kernel's own accounting (`VmHWM` in
+/// /proc/PID/status, Linux).
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
 }
 
 pub async fn wait_healthy(base: &str) {

@@ -1,18 +1,7 @@
 //! Peak memory of a real `classify serve` process on large photos, read from the kernel's own
 //! accounting (`VmHWM` in /proc/PID/status, Linux).
 
-use crate::helpers::{free_port, serve_process, wait_healthy};
-
-/// The process's peak resident memory, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
+use crate::helpers::{free_port, peak_rss_mib, serve_process, wait_healthy};
 
 /// A 10000x10000 (100-megapixel) colour JPEG: smooth gradients with some structure.
 fn jpeg_100_megapixels() -> Vec<u8> {
