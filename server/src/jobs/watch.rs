@@ -64,9 +64,9 @@ struct Watched {
 #[derive(Debug)]
 pub struct Subscription {
     /// The batch's counts; changes wake the receiver.
-    pub counts: watch::Receiver<BatchCounts>,
+    counts: watch::Receiver<BatchCounts>,
     /// Cancelled when the server shuts down.
-    pub closing: CancellationToken,
+    closing: CancellationToken,
     guard: Guard,
 }
 
@@ -98,7 +98,7 @@ impl BatchWatch {
         batch_id: i64,
         first: BatchCounts,
     ) -> Result<Subscription, WatchError> {
-        let mut state = self.lock();
+        let mut state = self.inner.lock();
         let open = state.streams.entry(user_id).or_default();
         if *open >= self.inner.per_user {
             return Err(WatchError::TooMany(self.inner.per_user));
@@ -136,15 +136,6 @@ impl BatchWatch {
     /// ends at once.
     pub fn close(&self) {
         self.inner.closing.cancel();
-    }
-
-    /// Streams open now, across users (tests and metrics).
-    pub fn open_streams(&self) -> usize {
-        self.lock().streams.values().sum()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.inner.lock()
     }
 }
 

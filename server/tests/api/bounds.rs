@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::fixtures;
 use crate::helpers::{
-    Backend, TestApp, free_port, peak_rss_mib, serve_process, serve_process_with, wait_healthy,
+    Backend, TestApp, free_port, peak_rss_mib, serve_process, serve_process_with, upload_one,
+    wait_healthy,
 };
 use crate::on_both_backends;
 
@@ -55,20 +56,7 @@ async fn hostile_images_decode_within_the_budget_once_at_a_time() {
     wait_healthy(&base).await;
     let pid = server.id().unwrap();
     let http = reqwest::Client::new();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(photo.clone()).file_name("wide.png"),
-    );
-    let uploaded: serde_json::Value = http
-        .post(format!("{base}/api/v1/photos"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = uploaded["items"][0]["id"].as_i64().unwrap();
+    let id = upload_one(&http, &base, photo, "wide.png").await;
 
     // Four thumbnails and four analysis images at once: before, each decoded the photo itself
     // (4 × 384 MB + 4 × 640 MB).
@@ -223,18 +211,7 @@ async fn an_open_progress_stream_does_not_hold_shutdown() {
     let mut server = serve_process(data_dir.path(), port, 0);
     wait_healthy(&base).await;
     let http = reqwest::Client::new();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(fixtures::sharp_jpeg(3)).file_name("a.jpg"),
-    );
-    let status = http
-        .post(format!("{base}/api/v1/photos"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    upload_one(&http, &base, fixtures::sharp_jpeg(3), "a.jpg").await;
     let accepted: serde_json::Value = http
         .post(format!("{base}/api/v1/blur/analyze-batch"))
         .json(&json!({"filter": "all"}))

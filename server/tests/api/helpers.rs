@@ -482,6 +482,26 @@ pub fn serve_process_with(
     command.spawn().unwrap()
 }
 
+/// Uploads one file to the server at `base` (local mode, no token) and returns its photo id.
+pub async fn upload_one(http: &reqwest::Client, base: &str, bytes: Vec<u8>, name: &str) -> i64 {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+    );
+    let uploaded: serde_json::Value = http
+        .post(format!("{base}/api/v1/photos"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    uploaded["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no photo id in {uploaded}"))
+}
+
 /// A process's peak resident memory, in MiB, from the kernel's own accounting (`VmHWM` in
 /// /proc/PID/status, Linux).
 pub fn peak_rss_mib(pid: u32) -> f64 {

@@ -1,7 +1,7 @@
 //! Peak memory of a real `classify serve` process on large photos, read from the kernel's own
 //! accounting (`VmHWM` in /proc/PID/status, Linux).
 
-use crate::helpers::{free_port, peak_rss_mib, serve_process, wait_healthy};
+use crate::helpers::{free_port, peak_rss_mib, serve_process, upload_one, wait_healthy};
 
 /// A 10000x10000 (100-megapixel) colour JPEG: smooth gradients with some structure.
 fn jpeg_100_megapixels() -> Vec<u8> {
@@ -31,20 +31,7 @@ async fn the_thumbnail_of_a_100_megapixel_jpeg_stays_under_200_mb() {
     wait_healthy(&base).await;
     let pid = serve.id().unwrap();
     let http = reqwest::Client::new();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(photo.clone()).file_name("huge.jpg"),
-    );
-    let uploaded: serde_json::Value = http
-        .post(format!("{base}/api/v1/photos"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = uploaded["items"][0]["id"].as_i64().unwrap();
+    let id = upload_one(&http, &base, photo.clone(), "huge.jpg").await;
     let before = peak_rss_mib(pid);
     let thumb = http
         .get(format!("{base}/api/v1/photos/{id}/image?size=thumb"))
