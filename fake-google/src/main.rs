@@ -1,15 +1,15 @@
 //! `fake-google`: serves the fake on a fixed address and prints the environment for Classify.
 //!
-//! `fake-google [--addr 127.0.0.1:9876] [--photos DIR] [--client-id X] [--client-secret Y]
-//! [--poll-interval-ms N] [--empty-pages]`
+//! `fake-google [--addr 127.0.0.1:9876] [--public-url URL] [--photos DIR] [--client-id X]
+//! [--client-secret Y] [--poll-interval-ms N] [--empty-pages]`
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use fake_google::{FakeGoogle, Options};
 
-const USAGE: &str = "usage: fake-google [--addr HOST:PORT] [--photos DIR] [--client-id ID] \
-[--client-secret SECRET] [--poll-interval-ms N] [--empty-pages]";
+const USAGE: &str = "usage: fake-google [--addr HOST:PORT] [--public-url URL] [--photos DIR] \
+[--client-id ID] [--client-secret SECRET] [--poll-interval-ms N] [--empty-pages]";
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut opts = Options {
@@ -22,6 +22,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--addr" => {
                 let v = value()?;
                 opts.addr = v.parse().map_err(|e| format!("--addr {v}: {e}"))?;
+            }
+            "--public-url" => {
+                let v = value()?;
+                let url = url::Url::parse(&v).map_err(|e| format!("--public-url {v}: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(format!("--public-url {v}: not an http(s) origin"));
+                }
+                opts.public_origin = Some(url.origin().ascii_serialization());
             }
             "--photos" => {
                 let v = value()?;

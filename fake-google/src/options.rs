@@ -48,6 +48,10 @@ impl TestUser {
 pub struct Options {
     /// Where to listen; port 0 picks a free one.
     pub addr: SocketAddr,
+    /// The origin the fake puts in the URLs it hands out (picker page, media base URLs,
+    /// `env_vars`), when clients reach it by another name than its listening address (a
+    /// container published on the host). Default: `http://<addr>`.
+    pub public_origin: Option<String>,
     pub client_id: String,
     pub client_secret: String,
     /// Lifetime of access tokens (`expires_in` is this minus one second, as Google's 3599).
@@ -72,6 +76,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_origin: None,
             client_id: "fake-client-id.apps.googleusercontent.com".into(),
             client_secret: "fake-client-secret".into(),
             access_token_ttl: Duration::from_secs(3600),

@@ -18,6 +18,7 @@ pub mod http; // the router: API, health, metrics and the static client; AppStat
 pub mod jobs; // job kinds and their policies, the one enqueue path, the leased worker
 pub mod keyed_lock; // one holder per key: a photo's derived image is rendered once at a time
 pub mod media; // untrusted bytes: probe, decode, EXIF, thumbnails, with one set of limits
+pub mod net; // what counts as this machine, by name (loopback names and addresses)
 pub mod photos; // the photos service: the upload path within the quotas, blob keys, deletion
 pub mod private_file; // files only the server's user may read (data folder, database, keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait

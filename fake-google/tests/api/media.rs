@@ -165,3 +165,49 @@ fn builtin_set_has_sharp_blurred_and_one_video() {
         );
     }
 }
+
+/// Behind a published port (the compose demo) the fake is reached by a name other than its
+/// listening address: every URL it hands out, and the settings it prints, carry that name.
+#[tokio::test]
+async fn a_public_origin_names_every_url_the_fake_hands_out() {
+    let public = "http://fake-google.localhost:9876";
+    let fake = start_with(Options {
+        public_origin: Some(format!("{public}/")),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(fake.url(), public);
+    let e = fake.endpoints();
+    assert_eq!(e.auth_url, format!("{public}/o/oauth2/v2/auth"));
+    assert_eq!(e.media_host, "fake-google.localhost");
+    let env: std::collections::HashMap<_, _> = fake.env_vars().into_iter().collect();
+    assert_eq!(env["GOOGLE_TOKEN_URL"], format!("{public}/token"));
+    assert_eq!(env["CLASSIFY_GOOGLE_MEDIA_HOSTS"], "fake-google.localhost");
+
+    // Requests still go to the listening address.
+    let direct = format!("http://{}", fake.addr());
+    let token = picker_token(&fake, "alice@example.com");
+    let resp = client()
+        .post(format!("{direct}/v1/sessions"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (status, session) = json_of(resp).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(
+        session["pickerUri"].as_str().unwrap(),
+        format!("{public}/picker/{id}")
+    );
+    fake.state().pick(id, Pick::Items(vec![0])).unwrap();
+    let (_, body) =
+        json_of(api_get(&format!("{direct}/v1/mediaItems?sessionId={id}"), &token).await).await;
+    let base_url = body["mediaItems"][0]["mediaFile"]["baseUrl"]
+        .as_str()
+        .unwrap();
+    assert!(
+        base_url.starts_with(&format!("{public}/media/")),
+        "{base_url}"
+    );
+}

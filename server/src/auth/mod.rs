@@ -80,8 +80,9 @@ impl Auth {
     pub fn admit(&self, parts: &Parts) -> Result<(), AppError> {
         if matches!(self.mode, AuthMode::Local { .. })
             && parts.uri.path() != LIVENESS_PATH
-            && !request_host(parts)
-                .is_some_and(|name| is_loopback_name(&name) || self.allowed_hosts.contains(&name))
+            && !request_host(parts).is_some_and(|name| {
+                crate::net::is_loopback_name(&name) || self.allowed_hosts.contains(&name)
+            })
         {
             return Err(AppError::ForeignHost);
         }
@@ -226,16 +227,7 @@ pub fn request_host(parts: &Parts) -> Option<String> {
 /// True when the `Host` names this machine (`localhost`, `*.localhost`, `127.0.0.1`, `[::1]`),
 /// with or without a port. A rebinding attack arrives with the attacker's name.
 pub fn is_loopback_host(parts: &Parts) -> bool {
-    request_host(parts).is_some_and(|name| is_loopback_name(&name))
-}
-
-fn is_loopback_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    request_host(parts).is_some_and(|name| crate::net::is_loopback_name(&name))
 }
 
 /// Refuses a state-changing request that a browser marks as coming from another site.

@@ -260,11 +260,55 @@ impl Google {
             .media_hosts
             .iter()
             .any(|h| *h == with_port || *h == host);
-        let loopback = host == "localhost"
-            || host
-                .trim_matches(['[', ']'])
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
+        // Plain http only to this machine (tests, the fake-Google demo's `*.localhost` name).
+        let loopback = crate::net::is_loopback_name(&host);
         listed && (url.scheme() == "https" || (url.scheme() == "http" && loopback))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::*;
+
+    fn google(media_hosts: &[&str], dir: &Path) -> Google {
+        let key: Vec<u8> = (0u8..32).collect();
+        let args = GoogleArgs {
+            google_client_id: Some("id.apps.googleusercontent.com".into()),
+            google_client_secret: Some(Secret::from("secret".to_string())),
+            google_media_hosts: media_hosts.iter().map(|h| h.to_string()).collect(),
+            token_key: Some(Secret::from(format!(
+                "k1:{}",
+                base64::engine::general_purpose::STANDARD.encode(key)
+            ))),
+            ..GoogleArgs::disabled()
+        };
+        match Google::from_args(&args, None, dir) {
+            Ok(Some(g)) => g,
+            other => panic!("Google did not configure: {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn media_is_fetched_from_listed_hosts_over_https_or_loopback_http_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = google(
+            &[
+                "lh3.googleusercontent.com",
+                "fake-google.localhost",
+                "127.0.0.1:9876",
+            ],
+            dir.path(),
+        );
+        let allowed = |u: &str| g.media_host_allowed(&Url::parse(u).unwrap());
+        assert!(allowed("https://lh3.googleusercontent.com/lr/abc=d"));
+        assert!(allowed("http://fake-google.localhost:9876/media/abc=d"));
+        assert!(allowed("http://127.0.0.1:9876/media/abc"));
+        // Listed but plain http off this machine; loopback but not listed; another port.
+        assert!(!allowed("http://lh3.googleusercontent.com/lr/abc"));
+        assert!(!allowed("http://other.localhost:9876/media/abc"));
+        assert!(!allowed("http://127.0.0.1:9877/media/abc"));
+        assert!(!allowed("https://evil.example/lh3.googleusercontent.com"));
     }
 }
