@@ -188,6 +188,20 @@ pub async fn analyze_unprocessed() -> Result<JobAccepted, ApiError> {
     .await
 }
 
+/// `POST /api/v1/blur/analyze-batch` with `{"photo_ids": [...]}`: verify these photos.
+pub async fn analyze_ids(ids: Vec<i64>) -> Result<JobAccepted, ApiError> {
+    let body = AnalyzeBatchRequest {
+        photo_ids: Some(ids),
+        filter: None,
+    };
+    json(
+        Request::post("/api/v1/blur/analyze-batch")
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
+}
+
 /// `GET /api/v1/blur/jobs/{batch_id}`.
 pub async fn job(batch_id: i64) -> Result<JobProgress, ApiError> {
     json(build(Request::get(&format!(

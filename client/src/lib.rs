@@ -6,7 +6,8 @@
 pub mod account; // who is signed in (`/auth/me`), the Google banner's choice
 pub mod api; // typed calls to the server
 pub mod app; // the shell: header, sidebar, the page of the current tab
-pub mod components; // upload area, progress, photo cards, slider, histogram, user menu, picker
+pub mod components; // upload area, progress, photo cards and view, slider, histogram, menus
+pub mod export; // the gallery's photos as a CSV download
 pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
 pub mod library; // the state every page shares: threshold, refresh revision, progress

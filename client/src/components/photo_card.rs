@@ -1,7 +1,7 @@
 //! One photo of the grid: thumbnail in a fixed 4:3 box (nothing moves while images and
-//! scores arrive), filename, score bar, verification status and blur type, and the
-//! Analyze / Delete actions. A Google photo whose link expired shows its scores without an
-//! image (none is requested) and offers to pick it again.
+//! scores arrive; a button that opens the photo view), filename, score bar, verification
+//! status and blur type, and the Analyze / Delete actions. A Google photo whose link expired
+//! shows its scores without an image (none is requested) and offers to pick it again.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
 use yew::prelude::*;
@@ -50,6 +50,13 @@ pub struct PhotoCardProps {
     pub on_analyze: Callback<i64>,
     /// "Delete" was pressed.
     pub on_delete: Callback<i64>,
+    /// The photo was opened (its image clicked, or Enter on it).
+    pub on_open: Callback<i64>,
+    /// The photo is selected for a bulk action.
+    #[prop_or_default]
+    pub selected: bool,
+    /// Its selection box was clicked: the id, and whether Shift was held (a range).
+    pub on_select: Callback<(i64, bool)>,
 }
 
 /// Where a Google photo's image would be, when it cannot be shown: why, and "Re-pick to
@@ -99,9 +106,14 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
             let broken = broken.clone();
             Callback::from(move |_: Event| broken.set(true))
         });
+        let id = p.id;
+        let open = props.on_open.reform(move |_: MouseEvent| id);
         html! {
-            <img src={api::thumb_url(p.id)} alt={p.filename.clone()} loading="lazy"
-                 decoding="async" width="320" height="240" {onerror} />
+            <button type="button" class="thumb-open" onclick={open}
+                    aria-label={format!("Open {}", p.filename)} data-testid="open">
+                <img src={api::thumb_url(p.id)} alt={p.filename.clone()} loading="lazy"
+                     decoding="async" width="320" height="240" {onerror} />
+            </button>
         }
     };
     let (status_class, status_text) = status_label(p.status);
@@ -123,10 +135,18 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         "Analyze"
     };
     let busy = props.working || p.status == VerificationStatus::Queued;
+    let on_select = props
+        .on_select
+        .reform(move |e: MouseEvent| (id, e.shift_key()));
     html! {
-        <li class={classes!("card", verdict)} data-testid="photo-card"
-            data-photo-id={id.to_string()} data-status={status_class} data-verdict={verdict}>
-            <div class="thumb">{ thumb }</div>
+        <li class={classes!("card", verdict, props.selected.then_some("selected"))}
+            data-testid="photo-card" data-photo-id={id.to_string()} data-status={status_class}
+            data-verdict={verdict} data-selected={props.selected.to_string()}>
+            <div class="thumb">
+                { thumb }
+                <input type="checkbox" class="select" checked={props.selected} onclick={on_select}
+                       aria-label={format!("Select {}", p.filename)} data-testid="select" />
+            </div>
             <div class="card-body">
                 <p class="filename" title={p.filename.clone()}>{ &p.filename }</p>
                 <div class="score">
@@ -145,7 +165,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
                     <span class="muted">{ blur_type_label(p.blur_type) }</span>
                 </p>
                 if let Some(error) = &p.error {
-                    <p class="visually-hidden">{ format!("Verification failed: {error}") }</p>
+                    // Visible, not a tooltip: the reason decides what the user does next.
+                    <p class="failure" data-testid="failure">{ format!("Failed: {error}") }</p>
                 }
                 <div class="actions">
                     <button type="button" onclick={on_analyze} disabled={busy}

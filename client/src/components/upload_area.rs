@@ -17,9 +17,18 @@ fn start(library: &LibraryHandle, files: Vec<web_sys::File>) {
     wasm_bindgen_futures::spawn_local(work::upload_and_verify(library.clone(), files));
 }
 
+/// Properties of [`UploadArea`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct UploadAreaProps {
+    /// The library already has photos: the zone shrinks to one line (still a drop target), so
+    /// the grid comes first.
+    #[prop_or_default]
+    pub compact: bool,
+}
+
 /// The drop zone with its file inputs.
 #[component]
-pub fn UploadArea() -> Html {
+pub fn UploadArea(props: &UploadAreaProps) -> Html {
     let library = use_context::<LibraryHandle>();
     let hovering = use_state(|| false);
     let Some(library) = library else {
@@ -77,8 +86,8 @@ pub fn UploadArea() -> Html {
 
     html! {
         <section
-            class={classes!("dropzone", (*hovering).then_some("hover"))}
-            data-testid="dropzone"
+            class={classes!("dropzone", (*hovering).then_some("hover"), props.compact.then_some("compact"))}
+            data-testid="dropzone" data-compact={props.compact.to_string()}
             aria-labelledby="upload-title"
             ondragover={on_drag_over}
             ondragenter={Callback::from(|e: DragEvent| e.prevent_default())}
@@ -86,7 +95,11 @@ pub fn UploadArea() -> Html {
             ondrop={on_drop}
         >
             <h2 id="upload-title" class="dropzone-title">{"Add photos"}</h2>
-            <p class="muted">{"Drop photos or a folder here, or choose them. They are uploaded to this server and every one is verified."}</p>
+            if props.compact {
+                <p class="muted">{"Drop more photos or a folder here."}</p>
+            } else {
+                <p class="muted">{"Drop photos or a folder here, or choose them. They are uploaded to this server and every one is verified."}</p>
+            }
             <div class="dropzone-actions">
                 <label class={classes!("button", "primary", busy.then_some("disabled"))}>
                     {"Add photos"}

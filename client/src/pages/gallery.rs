@@ -1,7 +1,8 @@
 //! The photo grid of the All / Clear / Blurred / Unprocessed tabs: the upload area, the
 //! progress of uploads and verification, "Analyze all unprocessed", and the cards, one
-//! keyset page at a time ("Load more" follows `next_cursor`). The grid refetches when the
-//! tab changes or the shared library revision grows (a batch ended, the threshold moved).
+//! keyset page at a time ("Load more" follows `next_cursor`), and the photo view over them. The
+//! grid refetches when the tab changes or the shared library revision grows (a batch ended,
+//! the threshold moved).
 
 use std::rc::Rc;
 
@@ -10,7 +11,7 @@ use shared::api::{Photo, PhotoFilter, PhotoPage};
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::{ActivityPanel, PhotoCard, UploadArea};
+use crate::components::{ActivityPanel, PhotoCard, PhotoView, UploadArea};
 use crate::library::{LibraryHandle, batch_finished};
 use crate::tabs::Tab;
 use crate::work;
@@ -71,6 +72,20 @@ pub struct Grid {
     pub error: Option<String>,
     /// Photos with an Analyze or Delete request under way.
     pub working: Vec<i64>,
+    /// Photos selected for a bulk action, in the order they were selected.
+    pub selected: Vec<i64>,
+    /// The photo a shift-click selects from (the last one clicked).
+    pub anchor: Option<i64>,
+}
+
+impl Grid {
+    /// The selected photos, in grid order.
+    pub fn selection(&self) -> Vec<&Photo> {
+        self.items
+            .iter()
+            .filter(|p| self.selected.contains(&p.id))
+            .collect()
+    }
 }
 
 /// What changes the grid.
@@ -97,6 +112,18 @@ pub enum GridAction {
     Removed(i64),
     /// An action on a photo started or ended.
     Working(i64, bool),
+    /// A photo's box was clicked: it toggles; with Shift, every photo from the last one
+    /// clicked to this one takes its new state.
+    Select {
+        /// The photo clicked.
+        id: i64,
+        /// Shift was held.
+        range: bool,
+    },
+    /// Every photo loaded in the tab is selected.
+    SelectAll,
+    /// Nothing is selected.
+    ClearSelection,
 }
 
 impl Reducible for Grid {
@@ -111,10 +138,13 @@ impl Reducible for Grid {
                 g.loading = true;
                 g.error = None;
                 if filter != self.filter {
-                    // Another tab: the old photos must not show under its title.
+                    // Another tab: the old photos must not show under its title, and a
+                    // selection made there must not be acted on here.
                     g.items.clear();
                     g.next_cursor = None;
                     g.loaded = false;
+                    g.selected.clear();
+                    g.anchor = None;
                 }
             }
             GridAction::LoadingMore(request) => {
@@ -136,6 +166,9 @@ impl Reducible for Grid {
                         .extend(page.items.into_iter().filter(|p| !known.contains(&p.id)));
                 } else {
                     g.items = page.items;
+                    // A refetch keeps the selection of the photos still shown.
+                    let shown: Vec<i64> = g.items.iter().map(|p| p.id).collect();
+                    g.selected.retain(|id| shown.contains(id));
                 }
                 g.next_cursor = page.next_cursor;
                 g.loading = false;
@@ -156,14 +189,40 @@ impl Reducible for Grid {
                     }
                 } else {
                     g.items.retain(|p| p.id != photo.id);
+                    g.selected.retain(|id| *id != photo.id);
                 }
             }
-            GridAction::Removed(id) => g.items.retain(|p| p.id != id),
+            GridAction::Removed(id) => {
+                g.items.retain(|p| p.id != id);
+                g.selected.retain(|s| *s != id);
+            }
             GridAction::Working(id, on) => {
                 g.working.retain(|w| *w != id);
                 if on {
                     g.working.push(id);
                 }
+            }
+            GridAction::Select { id, range } => {
+                let on = !g.selected.contains(&id);
+                let position = |x: i64| g.items.iter().position(|p| p.id == x);
+                let span = match (range, g.anchor.and_then(position), position(id)) {
+                    (true, Some(a), Some(b)) => a.min(b)..=a.max(b),
+                    (_, _, Some(b)) => b..=b,
+                    _ => return self,
+                };
+                let ids: Vec<i64> = g.items[span].iter().map(|p| p.id).collect();
+                g.selected.retain(|s| !ids.contains(s));
+                if on {
+                    g.selected.extend(ids);
+                }
+                g.anchor = Some(id);
+            }
+            GridAction::SelectAll => {
+                g.selected = g.items.iter().map(|p| p.id).collect();
+            }
+            GridAction::ClearSelection => {
+                g.selected.clear();
+                g.anchor = None;
             }
         }
         Rc::new(g)
@@ -199,6 +258,89 @@ async fn analyze_one(grid: UseReducerHandle<Grid>, id: i64) -> Result<(), api::A
     }
     grid.dispatch(GridAction::Updated(api::photo(id).await?));
     Ok(())
+}
+
+/// The photo `by` places after (or before, when negative) `id` in the grid, if any.
+pub fn neighbour(items: &[Photo], id: i64, by: isize) -> Option<i64> {
+    let index = items.iter().position(|p| p.id == id)?;
+    let target = index.checked_add_signed(by)?;
+    items.get(target).map(|p| p.id)
+}
+
+/// Asks the user before a photo is deleted (deleting cannot be undone).
+fn confirm_delete(grid: &Grid, id: i64) -> bool {
+    let name = grid
+        .items
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.filename.clone())
+        .unwrap_or_default();
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(&format!("Delete {name}?")).ok())
+        .unwrap_or(false)
+}
+
+/// Deletes a photo and takes it off the grid.
+fn delete(grid: UseReducerHandle<Grid>, action_error: UseStateHandle<Option<String>>, id: i64) {
+    grid.dispatch(GridAction::Working(id, true));
+    wasm_bindgen_futures::spawn_local(async move {
+        match api::delete_photo(id).await {
+            Ok(()) => grid.dispatch(GridAction::Removed(id)),
+            Err(e) => action_error.set(Some(format!("Could not delete: {}", e.message()))),
+        }
+        grid.dispatch(GridAction::Working(id, false));
+    });
+}
+
+/// Deletes photos, a few at a time, taking each off the grid as it goes; failures are
+/// counted and reported once.
+async fn delete_many(
+    grid: UseReducerHandle<Grid>,
+    action_error: UseStateHandle<Option<String>>,
+    ids: Vec<i64>,
+) {
+    let mut failed = Vec::new();
+    for chunk in ids.chunks(DELETES_AT_ONCE) {
+        for id in chunk {
+            grid.dispatch(GridAction::Working(*id, true));
+        }
+        let results =
+            futures_util::future::join_all(chunk.iter().map(|id| api::delete_photo(*id))).await;
+        for (id, result) in chunk.iter().zip(results) {
+            grid.dispatch(GridAction::Working(*id, false));
+            match result {
+                Ok(()) => grid.dispatch(GridAction::Removed(*id)),
+                Err(e) => failed.push(e.message()),
+            }
+        }
+    }
+    if let Some(first) = failed.first() {
+        action_error.set(Some(format!(
+            "Could not delete {} of {} photos: {first}",
+            failed.len(),
+            ids.len()
+        )));
+    }
+}
+
+/// Deletes in flight at once in a bulk delete: quick, yet polite to the server.
+const DELETES_AT_ONCE: usize = 4;
+
+/// Gives the focus back to a card's open button (after the photo view closes), so keyboard
+/// users continue where they were.
+fn focus_card(id: i64) {
+    use wasm_bindgen::JsCast;
+    let button = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!("[data-photo-id='{id}'] [data-testid='open']"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(button) = button {
+        let _ = button.focus();
+    }
 }
 
 /// The grid.
@@ -262,28 +404,129 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
         let grid = grid.clone();
         let action_error = action_error.clone();
         Callback::from(move |id: i64| {
-            let name = grid
-                .items
-                .iter()
-                .find(|p| p.id == id)
-                .map(|p| p.filename.clone())
-                .unwrap_or_default();
+            if confirm_delete(&grid, id) {
+                delete(grid.clone(), action_error.clone(), id);
+            }
+        })
+    };
+
+    let on_select = {
+        let grid = grid.clone();
+        Callback::from(move |(id, range): (i64, bool)| {
+            grid.dispatch(GridAction::Select { id, range });
+        })
+    };
+    let select_all = {
+        let grid = grid.clone();
+        Callback::from(move |_: MouseEvent| grid.dispatch(GridAction::SelectAll))
+    };
+    let clear_selection = {
+        let grid = grid.clone();
+        Callback::from(move |_: MouseEvent| grid.dispatch(GridAction::ClearSelection))
+    };
+    let analyze_selected = library.clone().map(|library| {
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        Callback::from(move |_: MouseEvent| {
+            let ids: Vec<i64> = grid.selection().iter().map(|p| p.id).collect();
+            let library = library.clone();
+            let action_error = action_error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::analyze_ids(ids).await {
+                    Ok(accepted) => {
+                        library.dispatch(crate::library::LibraryAction::Refresh);
+                        work::follow(library, accepted).await;
+                    }
+                    Err(e) => action_error.set(Some(format!("Could not analyze: {}", e.message()))),
+                }
+            });
+        })
+    });
+    let delete_selected = {
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        Callback::from(move |_: MouseEvent| {
+            let ids: Vec<i64> = grid.selection().iter().map(|p| p.id).collect();
+            let question = match ids.len() {
+                0 => return,
+                1 => "Delete the selected photo? This cannot be undone.".to_string(),
+                n => format!("Delete {n} selected photos? This cannot be undone."),
+            };
             let confirmed = web_sys::window()
-                .and_then(|w| w.confirm_with_message(&format!("Delete {name}?")).ok())
+                .and_then(|w| w.confirm_with_message(&question).ok())
                 .unwrap_or(false);
-            if !confirmed {
+            if confirmed {
+                wasm_bindgen_futures::spawn_local(delete_many(
+                    grid.clone(),
+                    action_error.clone(),
+                    ids,
+                ));
+            }
+        })
+    };
+    let export = {
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        let tab = props.tab;
+        Callback::from(move |_: MouseEvent| {
+            let selection = grid.selection();
+            let rows: Vec<&Photo> = if selection.is_empty() {
+                grid.items.iter().collect()
+            } else {
+                selection
+            };
+            let name = format!(
+                "classify-{}.csv",
+                api::filter_param(tab.filter().unwrap_or_default())
+            );
+            if let Err(e) = crate::export::download(&name, &crate::export::csv(&rows)) {
+                action_error.set(Some(format!("Could not export: {e}")));
+            }
+        })
+    };
+
+    // The photo view: which photo it shows (by id, so a refetch keeps it), and the moves.
+    let viewing = use_state_eq(|| None::<i64>);
+    let on_open = {
+        let viewing = viewing.clone();
+        Callback::from(move |id: i64| viewing.set(Some(id)))
+    };
+    let close_view = {
+        let viewing = viewing.clone();
+        Callback::from(move |()| viewing.set(None))
+    };
+    // When the view closes, the focus goes back to the card it showed last, once the view
+    // has left the page (focus moved earlier would be lost with it).
+    {
+        let last_viewed = use_mut_ref(|| None::<i64>);
+        use_effect_with(*viewing, move |now| {
+            let before = last_viewed.replace(*now);
+            if let (None, Some(id)) = (now, before) {
+                focus_card(id);
+            }
+        });
+    }
+    let step_view = {
+        let viewing = viewing.clone();
+        let grid = grid.clone();
+        Callback::from(move |by: isize| {
+            if let Some(next) = (*viewing).and_then(|id| neighbour(&grid.items, id, by)) {
+                viewing.set(Some(next));
+            }
+        })
+    };
+    let delete_in_view = {
+        let viewing = viewing.clone();
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        Callback::from(move |id: i64| {
+            if !confirm_delete(&grid, id) {
                 return;
             }
-            let grid = grid.clone();
-            let action_error = action_error.clone();
-            grid.dispatch(GridAction::Working(id, true));
-            wasm_bindgen_futures::spawn_local(async move {
-                match api::delete_photo(id).await {
-                    Ok(()) => grid.dispatch(GridAction::Removed(id)),
-                    Err(e) => action_error.set(Some(format!("Could not delete: {}", e.message()))),
-                }
-                grid.dispatch(GridAction::Working(id, false));
-            });
+            // The culling rhythm: the next photo takes the deleted one's place.
+            let next = neighbour(&grid.items, id, 1).or_else(|| neighbour(&grid.items, id, -1));
+            viewing.set(next);
+            delete(grid.clone(), action_error.clone(), id);
         })
     };
 
@@ -312,16 +555,32 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                 { for grid.items.iter().map(|photo| html! {
                     <PhotoCard key={photo.id} photo={photo.clone()}
                                working={grid.working.contains(&photo.id)}
-                               on_analyze={on_analyze.clone()} on_delete={on_delete.clone()} />
+                               on_analyze={on_analyze.clone()} on_delete={on_delete.clone()}
+                               on_open={on_open.clone()}
+                               selected={grid.selected.contains(&photo.id)}
+                               on_select={on_select.clone()} />
                 }) }
             </ul>
         }
     };
 
+    let view = (*viewing).and_then(|id| {
+        let index = grid.items.iter().position(|p| p.id == id)?;
+        let photo = grid.items[index].clone();
+        let threshold = library.as_ref().and_then(|l| l.threshold);
+        Some(html! {
+            <PhotoView photo={photo} threshold={threshold}
+                       position={(index + 1, grid.items.len())}
+                       working={grid.working.contains(&id)}
+                       on_close={close_view.clone()} on_step={step_view.clone()}
+                       on_delete={delete_in_view.clone()} />
+        })
+    });
+
     html! {
         <section class="page" aria-labelledby="page-title">
             <h1 id="page-title">{ props.tab.label() }</h1>
-            <UploadArea />
+            <UploadArea compact={!grid.items.is_empty()} />
             <div class="toolbar">
                 if let Some(analyze_all) = analyze_all {
                     <button type="button" onclick={analyze_all} disabled={busy}
@@ -331,6 +590,36 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                     { if grid.loading { "Loading…".to_string() } else { format!("{} shown", grid.items.len()) } }
                 </span>
             </div>
+            if !grid.items.is_empty() {
+                <div class="selection-bar" role="toolbar" aria-label="Selected photos"
+                     data-testid="selection-bar" data-selected={grid.selected.len().to_string()}>
+                    <span class="count" aria-live="polite" data-testid="selected-count">
+                        { match grid.selected.len() {
+                            0 => "None selected".to_string(),
+                            n => format!("{n} selected"),
+                        } }
+                    </span>
+                    <button type="button" onclick={select_all}
+                            disabled={grid.selected.len() == grid.items.len()}
+                            data-testid="select-all">
+                        { format!("Select all {}", grid.items.len()) }
+                    </button>
+                    if !grid.selected.is_empty() {
+                        <button type="button" onclick={clear_selection}
+                                data-testid="clear-selection">{"Clear selection"}</button>
+                        if let Some(analyze_selected) = analyze_selected {
+                            <button type="button" onclick={analyze_selected} disabled={busy}
+                                    data-testid="analyze-selected">{"Analyze selected"}</button>
+                        }
+                        <button type="button" class="danger" onclick={delete_selected}
+                                data-testid="delete-selected">{"Delete selected"}</button>
+                    }
+                    <button type="button" onclick={export} data-testid="export-csv"
+                            title="The photos shown (or the selected ones) as a CSV file">
+                        { if grid.selected.is_empty() { "Export list (CSV)" } else { "Export selected (CSV)" } }
+                    </button>
+                </div>
+            }
             <ActivityPanel />
             if let Some(e) = &*action_error {
                 <p class="error" role="alert">{ e }</p>
@@ -342,6 +631,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                             data-testid="load-more">{"Load more"}</button>
                 </div>
             }
+            { for view }
         </section>
     }
 }
@@ -462,6 +752,86 @@ mod tests {
         );
         let g = reduce(g, GridAction::Updated(photo(2, Some(true))));
         assert_eq!(g.items.iter().map(|p| p.id).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn the_photo_view_steps_through_the_grid_and_stops_at_its_ends() {
+        let items: Vec<Photo> = [5, 4, 3].iter().map(|id| photo(*id, None)).collect();
+        assert_eq!(neighbour(&items, 4, 1), Some(3));
+        assert_eq!(neighbour(&items, 4, -1), Some(5));
+        assert_eq!(neighbour(&items, 5, -1), None);
+        assert_eq!(neighbour(&items, 3, 1), None);
+        assert_eq!(
+            neighbour(&items, 9, 1),
+            None,
+            "a photo no longer in the grid"
+        );
+    }
+
+    fn loaded(ids: &[i64]) -> Grid {
+        let g = reduce(Grid::default(), GridAction::Reload(1, PhotoFilter::All));
+        reduce(
+            g,
+            GridAction::Page {
+                request: 1,
+                append: false,
+                page: page(ids, None),
+            },
+        )
+    }
+
+    fn selected(g: &Grid) -> Vec<i64> {
+        g.selection().iter().map(|p| p.id).collect()
+    }
+
+    #[test]
+    fn a_click_toggles_one_photo_and_shift_click_selects_the_range_between() {
+        let g = loaded(&[6, 5, 4, 3, 2, 1]);
+        let g = reduce(
+            g,
+            GridAction::Select {
+                id: 5,
+                range: false,
+            },
+        );
+        assert_eq!(selected(&g), [5]);
+        // Shift from 5 to 2: everything between, in grid order.
+        let g = reduce(g, GridAction::Select { id: 2, range: true });
+        assert_eq!(selected(&g), [5, 4, 3, 2]);
+        // Shift-click on a selected photo unselects the range from the anchor (2) to it.
+        let g = reduce(g, GridAction::Select { id: 3, range: true });
+        assert_eq!(selected(&g), [5, 4]);
+        let g = reduce(
+            g,
+            GridAction::Select {
+                id: 5,
+                range: false,
+            },
+        );
+        assert_eq!(selected(&g), [4]);
+        // A shift-click with no anchor on screen selects just the one.
+        let g = reduce(
+            loaded(&[3, 2, 1]),
+            GridAction::Select { id: 1, range: true },
+        );
+        assert_eq!(selected(&g), [1]);
+    }
+
+    #[test]
+    fn select_all_clear_and_deletions_keep_the_selection_true() {
+        let g = loaded(&[3, 2, 1]);
+        let g = reduce(g, GridAction::SelectAll);
+        assert_eq!(selected(&g), [3, 2, 1]);
+        let g = reduce(g, GridAction::Removed(2));
+        assert_eq!(g.selected, [3, 1], "a deleted photo is no longer selected");
+        let g = reduce(g, GridAction::ClearSelection);
+        assert!(g.selected.is_empty() && g.anchor.is_none());
+        // Another tab starts with nothing selected.
+        let g = reduce(
+            reduce(g, GridAction::SelectAll),
+            GridAction::Reload(2, PhotoFilter::Blurred),
+        );
+        assert!(g.selected.is_empty());
     }
 
     #[test]
