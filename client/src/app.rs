@@ -15,6 +15,7 @@ use crate::components::picker::{PickContext, PickerStatus, use_picker};
 use crate::components::{GoogleBanner, ThresholdSlider, UserMenu};
 use crate::library::{Library, LibraryHandle};
 use crate::pages::{DebugPage, GalleryPage, SignInPage, StatisticsPage};
+use crate::previews::{Pool, PreviewHandle, Previews};
 use crate::tabs::Tab;
 
 fn current_tab() -> Tab {
@@ -72,6 +73,16 @@ struct ShellProps {
 fn Shell(props: &ShellProps) -> Html {
     let tab = use_state(current_tab);
     let library = use_reducer(Library::default);
+    // The preview workers start with the shell and live as long as it does.
+    let previews = use_reducer(Previews::default);
+    let pool = {
+        let dispatcher = previews.dispatcher();
+        use_memo((), move |_| Pool::start(dispatcher))
+    };
+    let preview_handle = PreviewHandle {
+        state: previews,
+        pool: (*pool).clone(),
+    };
     let account_error = use_state(|| None::<String>);
     let me = props.account.user();
     let google = me.as_deref().is_some_and(account::is_google);
@@ -111,6 +122,7 @@ fn Shell(props: &ShellProps) -> Html {
     let start = picker.context.start.reform(|_: MouseEvent| ());
     html! {
         <ContextProvider<LibraryHandle> context={library}>
+        <ContextProvider<PreviewHandle> context={preview_handle}>
         <ContextProvider<PickContext> context={picker.context.clone()}>
         <div class="shell">
             <header class="header">
@@ -173,6 +185,7 @@ fn Shell(props: &ShellProps) -> Html {
             </main>
         </div>
         </ContextProvider<PickContext>>
+        </ContextProvider<PreviewHandle>>
         </ContextProvider<LibraryHandle>>
     }
 }

@@ -13,7 +13,8 @@ pub mod format; // numbers and durations as people read them
 pub mod library; // the state every page shares: threshold, refresh revision, progress
 pub mod pages; // one component per tab, and the sign-in screen
 pub mod pick; // the steps of picking photos in Google Photos, and their words
-pub mod preview; // the Web Worker that will run the blur kernel for the instant preview
+pub mod preview; // the preview Web Worker: the blur kernel on the analysis image
+pub mod previews; // the pool of preview workers and the scores they found
 pub mod tabs; // the sidebar's tabs and their URL fragments
 pub mod work; // uploading in chunks, then verifying and following the batch
 

@@ -1,15 +1,25 @@
-//! The preview Web Worker. It runs off the page's main thread so the UI never freezes; the
-//! blur kernel from `shared` runs here once it lands (issue 3). Today it answers a handshake
-//! that proves the worker pool starts, which the Debug tab shows.
+//! The preview Web Worker: it judges a photo off the page's main thread, so the grid never
+//! freezes. It fetches the photo's `analysis` image (the server's lossless 512-px luma PNG:
+//! exactly the pixels the server's verification judges), decodes it and runs
+//! `shared::kernel`, the same code as the server, so the preview is the verdict to come.
 
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use serde::{Deserialize, Serialize};
+use shared::kernel::{self, GrayImage};
 
 /// What the page asks a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PreviewRequest {
     /// Are you running? Carries a number to echo, so replies can be matched to requests.
     Ping(u32),
+    /// Judge this photo.
+    Analyze {
+        /// The photo's id.
+        id: i64,
+        /// The page's origin: the worker runs from a `blob:` URL, against which a path
+        /// cannot be resolved.
+        origin: String,
+    },
 }
 
 /// What a worker answers.
@@ -22,16 +32,86 @@ pub enum PreviewResponse {
         /// The client crate's version.
         version: String,
     },
+    /// A photo's preview: its score, or why there is none.
+    Judged {
+        /// The photo's id.
+        id: i64,
+        /// The kernel's score, or the reason it could not run.
+        score: Result<f32, String>,
+        /// Milliseconds from the request reaching the worker to the score (fetch, decode,
+        /// kernel).
+        millis: f64,
+    },
 }
 
-/// Answers a request; pure, so it is tested natively.
-pub fn respond(request: PreviewRequest) -> PreviewResponse {
-    match request {
-        PreviewRequest::Ping(seq) => PreviewResponse::Pong {
-            seq,
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        },
+/// Answers a ping; pure, so it is tested natively.
+pub fn pong(seq: u32) -> PreviewResponse {
+    PreviewResponse::Pong {
+        seq,
+        version: env!("CARGO_PKG_VERSION").to_string(),
     }
+}
+
+/// Most bytes the decoder may allocate: a 512 × 512 luma image is 256 KiB; anything much
+/// larger is not the server's analysis image.
+const DECODE_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Decodes an 8-bit greyscale PNG (the `analysis` image) into the kernel's image type.
+pub fn decode_luma_png(bytes: &[u8]) -> Result<GrayImage, String> {
+    let decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(bytes),
+        png::Limits {
+            bytes: DECODE_LIMIT_BYTES,
+        },
+    );
+    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or("the image is too large")?;
+    let mut buf = vec![0; size];
+    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Eight {
+        return Err(format!(
+            "not an 8-bit greyscale image ({:?}, {:?})",
+            info.color_type, info.bit_depth
+        ));
+    }
+    buf.truncate(info.buffer_size());
+    GrayImage::new(info.width, info.height, buf).map_err(|e| e.to_string())
+}
+
+/// The kernel's score of an `analysis` image's bytes.
+pub fn score_png(bytes: &[u8]) -> Result<f32, String> {
+    let gray = decode_luma_png(bytes)?;
+    kernel::analyze(&gray, None)
+        .map(|r| r.blur_score)
+        .map_err(|e| e.to_string())
+}
+
+/// The analysis image's URL on the page's origin (so the session cookie or local mode
+/// applies).
+pub fn analysis_url(origin: &str, id: i64) -> String {
+    format!("{origin}/api/v1/photos/{id}/image?size=analysis")
+}
+
+async fn judge(origin: &str, id: i64) -> Result<f32, String> {
+    let response = gloo_net::http::Request::get(&analysis_url(origin, id))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        return Err(format!("the server answered {}", response.status()));
+    }
+    let bytes = response.binary().await.map_err(|e| e.to_string())?;
+    score_png(&bytes)
+}
+
+/// Milliseconds on the worker's clock.
+fn now_ms() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
+        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 /// The worker itself (registered by `src/bin/worker.rs`, spawned from `/worker.js`).
@@ -49,8 +129,19 @@ impl Worker for PreviewWorker {
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: Self::Message) {}
 
-    fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, id: HandlerId) {
-        scope.respond(id, respond(msg));
+    fn received(&mut self, scope: &WorkerScope<Self>, msg: Self::Input, who: HandlerId) {
+        match msg {
+            PreviewRequest::Ping(seq) => scope.respond(who, pong(seq)),
+            PreviewRequest::Analyze { id, origin } => {
+                let scope = scope.clone();
+                let started = now_ms();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let score = judge(&origin, id).await;
+                    let millis = now_ms() - started;
+                    scope.respond(who, PreviewResponse::Judged { id, score, millis });
+                });
+            }
+        }
     }
 }
 
@@ -60,11 +151,51 @@ mod tests {
 
     #[test]
     fn a_ping_is_answered_with_its_own_number() {
-        match respond(PreviewRequest::Ping(7)) {
+        match pong(7) {
             PreviewResponse::Pong { seq, version } => {
                 assert_eq!(seq, 7);
                 assert!(!version.is_empty());
             }
+            other => panic!("{other:?}"),
         }
+    }
+
+    fn png_of(width: u32, height: u32, color: png::ColorType, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(color);
+        encoder.set_depth(png::BitDepth::Eight);
+        match encoder
+            .write_header()
+            .and_then(|mut w| w.write_image_data(data))
+        {
+            Ok(()) => out,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_luma_png_decodes_to_the_same_pixels_and_scores_like_the_kernel() {
+        let (w, h) = (64, 48);
+        let pixels: Vec<u8> = (0..w * h).map(|i| ((i * 37) % 251) as u8).collect();
+        let bytes = png_of(w, h, png::ColorType::Grayscale, &pixels);
+        let gray = match decode_luma_png(&bytes) {
+            Ok(g) => g,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!((gray.width(), gray.height()), (w, h));
+        assert_eq!(gray.data(), &pixels[..]);
+        let direct = match GrayImage::new(w, h, pixels).map(|g| kernel::analyze(&g, None)) {
+            Ok(Ok(r)) => r.blur_score,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(score_png(&bytes).map(f32::to_bits), Ok(direct.to_bits()));
+    }
+
+    #[test]
+    fn other_images_and_garbage_are_refused_with_a_reason() {
+        let rgb = png_of(4, 4, png::ColorType::Rgb, &[0; 48]);
+        assert!(decode_luma_png(&rgb).is_err_and(|e| e.contains("greyscale")));
+        assert!(score_png(b"not a png").is_err());
     }
 }

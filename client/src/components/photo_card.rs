@@ -1,6 +1,7 @@
 //! One photo of the grid: thumbnail in a fixed 4:3 box (nothing moves while images and
 //! scores arrive; a button that opens the photo view), filename, score bar, verification
-//! status and blur type, and the Analyze / Delete actions. A Google photo whose link expired
+//! status and blur type (or, until the server has verified it, the browser's preview, marked
+//! as such), and the Analyze / Delete actions. A Google photo whose link expired
 //! shows its scores without an image (none is requested) and offers to pick it again.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
@@ -57,6 +58,56 @@ pub struct PhotoCardProps {
     pub selected: bool,
     /// Its selection box was clicked: the id, and whether Shift was held (a range).
     pub on_select: Callback<(i64, bool)>,
+    /// The browser's preview score (this page's, or the one the server kept).
+    #[prop_or_default]
+    pub preview: Option<f64>,
+    /// The user's threshold, once loaded (the preview's verdict is judged against it).
+    #[prop_or_default]
+    pub threshold: Option<f64>,
+}
+
+/// What the card says of a photo's score: the verified one when there is one, else the
+/// browser's preview, marked as such.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shown {
+    /// The server's verified score and verdict.
+    Verified {
+        /// The score.
+        score: f64,
+        /// The verdict (under the user's threshold).
+        blurred: bool,
+        /// The preview said the other verdict.
+        preview_differs: bool,
+    },
+    /// Only the browser's preview so far.
+    Preview {
+        /// The score.
+        score: f64,
+        /// Its verdict under the threshold, once the threshold is known.
+        blurred: Option<bool>,
+    },
+    /// Nothing yet.
+    Nothing,
+}
+
+/// The rule for [`Shown`]: the verified score always wins; a preview whose verdict (under the
+/// same threshold) differs from it is pointed out.
+pub fn shown(photo: &Photo, preview: Option<f64>, threshold: Option<f64>) -> Shown {
+    let preview_blurred = |s: f64| threshold.map(|t| s >= t);
+    match (photo.blur_score, photo.is_blurred, preview) {
+        (Some(score), Some(blurred), preview) => Shown::Verified {
+            score,
+            blurred,
+            preview_differs: preview
+                .and_then(preview_blurred)
+                .is_some_and(|p| p != blurred),
+        },
+        (_, _, Some(score)) => Shown::Preview {
+            score,
+            blurred: preview_blurred(score),
+        },
+        _ => Shown::Nothing,
+    }
 }
 
 /// Where a Google photo's image would be, when it cannot be shown: why, and "Re-pick to
@@ -117,15 +168,34 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         }
     };
     let (status_class, status_text) = status_label(p.status);
-    let verdict = match p.is_blurred {
-        Some(true) => "blurred",
-        Some(false) => "clear",
-        None => "unknown",
+    let view = shown(p, props.preview, props.threshold);
+    let (verdict, score, preview_note) = match view {
+        Shown::Verified {
+            score,
+            blurred,
+            preview_differs,
+        } => (
+            if blurred { "blurred" } else { "clear" },
+            Some(score),
+            preview_differs.then_some("Verified: the browser's preview said otherwise"),
+        ),
+        Shown::Preview { score, blurred } => (
+            match blurred {
+                Some(true) => "preview-blurred",
+                Some(false) => "preview-clear",
+                None => "unknown",
+            },
+            Some(score),
+            Some(match blurred {
+                Some(true) => "Preview: blurred (the server verifies it)",
+                Some(false) => "Preview: clear (the server verifies it)",
+                None => "Preview (the server verifies it)",
+            }),
+        ),
+        Shown::Nothing => ("unknown", None, None),
     };
-    let score = p.blur_score.unwrap_or(0.0).clamp(0.0, 1.0);
-    let score_text = p
-        .blur_score
-        .map_or_else(|| "–".to_string(), |s| format!("{s:.2}"));
+    let score_text = score.map_or_else(|| "–".to_string(), |s| format!("{s:.2}"));
+    let score = score.unwrap_or(0.0).clamp(0.0, 1.0);
     let id = p.id;
     let on_analyze = props.on_analyze.reform(move |_: MouseEvent| id);
     let on_delete = props.on_delete.reform(move |_: MouseEvent| id);
@@ -141,7 +211,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     html! {
         <li class={classes!("card", verdict, props.selected.then_some("selected"))}
             data-testid="photo-card" data-photo-id={id.to_string()} data-status={status_class}
-            data-verdict={verdict} data-selected={props.selected.to_string()}>
+            data-verdict={verdict} data-selected={props.selected.to_string()}
+            data-preview={props.preview.map(|s| format!("{s:.4}"))}>
             <div class="thumb">
                 { thumb }
                 <input type="checkbox" class="select" checked={props.selected} onclick={on_select}
@@ -164,6 +235,9 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
                           title={p.error.clone()} data-testid="status">{ status_text }</span>
                     <span class="muted">{ blur_type_label(p.blur_type) }</span>
                 </p>
+                if let Some(note) = preview_note {
+                    <p class="preview-note" data-testid="preview-note">{ note }</p>
+                }
                 if let Some(error) = &p.error {
                     // Visible, not a tooltip: the reason decides what the user does next.
                     <p class="failure" data-testid="failure">{ format!("Failed: {error}") }</p>
@@ -198,6 +272,53 @@ mod tests {
         classes.dedup();
         assert_eq!(classes.len(), all.len());
         assert_eq!(status_label(VerificationStatus::Done).1, "verified");
+    }
+
+    #[test]
+    fn the_verified_score_wins_and_a_differing_preview_is_pointed_out() {
+        let mut photo: Photo = match serde_json::from_value(serde_json::json!({
+            "id": 1, "filename": "a.jpg", "source": "local", "mime_type": null,
+            "size_bytes": null, "width": null, "height": null, "blur_score": null,
+            "is_blurred": null, "blur_type": null, "motion_angle_deg": null,
+            "preview_score": null, "status": "queued", "verified": false, "error": null,
+            "processed_at": null, "created_at": 0
+        })) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(shown(&photo, None, Some(0.5)), Shown::Nothing);
+        assert_eq!(
+            shown(&photo, Some(0.7), Some(0.5)),
+            Shown::Preview {
+                score: 0.7,
+                blurred: Some(true)
+            }
+        );
+        assert_eq!(
+            shown(&photo, Some(0.7), None),
+            Shown::Preview {
+                score: 0.7,
+                blurred: None
+            }
+        );
+        photo.blur_score = Some(0.4);
+        photo.is_blurred = Some(false);
+        assert_eq!(
+            shown(&photo, Some(0.7), Some(0.5)),
+            Shown::Verified {
+                score: 0.4,
+                blurred: false,
+                preview_differs: true
+            }
+        );
+        assert_eq!(
+            shown(&photo, Some(0.45), Some(0.5)),
+            Shown::Verified {
+                score: 0.4,
+                blurred: false,
+                preview_differs: false
+            }
+        );
     }
 
     #[test]

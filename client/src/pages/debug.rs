@@ -61,6 +61,7 @@ pub fn DebugPage() -> Html {
                     PreviewResponse::Pong { version, .. } => {
                         worker.set(Some(format!("ready (v{version})")))
                     }
+                    PreviewResponse::Judged { .. } => {}
                 })
                 .spawn("/worker.js");
             bridge.send(PreviewRequest::Ping(1));
@@ -104,6 +105,27 @@ pub fn DebugPage() -> Html {
         },
     };
 
+    let previews = use_context::<crate::previews::PreviewHandle>();
+    let preview_stats = previews.map(|h| {
+        let t = &h.state.timings;
+        let median = crate::previews::percentile(t, 0.5);
+        let p95 = crate::previews::percentile(t, 0.95);
+        html! {
+            <p id="preview-stats" data-workers={h.pool.size().to_string()}
+               data-count={t.len().to_string()}
+               data-median-ms={median.map(|m| format!("{m:.1}"))}
+               data-p95-ms={p95.map(|m| format!("{m:.1}"))}>
+                { format!("Instant preview: {} workers; {} photos asked for, {} answered on this page", h.pool.size(), h.state.asked.len(), t.len()) }
+                if let (Some(m), Some(p)) = (median, p95) {
+                    { format!(", {} median, {} p95 from asking to the score", crate::format::latency(m), crate::format::latency(p)) }
+                }
+                if !h.state.failed.is_empty() {
+                    { format!("; {} could not be previewed", h.state.failed.len()) }
+                }
+            </p>
+        }
+    });
+
     html! {
         <section class="page" aria-labelledby="page-title">
             <h1 id="page-title">{"Debug"}</h1>
@@ -114,6 +136,7 @@ pub fn DebugPage() -> Html {
                 {"Preview worker: "}
                 { (*worker).clone().unwrap_or_else(|| "starting…".to_string()) }
             </p>
+            { for preview_stats }
             <p class="muted">
                 {"Raw reports: "}
                 <a href="/health/services">{"/health/services"}</a>{" · "}

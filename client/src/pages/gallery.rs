@@ -347,6 +347,7 @@ fn focus_card(id: i64) {
 #[component]
 pub fn GalleryPage(props: &GalleryProps) -> Html {
     let library = use_context::<LibraryHandle>();
+    let previews = use_context::<crate::previews::PreviewHandle>();
     let grid = use_reducer(Grid::default);
     let counter = use_mut_ref(|| 0u32);
     let action_error = use_state(|| None::<String>);
@@ -364,6 +365,18 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             };
             grid.dispatch(GridAction::Reload(request, *filter));
             fetch(grid, request, *filter, None);
+        });
+    }
+
+    // Every photo shown that the server has not judged yet gets its preview at once.
+    {
+        let previews = previews.clone();
+        let items = grid.items.clone();
+        let ids: Vec<(i64, bool)> = grid.items.iter().map(|p| (p.id, p.verified)).collect();
+        use_effect_with(ids, move |_| {
+            if let Some(previews) = previews {
+                previews.ask_for(items.iter());
+            }
         });
     }
 
@@ -558,7 +571,9 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                                on_analyze={on_analyze.clone()} on_delete={on_delete.clone()}
                                on_open={on_open.clone()}
                                selected={grid.selected.contains(&photo.id)}
-                               on_select={on_select.clone()} />
+                               on_select={on_select.clone()}
+                               preview={previews.as_ref().and_then(|h| h.score_of(photo))}
+                               threshold={library.as_ref().and_then(|l| l.threshold)} />
                 }) }
             </ul>
         }
@@ -593,7 +608,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             if !grid.items.is_empty() {
                 <div class="selection-bar" role="toolbar" aria-label="Selected photos"
                      data-testid="selection-bar" data-selected={grid.selected.len().to_string()}>
-                    <span class="count" aria-live="polite" data-testid="selected-count">
+                    <span class="selected-count" aria-live="polite" data-testid="selected-count">
                         { match grid.selected.len() {
                             0 => "None selected".to_string(),
                             n => format!("{n} selected"),

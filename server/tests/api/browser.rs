@@ -781,3 +781,115 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
     browser.close().await.unwrap();
     app.stop().await;
 }
+
+/// The instant preview: the page's workers judge every photo the server has not verified, the
+/// cards show the preview at once, and the score stored through `PUT /preview` is bit for bit
+/// the one the server's worker computes from the original (the nine real photos of
+/// `tests/photos` and 20 generated ones). No server worker runs here, so every score the server
+/// holds came from the browser. Prints the page's own timing (Debug tab).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_will() {
+    let client_dir = client_dir();
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir);
+        args.workers = 0;
+    })
+    .await;
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/photos");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&real)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(files.len(), 9, "the nine real photos");
+    files.extend((0..10).map(|s| (format!("gen-sharp-{s:02}.jpg"), sharp_jpeg(500 + s))));
+    files.extend((0..10).map(|s| (format!("gen-blurred-{s:02}.jpg"), blurred_jpeg(600 + s))));
+    for chunk in files.chunks(16) {
+        let (status, body) = app.upload(chunk, None).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let expected: std::collections::HashMap<String, f64> = files
+        .iter()
+        .map(|(name, bytes)| (name.clone(), f64::from(kernel_score(bytes))))
+        .collect();
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    assert!(
+        eventually(60, || async {
+            count(&browser, "[data-testid='photo-card'][data-preview]").await == 29
+        })
+        .await,
+        "not every card got its preview: {} of 29",
+        count(&browser, "[data-testid='photo-card'][data-preview]").await
+    );
+    let note = settled_text(&browser, "[data-testid='preview-note']").await;
+    assert!(note.starts_with("Preview: "), "{note}");
+
+    // The server holds each preview, and it is exactly the verdict to come.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let stored = loop {
+        let (_, page) = app.get_json("/api/v1/photos?limit=100").await;
+        let stored: std::collections::HashMap<String, f64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p["filename"].as_str()?.to_string(),
+                    p["preview_score"].as_f64()?,
+                ))
+            })
+            .collect();
+        if stored.len() == 29 {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server got {} of 29 previews",
+            stored.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for (name, score) in &expected {
+        assert_eq!(
+            stored[name].to_bits(),
+            score.to_bits(),
+            "{name}: preview {} vs verified {score}",
+            stored[name]
+        );
+    }
+    for photo in app.get_json("/api/v1/photos?limit=100").await.1["items"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            photo["verified"], false,
+            "a preview never counts as verified"
+        );
+    }
+
+    // The page's own measure, from asking a worker to the score arriving.
+    wait_for(&browser, "#tab-debug")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let stats = wait_for(&browser, "#preview-stats[data-count='29']").await;
+    let median = stats.attr("data-median-ms").await.unwrap().unwrap();
+    let p95 = stats.attr("data-p95-ms").await.unwrap().unwrap();
+    let workers = stats.attr("data-workers").await.unwrap().unwrap();
+    eprintln!("instant preview: 29 photos, {workers} workers, median {median} ms, p95 {p95} ms");
+    assert!(median.parse::<f64>().unwrap() > 0.0);
+
+    browser.close().await.unwrap();
+    app.stop().await;
+}
