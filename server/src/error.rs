@@ -66,6 +66,11 @@ pub enum AppError {
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// AI tagging is not configured, or the operator switched it off.
+    #[error(
+        "AI tagging is off on this server: the operator has not configured a vision model (OPENAI_API_KEY or OPENAI_BASE_URL), or switched tagging off"
+    )]
+    TaggingDisabled,
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -123,6 +128,9 @@ impl AppError {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
             AppError::QuotaExceeded(_) => (StatusCode::CONFLICT, ErrorCode::QuotaExceeded),
+            AppError::TaggingDisabled => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TaggingDisabled)
+            }
             AppError::Unavailable(_) | AppError::Queue(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }

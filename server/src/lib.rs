@@ -21,5 +21,6 @@ pub mod media; // untrusted bytes: probe, decode, EXIF, thumbnails, with one set
 pub mod photos; // the photos service: the upload path within the quotas, blob keys, deletion
 pub mod private_file; // files only the server's user may read (data folder, database, keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait
+pub mod tagging; // AI tags: the vision model's client, typed failures, the shared token budget
 pub mod telemetry; // tracing and Prometheus metrics
 pub mod time; // Unix-millisecond clock used for stored timestamps
