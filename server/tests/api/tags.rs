@@ -21,6 +21,7 @@ on_both_backends!(
     the_token_budget_keeps_a_200_photo_batch_under_the_configured_rate,
     with_tagging_off_queuing_answers_503_and_the_status_says_so,
     another_users_tags_are_invisible,
+    google_photos_are_tagged_from_the_authorised_working_copy,
 );
 
 /// A server whose embedded workers tag through `fake`, with `tweak` for the rest.
@@ -599,4 +600,64 @@ async fn another_users_tags_are_invisible(backend: Backend) {
         .await;
     assert_eq!(status, 204);
     app.stop().await;
+}
+
+async fn google_photos_are_tagged_from_the_authorised_working_copy(backend: Backend) {
+    let openai = FakeOpenAi::start(Options::default()).await.unwrap();
+    let (base_url, key) = (openai.base_url(), openai.api_key().to_string());
+    let g = crate::google_harness::GoogleApp::start_with(
+        backend,
+        1,
+        fake_google::Options::default(),
+        move |args, _| {
+            args.tagging.openai_base_url = Some(base_url);
+            args.tagging.openai_api_key = Some(key.into());
+        },
+    )
+    .await;
+    let alice = g.sign_in("alice@example.com").await;
+    let imported = g
+        .pick_and_sync(&alice, fake_google::Pick::Items(vec![0, 1, 2]))
+        .await;
+    g.wait_for_batch(&alice, imported["verify_batch_id"].as_i64().unwrap())
+        .await;
+    let ids: Vec<i64> = alice
+        .photos()
+        .await
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let (status, accepted) = alice
+        .call(
+            Method::POST,
+            "/api/v1/tags/batch",
+            Some(json!({"photo_ids": ids})),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let done = g
+        .wait_for_batch(&alice, accepted["batch_id"].as_i64().unwrap())
+        .await;
+    assert_eq!(done["done"], 3, "{done}");
+    // The model got a 512-px JPEG made from the working copy (fetched from Google with the
+    // owner's token, never a Google link).
+    let log = openai.state().requests();
+    assert_eq!(log.len(), 3);
+    for r in &log {
+        let long = r.image_width.max(r.image_height).unwrap_or(0);
+        assert!((64..=512).contains(&long), "{r:?}");
+    }
+    let photos = alice.photos().await;
+    let mut disagreements = 0;
+    for p in &photos {
+        assert!(!p["tags"].as_array().unwrap().is_empty(), "{p}");
+        if p["looks_blurred"] != p["is_blurred"] {
+            disagreements += 1;
+        }
+    }
+    // The audit counts exactly the photos where the model and the kernel disagree.
+    let (_, stats) = alice.call(Method::GET, "/api/v1/stats", None).await;
+    assert_eq!(stats["ai_audit"]["tagged"], 3, "{stats}");
+    assert_eq!(stats["ai_audit"]["disagreements"], disagreements, "{stats}");
+    g.stop().await;
 }
