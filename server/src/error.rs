@@ -196,7 +196,8 @@ impl From<PhotoError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        if status.is_server_error() {
+        // Tagging switched off is the operator's choice, not a failure worth a log line.
+        if status.is_server_error() && !matches!(self, AppError::TaggingDisabled) {
             // The full chain goes to the log; the client gets only the generic message.
             tracing::error!(error = ?self, "request failed");
         }
@@ -274,6 +275,19 @@ mod tests {
             assert_eq!(err.code().1, code, "{err}");
             assert_eq!(err.to_string().matches("f.jpg").count(), 1, "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn tagging_off_is_a_503_that_says_so() {
+        let (status, body) = body_of(AppError::TaggingDisabled).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "tagging_disabled");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("OPENAI_API_KEY")
+        );
     }
 
     #[tokio::test]

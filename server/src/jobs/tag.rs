@@ -61,6 +61,18 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
         height,
     };
     let (result, used) = tagging.tag(ctx.db.pool(), &image).await;
+    // What the deployment spends, for the operator's dashboards (Prometheus, /metrics).
+    let model = tagging.model.clone();
+    metrics::counter!("classify_tagging_tokens_total", "model" => model.clone(), "kind" => "prompt")
+        .increment(u64::try_from(used.prompt_tokens).unwrap_or(0));
+    metrics::counter!("classify_tagging_tokens_total", "model" => model.clone(), "kind" => "completion")
+        .increment(u64::try_from(used.completion_tokens).unwrap_or(0));
+    let outcome = match &result {
+        Ok(_) => "tagged",
+        Err(e) => e.code(),
+    };
+    metrics::counter!("classify_tagging_photos_total", "model" => model, "outcome" => outcome)
+        .increment(1);
     if used.prompt_tokens + used.completion_tokens > 0 {
         // Accounting only: a failure here must not lose the answer (or repeat a paid request).
         if let Err(e) = tags::add_job_usage(
