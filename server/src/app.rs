@@ -13,6 +13,7 @@ use crate::keyed_lock::KeyedLocks;
 use crate::media::MediaLimits;
 use crate::media::budget::DecodeBudget;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
+use crate::tagging::Tagging;
 
 /// What handlers and job handlers use. Cheap to clone (every field is a handle).
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Deps {
     pub renders: KeyedLocks,
     /// Google sign-in, Picker and media; `None` in local mode.
     pub google: Option<Arc<Google>>,
+    /// AI tagging: its settings, and its client when configured.
+    pub tagging: Arc<Tagging>,
 }
 
 impl Deps {
@@ -77,7 +80,16 @@ impl Deps {
             decode_budget: DecodeBudget::new(storage.decode_memory_mib),
             renders: KeyedLocks::default(),
             google: None,
+            tagging: Arc::new(Tagging::off()),
         })
+    }
+
+    /// The same services with tagging as configured.
+    pub fn with_tagging(self, tagging: Tagging) -> Self {
+        Self {
+            tagging: Arc::new(tagging),
+            ..self
+        }
     }
 
     /// The same services with Google configured (or not).

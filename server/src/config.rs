@@ -310,6 +310,9 @@ pub struct ServeArgs {
     pub google: GoogleArgs,
 
     #[command(flatten)]
+    pub tagging: TaggingArgs,
+
+    #[command(flatten)]
     pub storage: StorageArgs,
 }
 
@@ -454,7 +457,107 @@ pub struct WorkerArgs {
     pub google: GoogleArgs,
 
     #[command(flatten)]
+    pub tagging: TaggingArgs,
+
+    #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+/// AI tagging (issue 14): the vision model, where it is, what it may spend. With neither a key
+/// nor a base URL tagging is off and the API says so (503 `tagging_disabled`).
+#[derive(Debug, Clone, Args)]
+pub struct TaggingArgs {
+    /// OpenAI API key (or the key of another OpenAI-compatible server). Empty = none.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<Secret>,
+
+    /// The OpenAI-compatible API to send photos to, up to and including `/v1`. Default:
+    /// https://api.openai.com/v1 when a key is set. A local server (Ollama, llama.cpp, vLLM)
+    /// needs no key: setting this alone turns tagging on.
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub openai_base_url: Option<String>,
+
+    /// The vision model.
+    #[arg(long, env = "CLASSIFY_TAG_MODEL", default_value = DEFAULT_TAG_MODEL)]
+    pub tag_model: String,
+
+    /// How closely the model looks: `low` (a 512-px view, one flat price), `high` (512-px
+    /// tiles of a 768-px view, several times the price) or `auto`.
+    #[arg(long, env = "CLASSIFY_TAG_DETAIL", value_enum, default_value_t = TagDetail::Low)]
+    pub tag_detail: TagDetail,
+
+    /// Tokens the whole deployment may send per minute (every worker shares one budget, kept
+    /// in the database); photos wait their turn when it is spent. Default: OpenAI's smallest
+    /// paid tier for gpt-4o-mini.
+    #[arg(long, env = "CLASSIFY_TAG_TPM", default_value_t = DEFAULT_TAG_TPM, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tag_tpm: u64,
+
+    /// The operator's switch: `false` keeps tagging off even with a key (photos then never
+    /// leave the server).
+    #[arg(
+        long,
+        env = "CLASSIFY_TAGGING",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = true,
+        default_missing_value = "true"
+    )]
+    pub tagging: bool,
+
+    /// The budget's period: `tag_tpm` tokens per this long. A minute; tests shorten it.
+    #[arg(skip = std::time::Duration::from_secs(60))]
+    pub tag_budget_window: std::time::Duration,
+
+    /// The first pause before retrying a 5xx or a 429 without `Retry-After` (doubled each
+    /// time, with jitter). Fixed; tests shorten it.
+    #[arg(skip = std::time::Duration::from_secs(1))]
+    pub tag_backoff_base: std::time::Duration,
+}
+
+/// `CLASSIFY_TAG_MODEL`'s default.
+pub const DEFAULT_TAG_MODEL: &str = "gpt-4o-mini";
+/// `CLASSIFY_TAG_TPM`'s default: OpenAI's usage tier 1 for gpt-4o-mini (200,000 tokens a
+/// minute): a burst of 6 photos, then about 58 a minute at low detail (3,077 tokens each).
+pub const DEFAULT_TAG_TPM: u64 = 200_000;
+
+/// The `detail` of the image sent to the vision model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TagDetail {
+    /// A 512×512 view at a flat price.
+    Low,
+    /// 512-px tiles of a view whose shortest side is 768 px.
+    High,
+    /// The model chooses.
+    Auto,
+}
+
+impl TagDetail {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagDetail::Low => "low",
+            TagDetail::High => "high",
+            TagDetail::Auto => "auto",
+        }
+    }
+}
+
+impl TaggingArgs {
+    /// Tagging not configured: no key, no base URL, the documented defaults (environment not
+    /// read, so a developer's OPENAI_API_KEY never reaches a test).
+    pub fn disabled() -> Self {
+        Self {
+            openai_api_key: None,
+            openai_base_url: None,
+            tag_model: DEFAULT_TAG_MODEL.into(),
+            tag_detail: TagDetail::Low,
+            tag_tpm: DEFAULT_TAG_TPM,
+            tagging: true,
+            tag_budget_window: std::time::Duration::from_secs(60),
+            tag_backoff_base: std::time::Duration::from_secs(1),
+        }
+    }
 }
 
 /// How log lines are written to stderr.
@@ -525,6 +628,7 @@ impl ServeArgs {
                 quota_storage_mib: 100 * 1024,
             },
             google: GoogleArgs::disabled(),
+            tagging: TaggingArgs::disabled(),
             storage,
         }
     }
@@ -607,6 +711,39 @@ mod tests {
             "photos.lan,nas.local",
         ]);
         assert_eq!(args.allowed_hosts, ["photos.lan", "nas.local"]);
+    }
+
+    #[test]
+    fn tagging_defaults_match_the_documentation_and_parse_from_flags() {
+        let cli = Cli::try_parse_from(["classify", "worker"]).unwrap();
+        let Command::Worker(args) = cli.command else {
+            panic!("expected worker");
+        };
+        // The environment may hold a developer's key; the defaults of the rest are fixed.
+        assert_eq!(args.tagging.tag_model, "gpt-4o-mini");
+        assert_eq!(args.tagging.tag_detail, TagDetail::Low);
+        assert_eq!(args.tagging.tag_tpm, 200_000);
+        let cli = Cli::try_parse_from([
+            "classify",
+            "serve",
+            "--openai-base-url",
+            "http://127.0.0.1:11434/v1",
+            "--tag-detail",
+            "high",
+            "--tag-tpm",
+            "5000",
+            "--tagging",
+            "false",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.tagging.tag_detail.as_str(), "high");
+        assert_eq!(args.tagging.tag_tpm, 5000);
+        assert!(!args.tagging.tagging);
+        assert!(Cli::try_parse_from(["classify", "serve", "--tag-tpm", "0"]).is_err());
+        assert!(Cli::try_parse_from(["classify", "serve", "--tag-detail", "medium"]).is_err());
     }
 
     #[test]

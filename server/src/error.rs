@@ -66,6 +66,11 @@ pub enum AppError {
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// AI tagging is not configured, or the operator switched it off.
+    #[error(
+        "AI tagging is off on this server: the operator has not configured a vision model (OPENAI_API_KEY or OPENAI_BASE_URL), or switched tagging off"
+    )]
+    TaggingDisabled,
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -123,6 +128,9 @@ impl AppError {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
             AppError::QuotaExceeded(_) => (StatusCode::CONFLICT, ErrorCode::QuotaExceeded),
+            AppError::TaggingDisabled => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TaggingDisabled)
+            }
             AppError::Unavailable(_) | AppError::Queue(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
@@ -188,7 +196,8 @@ impl From<PhotoError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
-        if status.is_server_error() {
+        // Tagging switched off is the operator's choice, not a failure worth a log line.
+        if status.is_server_error() && !matches!(self, AppError::TaggingDisabled) {
             // The full chain goes to the log; the client gets only the generic message.
             tracing::error!(error = ?self, "request failed");
         }
@@ -266,6 +275,19 @@ mod tests {
             assert_eq!(err.code().1, code, "{err}");
             assert_eq!(err.to_string().matches("f.jpg").count(), 1, "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn tagging_off_is_a_503_that_says_so() {
+        let (status, body) = body_of(AppError::TaggingDisabled).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "tagging_disabled");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("OPENAI_API_KEY")
+        );
     }
 
     #[tokio::test]

@@ -22,5 +22,6 @@ pub mod net; // what counts as this machine, by name (loopback names and address
 pub mod photos; // the photos service: the upload path within the quotas, blob keys, deletion
 pub mod private_file; // files only the server's user may read (data folder, database, keys)
 pub mod queue; // the job queue: Redis or in-process, behind one trait
+pub mod tagging; // AI tags: the vision model's client, typed failures, the shared token budget
 pub mod telemetry; // tracing and Prometheus metrics
 pub mod time; // Unix-millisecond clock used for stored timestamps

@@ -692,6 +692,9 @@ mod tests {
             created_at: 0,
             taken_at: None,
             link_expired: false,
+            tags: Vec::new(),
+            caption: None,
+            looks_blurred: None,
         }
     }
 

@@ -104,6 +104,7 @@ mod tests {
             blur_threshold: 0.5,
             by_type: TypeCounts::default(),
             histogram: vec![],
+            ai_audit: Default::default(),
         };
         let rows = count_rows(&s);
         assert_eq!(

@@ -18,6 +18,7 @@ use crate::db::Database;
 use crate::google::Google;
 use crate::http::state::AppState;
 use crate::jobs::{self, Worker, WorkerConfig};
+use crate::tagging::Tagging;
 
 /// Worker timing for these storage options (`CLASSIFY_JOB_TIMEOUT_SECS` is the lease).
 pub fn worker_config(storage: &StorageArgs) -> WorkerConfig {
@@ -67,6 +68,12 @@ impl Server {
                 &args.storage.data_dir(),
             )?)
         };
+        let deps = if deps.tagging.enabled() {
+            deps
+        } else {
+            deps.with_tagging(Tagging::from_args(&args.tagging)?)
+        };
+        log_tagging(&deps.tagging);
         let mode = match &deps.google {
             Some(google) => {
                 if args.public_url.is_none() && !addr.ip().is_loopback() {
@@ -241,11 +248,11 @@ pub async fn run_worker_process(
             "`classify worker` needs REDIS_URL: without Redis the queue lives inside `classify serve`, which runs its own workers"
         );
     }
-    let deps = Deps::connect(storage).await?.with_google(Google::from_args(
-        &args.google,
-        None,
-        &storage.data_dir(),
-    )?);
+    let deps = Deps::connect(storage)
+        .await?
+        .with_google(Google::from_args(&args.google, None, &storage.data_dir())?)
+        .with_tagging(Tagging::from_args(&args.tagging)?);
+    log_tagging(&deps.tagging);
     tracing::info!(
         workers = count,
         database = deps.db.backend().name(),
@@ -261,6 +268,27 @@ pub async fn run_worker_process(
     while set.join_next().await.is_some() {}
     deps.db.close().await;
     Ok(())
+}
+
+/// Says at start whether photos may leave the server, and for where.
+fn log_tagging(tagging: &Tagging) {
+    if tagging.enabled() {
+        let cost = tagging.photo_cost();
+        tracing::info!(
+            provider = %tagging.provider,
+            model = %tagging.model,
+            detail = tagging.detail.as_str(),
+            tokens_per_minute = tagging.tokens_per_minute,
+            tokens_per_photo = cost.tokens,
+            usd_per_photo = cost.usd,
+            "AI tagging is on: photos the users tag are sent to {}",
+            tagging.provider
+        );
+    } else {
+        tracing::info!(
+            "AI tagging is off (no OPENAI_API_KEY or OPENAI_BASE_URL, or CLASSIFY_TAGGING=false)"
+        );
+    }
 }
 
 /// `client/dist` under the current folder if it is there, else next to the executable.

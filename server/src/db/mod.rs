@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod media_cache;
 pub mod photos;
 pub mod picker;
+pub mod tags;
 pub mod users;
 
 use std::path::Path;

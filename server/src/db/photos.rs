@@ -61,12 +61,25 @@ pub struct PhotoRow {
     pub base_url: Option<String>,
     /// When `base_url` stops working (Unix ms).
     pub base_url_expires_at: Option<i64>,
+    /// The vision model's caption.
+    pub caption: Option<String>,
+    /// The vision model's opinion: 1 looks blurred, 0 not; NULL until tagged.
+    pub looks_blurred: Option<i64>,
 }
 
 const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
     content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
     error, processed_at, created_at, is_blurred, taken_at, google_photo_id, base_url, \
-    base_url_expires_at";
+    base_url_expires_at, caption, looks_blurred";
+
+/// [`COLUMNS`] of the photos table aliased `p` (queries that join it).
+fn columns_of_p() -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("p.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl PhotoRow {
     /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
@@ -111,6 +124,10 @@ impl PhotoRow {
             created_at: self.created_at,
             taken_at: self.taken_at,
             link_expired: self.link_expired(now_ms()),
+            // Filled in by the handlers that show tags (db::tags::of_photos).
+            tags: Vec::new(),
+            caption: self.caption.clone(),
+            looks_blurred: self.looks_blurred.map(|b| b == 1),
         }
     }
 
@@ -300,6 +317,52 @@ pub async fn page(
     .await
 }
 
+/// One gallery page of the photos carrying `tag`, newest first, below `before`: one range of
+/// `photo_tags_user_tag_photo_idx` joined to the photos (combinable with the verdict filter).
+pub async fn page_with_tag(
+    pool: &AnyPool,
+    user_id: i64,
+    tag: &str,
+    filter: PhotoFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PhotoRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {} FROM photo_tags t JOIN photos p ON p.id = t.photo_id
+         WHERE t.user_id = $1 AND t.tag = $2 AND t.photo_id < $3{}
+         ORDER BY t.photo_id DESC LIMIT $4",
+        columns_of_p(),
+        photo_filter_sql(filter, "p.")
+    ))
+    .bind(user_id)
+    .bind(tag)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many photos a selection holds for the user (ids the user does not own are not counted).
+pub async fn count_selection(
+    pool: &AnyPool,
+    user_id: i64,
+    selection: &Selection<'_>,
+) -> Result<i64, sqlx::Error> {
+    match selection {
+        Selection::Ids(ids) => count_owned(pool, user_id, ids).await,
+        Selection::Filter(filter) => {
+            let (n,): (i64,) = sqlx::query_as(&format!(
+                "SELECT COUNT(*) FROM photos WHERE user_id = $1{}",
+                photo_filter_sql(*filter, "")
+            ))
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
+        }
+    }
+}
+
 /// Deletes one of the user's photos (its jobs and tags go with it); returns the row it was.
 pub async fn delete(
     pool: &AnyPool,
@@ -458,7 +521,22 @@ pub async fn stats(pool: &AnyPool, user_id: i64, threshold: f64) -> Result<Stats
             slot.count += count;
         }
     }
+    let (tagged, model_blurred, disagreements): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*),
+            COALESCE(SUM(CASE WHEN looks_blurred = 1 THEN 1 ELSE 0 END), 0),
+            COALESCE(SUM(CASE WHEN is_blurred IS NOT NULL AND looks_blurred <> is_blurred
+                         THEN 1 ELSE 0 END), 0)
+         FROM photos WHERE user_id = $1 AND looks_blurred IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?;
     Ok(Stats {
+        ai_audit: shared::api::AiAudit {
+            tagged,
+            model_says_blurred: model_blurred,
+            disagreements,
+        },
         total,
         blurred,
         not_blurred,

@@ -49,28 +49,58 @@ pub async fn analyze_batch(
     user: CurrentUser,
     ApiJson(body): ApiJson<AnalyzeBatchRequest>,
 ) -> Result<(StatusCode, Json<JobAccepted>), AppError> {
-    match (body.photo_ids, body.filter) {
-        (Some(mut ids), None) => {
-            // Counted as sent, as the document's `maxItems` counts them.
-            if ids.is_empty() || ids.len() > MAX_BATCH_IDS {
-                return Err(AppError::BadRequest(format!(
-                    "photo_ids must list 1 to {MAX_BATCH_IDS} ids"
-                )));
+    let chosen = Chosen::from_request(&state, user.id(), body).await?;
+    queue(&state, user.id(), chosen.selection()).await
+}
+
+/// The photos a batch request chose, checked: ids the user owns, or a filter.
+#[derive(Debug, Clone)]
+pub(super) enum Chosen {
+    /// These ids (sorted, distinct, all the user's).
+    Ids(Vec<i64>),
+    /// Every photo of a filter.
+    Filter(shared::api::PhotoFilter),
+}
+
+impl Chosen {
+    /// Checks `{"photo_ids": [...]}` or `{"filter": ...}`.
+    pub(super) async fn from_request(
+        state: &AppState,
+        user_id: i64,
+        body: AnalyzeBatchRequest,
+    ) -> Result<Self, AppError> {
+        match (body.photo_ids, body.filter) {
+            (Some(mut ids), None) => {
+                // Counted as sent, as the document's `maxItems` counts them.
+                if ids.is_empty() || ids.len() > MAX_BATCH_IDS {
+                    return Err(AppError::BadRequest(format!(
+                        "photo_ids must list 1 to {MAX_BATCH_IDS} ids"
+                    )));
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                // Any id the user does not own makes the whole request a 404, as a single
+                // photo's would: the batch never reveals which ids exist.
+                if photos::count_owned(state.deps.db.pool(), user_id, &ids).await?
+                    != ids.len() as i64
+                {
+                    return Err(AppError::NotFound("photo"));
+                }
+                Ok(Chosen::Ids(ids))
             }
-            ids.sort_unstable();
-            ids.dedup();
-            // Any id the user does not own makes the whole request a 404, as a single
-            // photo's would: the batch never reveals which ids exist.
-            if photos::count_owned(state.deps.db.pool(), user.id(), &ids).await? != ids.len() as i64
-            {
-                return Err(AppError::NotFound("photo"));
-            }
-            queue(&state, user.id(), Selection::Ids(&ids)).await
+            (None, Some(filter)) => Ok(Chosen::Filter(filter)),
+            _ => Err(AppError::BadRequest(
+                "send either photo_ids or filter".into(),
+            )),
         }
-        (None, Some(filter)) => queue(&state, user.id(), Selection::Filter(filter)).await,
-        _ => Err(AppError::BadRequest(
-            "send either photo_ids or filter".into(),
-        )),
+    }
+
+    /// As the queries take it.
+    pub(super) fn selection(&self) -> Selection<'_> {
+        match self {
+            Chosen::Ids(ids) => Selection::Ids(ids),
+            Chosen::Filter(filter) => Selection::Filter(*filter),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ use crate::auth::AuthMode;
         (name = "auth", description = "The user, Google sign-in, API tokens and the account"),
         (name = "picker", description = "Pick photos in Google Photos and import them"),
         (name = "settings", description = "Threshold and statistics"),
+        (name = "tags", description = "AI tags: a vision model (OpenAI or an OpenAI-compatible server) tags photos on a queued, rate-limited job"),
     )
 )]
 pub struct ApiDoc;

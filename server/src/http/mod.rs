@@ -15,6 +15,7 @@ mod parse_errors;
 mod photos;
 mod picker;
 pub mod state;
+mod tags;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +77,12 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .routes(routes!(picker::create))
         .routes(routes!(picker::show))
         .routes(routes!(picker::sync))
+        .routes(routes!(tags::status))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::tag_one))
+        .routes(routes!(tags::tag_batch))
+        .routes(routes!(tags::estimate))
+        .routes(routes!(tags::remove))
         .split_for_parts();
     let api = api
         .fallback(api_not_found)

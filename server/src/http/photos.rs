@@ -39,6 +39,10 @@ pub struct ListQuery {
     /// Photos per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// Only photos carrying this AI tag (compared lowercase and trimmed, as tags are stored);
+    /// combines with `filter`.
+    #[param(max_length = 128)]
+    pub tag: Option<String>,
 }
 
 /// Lists the user's photos, newest first, one keyset page at a time.
@@ -64,15 +68,22 @@ pub async fn list(
                 .ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?,
         ),
     };
+    let tag = match query.tag.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            shared::api::normalize_tag(raw)
+                .filter(|_| raw.chars().count() <= 128)
+                .ok_or_else(|| AppError::BadRequest("tag must be 1 to 128 characters".into()))?,
+        ),
+    };
     // One extra row says whether another page follows without a COUNT.
-    let mut rows = photos::page(
-        state.deps.db.pool(),
-        user.id(),
-        query.filter,
-        before,
-        limit + 1,
-    )
-    .await?;
+    let pool = state.deps.db.pool();
+    let mut rows = match &tag {
+        None => photos::page(pool, user.id(), query.filter, before, limit + 1).await?,
+        Some(tag) => {
+            photos::page_with_tag(pool, user.id(), tag, query.filter, before, limit + 1).await?
+        }
+    };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -81,9 +92,25 @@ pub async fn list(
         None
     };
     Ok(Json(PhotoPage {
-        items: rows.iter().map(photos::PhotoRow::to_api).collect(),
+        items: with_tags(pool, &rows).await?,
         next_cursor,
     }))
+}
+
+/// The API view of rows, with their AI tags (one query for the page).
+async fn with_tags(
+    pool: &sqlx::AnyPool,
+    rows: &[photos::PhotoRow],
+) -> Result<Vec<Photo>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = crate::db::tags::of_photos(pool, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Photo {
+            tags: tags.remove(&r.id).unwrap_or_default(),
+            ..r.to_api()
+        })
+        .collect())
 }
 
 /// One photo.
@@ -98,7 +125,8 @@ pub async fn show(
     let row = photos::get(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    Ok(Json(row.to_api()))
+    let mut shown = with_tags(state.deps.db.pool(), std::slice::from_ref(&row)).await?;
+    shown.pop().map(Json).ok_or(AppError::NotFound("photo"))
 }
 
 /// The verification result of one photo.

@@ -1,8 +1,10 @@
 //! Background jobs: the kinds that exist and how each may fail ([`JobKind`]), the one path that
 //! queues them ([`enqueue_for_photos`]), the worker that runs them under leases (`worker`), and
-//! one handler per kind (`verify`). Adding a kind is adding a variant, its policy and a handler.
+//! one handler per kind (`verify`, `import`, `tag`). Adding a kind is adding a variant, its policy
+//! and a handler.
 
 pub mod import;
+pub mod tag;
 pub mod verify;
 pub mod watch;
 pub mod worker;
@@ -21,6 +23,8 @@ pub enum JobKind {
     /// Store the photos a user picked in a Google Photos Picker session, then queue their
     /// verification.
     PickerImport,
+    /// Ask the vision model for a photo's tags, caption and blur opinion (AI tags).
+    TagPhoto,
 }
 
 /// How a kind of job fails.
@@ -35,13 +39,18 @@ pub struct Policy {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 2] = [JobKind::VerifyPhoto, JobKind::PickerImport];
+    pub const ALL: [JobKind; 3] = [
+        JobKind::VerifyPhoto,
+        JobKind::PickerImport,
+        JobKind::TagPhoto,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::VerifyPhoto => "verify_photo",
             JobKind::PickerImport => "picker_import",
+            JobKind::TagPhoto => "tag_photo",
         }
     }
 
@@ -62,6 +71,13 @@ impl JobKind {
             // live 60 minutes, so not many more.
             JobKind::PickerImport => Policy {
                 max_attempts: 5,
+                tracks_photo_status: false,
+            },
+            // Rate limits and 5xx are already retried inside one run (Tagging::tag), after
+            // Retry-After or with backoff; another run or two covers a longer outage. Every
+            // attempt may cost money, so not many. The photo's status is its verification's.
+            JobKind::TagPhoto => Policy {
+                max_attempts: 3,
                 tracks_photo_status: false,
             },
         }

@@ -7,10 +7,40 @@ use shared::kernel::BlurType;
 
 use super::JobError;
 use crate::app::Deps;
+use crate::db::photos::PhotoRow;
 use crate::db::photos::Source;
 use crate::db::{jobs::JobRow, photos};
 use crate::media::decode_gray;
 use crate::photos::{PhotoError, remote};
+
+/// The bytes a job works from: the stored original of an upload; the working copy of a Google
+/// photo, fetched with its owner's token (Google's links need it, so nothing else may fetch
+/// them).
+pub(crate) async fn photo_bytes(ctx: &Deps, photo: &PhotoRow) -> Result<bytes::Bytes, JobError> {
+    let retry = |e: &dyn std::fmt::Display| JobError::Retryable(e.to_string());
+    if photo.source == Source::Google.as_str() {
+        Ok(remote::working_copy(ctx, photo)
+            .await
+            .map_err(|e| match e {
+                PhotoError::Google(g) => super::google_job_error(&g),
+                PhotoError::Unrenderable(_) | PhotoError::Refused { .. } => {
+                    JobError::Permanent(e.to_string())
+                }
+                other => retry(&other),
+            })?
+            .0)
+    } else {
+        let key = photo
+            .blob_key
+            .as_deref()
+            .ok_or_else(|| JobError::Permanent("the photo has no stored image".into()))?;
+        ctx.blobs
+            .get(key)
+            .await
+            .map_err(|e| retry(&e))?
+            .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))
+    }
+}
 
 /// Verifies the job's photo.
 pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
@@ -25,27 +55,7 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
         // Deleted since it was queued: nothing left to verify.
         return Ok(());
     };
-    let bytes = if photo.source == Source::Google.as_str() {
-        remote::working_copy(ctx, &photo)
-            .await
-            .map_err(|e| match e {
-                PhotoError::Google(g) => super::google_job_error(&g),
-                PhotoError::Unrenderable(_) | PhotoError::Refused { .. } => {
-                    JobError::Permanent(e.to_string())
-                }
-                other => retry(&other),
-            })?
-            .0
-    } else {
-        let key = photo
-            .blob_key
-            .ok_or_else(|| JobError::Permanent("the photo has no stored image".into()))?;
-        ctx.blobs
-            .get(&key)
-            .await
-            .map_err(|e| retry(&e))?
-            .ok_or_else(|| JobError::Permanent("the stored image is missing".into()))?
-    };
+    let bytes = photo_bytes(ctx, &photo).await?;
     let limits = ctx.limits;
     // Waits while other decodes hold the process's budget; a photo over the whole budget
     // fails its own job with the figures, and never the worker.

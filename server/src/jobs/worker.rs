@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{JobError, JobKind, import, verify};
+use super::{JobError, JobKind, import, tag, verify};
 use crate::app::Deps;
 use crate::db::jobs::{self, JobRow, JobStatus, Lease};
 use crate::db::photos;
@@ -353,6 +353,7 @@ async fn handle(deps: Deps, kind: JobKind, job: JobRow) -> Result<(), JobError> 
     match kind {
         JobKind::VerifyPhoto => verify::run(&deps, &job).await,
         JobKind::PickerImport => import::run(&deps, &job).await,
+        JobKind::TagPhoto => tag::run(&deps, &job).await,
     }
 }
 

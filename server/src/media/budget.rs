@@ -27,6 +27,8 @@ pub enum Purpose {
     Judge,
     /// A derived image for a client.
     Render(ImageSize),
+    /// The JPEG sent to a vision model, at most this long on its long side.
+    Vision(u32),
 }
 
 /// A shared budget of decode memory. Cheap to clone.
@@ -100,6 +102,11 @@ pub fn peak_bytes(bytes: &[u8], purpose: Purpose, limits: &MediaLimits) -> Resul
                     let side = u64::from(THUMB_LONG_SIDE) * 2 * 8;
                     pixels.min(side * side) * 3
                 }
+                // The same, for twice the vision image's side, plus the fitted RGB copy.
+                Purpose::Vision(long) => {
+                    let side = u64::from(long) * 2 * 8;
+                    pixels.min(side * side) * 3 + u64::from(long) * u64::from(long) * 3
+                }
             };
             coefficients + output + small
         }
@@ -109,12 +116,14 @@ pub fn peak_bytes(bytes: &[u8], purpose: Purpose, limits: &MediaLimits) -> Resul
             let copy = match (purpose, color) {
                 // The thumbnail shrinks first and copies the small image.
                 (Purpose::Render(ImageSize::Thumb), _) => 0,
+                // The vision image is a resized RGB copy of at most its own size.
+                (Purpose::Vision(long), _) => u64::from(long) * u64::from(long) * 3,
                 (_, ColorType::L8 | ColorType::Rgb8 | ColorType::Rgba8) => 0,
                 // 16-bit and float images become 8-bit RGB before the luma conversion.
                 _ => pixels * 3,
             };
             let luma = match purpose {
-                Purpose::Render(ImageSize::Thumb) => 0,
+                Purpose::Render(ImageSize::Thumb) | Purpose::Vision(_) => 0,
                 _ => pixels,
             };
             decoded + copy + luma + small

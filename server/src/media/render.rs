@@ -51,7 +51,7 @@ pub fn render(bytes: &[u8], size: ImageSize, limits: &MediaLimits) -> Result<Vec
         ImageSize::Thumb => {
             let sniffed = super::sniff(bytes, limits)?;
             let img = if sniffed.format == ImageFormat::Jpeg {
-                jpeg_at_reduced_scale(bytes, limits)?
+                jpeg_at_reduced_scale(bytes, limits, THUMB_LONG_SIDE * 2)?
             } else {
                 let mut reader = ImageReader::with_format(Cursor::new(bytes), sniffed.format);
                 reader.limits(decoder_limits(limits));
@@ -86,10 +86,55 @@ pub fn render(bytes: &[u8], size: ImageSize, limits: &MediaLimits) -> Result<Vec
     Ok(out)
 }
 
+/// The JPEG a vision model is sent: the photo fitted into the size `size_for` gives for its
+/// width and height (never larger than the model looks at), upright (EXIF turn applied),
+/// quality 85. Returns the bytes and their width and height. CPU-bound: call it off the async
+/// threads.
+pub fn vision_jpeg(
+    bytes: &[u8],
+    limits: &MediaLimits,
+    size_for: impl Fn(u32, u32) -> (u32, u32),
+) -> Result<(Vec<u8>, u32, u32), MediaError> {
+    let sniffed = super::sniff(bytes, limits)?;
+    let (tw, th) = size_for(sniffed.width, sniffed.height);
+    let img = if sniffed.format == ImageFormat::Jpeg {
+        // Twice the target, so the resampling works from real detail.
+        jpeg_at_reduced_scale(bytes, limits, tw.max(th).saturating_mul(2))?
+    } else {
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), sniffed.format);
+        reader.limits(decoder_limits(limits));
+        reader.decode().map_err(image_error)?
+    };
+    let mut fitted = if img.width() > tw || img.height() > th {
+        DynamicImage::ImageRgb8(
+            img.resize(tw, th, image::imageops::FilterType::Triangle)
+                .to_rgb8(),
+        )
+    } else {
+        DynamicImage::ImageRgb8(img.to_rgb8())
+    };
+    drop(img);
+    fitted.apply_orientation(super::exif::to_image_orientation(
+        super::exif::read(bytes).orientation,
+    ));
+    let (width, height) = (fitted.width(), fitted.height());
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    fitted
+        .write_with_encoder(encoder)
+        .map_err(|e| MediaError::Corrupt(e.to_string()))?;
+    Ok((out, width, height))
+}
+
 /// A JPEG decoded with its DCT scaled down (1/8 at most) to the smallest size that still
-/// covers twice the thumbnail, so the thumbnail is resampled from real detail while the full
-/// image is never held: a 100-megapixel photo costs ~5 MB of pixels instead of ~300 MB.
-fn jpeg_at_reduced_scale(bytes: &[u8], limits: &MediaLimits) -> Result<DynamicImage, MediaError> {
+/// covers `want_long` on its long side (twice the thumbnail for a thumbnail), so the result is
+/// resampled from real detail while the full image is never held: a 100-megapixel photo costs
+/// ~5 MB of pixels instead of ~300 MB.
+fn jpeg_at_reduced_scale(
+    bytes: &[u8],
+    limits: &MediaLimits,
+    want_long: u32,
+) -> Result<DynamicImage, MediaError> {
     let corrupt = |e: jpeg_decoder::Error| MediaError::Corrupt(e.to_string());
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     // The coefficient buffer of a progressive JPEG is full size even when the output is not.
@@ -102,7 +147,7 @@ fn jpeg_at_reduced_scale(bytes: &[u8], limits: &MediaLimits) -> Result<DynamicIm
         .ok_or_else(|| MediaError::Corrupt("no frame header".into()))?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     super::check_pixels(w, h, limits)?;
-    let want = u16::try_from(THUMB_LONG_SIDE * 2).unwrap_or(u16::MAX);
+    let want = u16::try_from(want_long.max(1)).unwrap_or(u16::MAX);
     let (request_w, request_h) = if w >= h {
         (
             want,

@@ -22,6 +22,7 @@ mod queue;
 mod resilience;
 mod scan;
 mod security;
+mod tags;
 mod tokens;
 mod uploads;
 mod users;

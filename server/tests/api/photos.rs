@@ -534,7 +534,8 @@ async fn the_api_is_documented_and_the_docs_page_works_offline() {
             );
         }
     }
-    assert_eq!(operations, 25, "{:?}", paths.keys().collect::<Vec<_>>());
+    // 25 + the six of AI tags (status, list, tag one, batch, estimate, remove a tag).
+    assert_eq!(operations, 31, "{:?}", paths.keys().collect::<Vec<_>>());
     // Swagger UI is served from the binary: the page and its script, no CDN.
     let page = app.get("/api/docs/").await;
     assert_eq!(page.status(), 200);

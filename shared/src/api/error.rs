@@ -46,6 +46,8 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// The URL is longer than the server reads (414).
     UriTooLong,
+    /// AI tagging is not configured on this server, or the operator switched it off (503).
+    TaggingDisabled,
 }
 
 /// The inner object of an error response.

@@ -4,6 +4,7 @@ pub mod error;
 pub mod google;
 pub mod health;
 pub mod photos;
+pub mod tags;
 
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
@@ -13,4 +14,8 @@ pub use photos::{
     JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoFilter, PhotoPage, PreviewRequest,
     RefreshRequest, RejectedFile, Settings, Stats, TokenRequest, TokenResponse, TypeCounts,
     UploadResponse, VerificationStatus,
+};
+pub use tags::{
+    AiAudit, MAX_TAG_CHARS, MAX_TAGS_PER_PHOTO, TagAccepted, TagCount, TagEstimate, TagList,
+    TaggingInfo, normalize_tag, normalize_tags,
 };

@@ -107,6 +107,15 @@ pub struct Photo {
     /// shown or verified until the user picks it again ("re-pick to refresh").
     #[serde(default)]
     pub link_expired: bool,
+    /// AI tags (lowercase, at most 10), when a vision model has tagged the photo.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The vision model's one-line caption.
+    #[serde(default)]
+    pub caption: Option<String>,
+    /// Whether the vision model thought the photo looks blurred (beside the kernel's verdict).
+    #[serde(default)]
+    pub looks_blurred: Option<bool>,
 }
 
 /// The verification result of one photo: `GET /api/v1/photos/{id}/result`.
@@ -412,6 +421,9 @@ pub struct Stats {
     pub by_type: TypeCounts,
     /// Verified scores in ten bins of 0.1.
     pub histogram: Vec<HistogramBin>,
+    /// How often the vision model's `looks_blurred` and the kernel disagree.
+    #[serde(default)]
+    pub ai_audit: super::AiAudit,
 }
 
 /// The signed-in user: `GET /api/v1/auth/me`.
@@ -579,6 +591,9 @@ mod tests {
             created_at: 0,
             taken_at: None,
             link_expired: false,
+            tags: Vec::new(),
+            caption: None,
+            looks_blurred: None,
         }
     }
 
