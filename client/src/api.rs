@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use shared::api::{
     AnalyzeBatchRequest, ErrorCode, ErrorResponse, JobAccepted, JobProgress, Me, Photo,
     PhotoFilter, PhotoPage, PickerSession, PreviewRequest, ServicesReport, Settings, Stats,
-    SyncAccepted, UploadResponse,
+    SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
 };
 
 /// Starts signing in with Google: a full-page navigation (the server redirects to Google).
@@ -122,14 +122,19 @@ pub fn filter_param(filter: PhotoFilter) -> &'static str {
     }
 }
 
-/// `GET /api/v1/photos`: one gallery page, after `cursor` when given.
+/// `GET /api/v1/photos`: one gallery page (of one AI tag's photos, when given), after
+/// `cursor` when given.
 pub async fn photos(
     filter: PhotoFilter,
+    tag: Option<&str>,
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<PhotoPage, ApiError> {
     let limit = limit.to_string();
     let mut query = vec![("filter", filter_param(filter)), ("limit", limit.as_str())];
+    if let Some(tag) = tag {
+        query.push(("tag", tag));
+    }
     if let Some(cursor) = cursor {
         query.push(("cursor", cursor));
     }
@@ -214,6 +219,70 @@ pub async fn analyze_ids(ids: Vec<i64>) -> Result<JobAccepted, ApiError> {
     .await
 }
 
+/// `GET /api/v1/tags/status`: whether AI tagging is on, the model, where photos go, the cost.
+pub async fn tagging_info() -> Result<TaggingInfo, ApiError> {
+    json(build(Request::get("/api/v1/tags/status"))?).await
+}
+
+/// `POST /api/v1/photos/{id}/tag`: queue tagging of one photo.
+pub async fn tag_photo(id: i64) -> Result<TagAccepted, ApiError> {
+    json(build(Request::post(&format!("/api/v1/photos/{id}/tag")))?).await
+}
+
+/// `POST /api/v1/tags/estimate` for these photos: what tagging them would spend.
+pub async fn tag_estimate(ids: Vec<i64>) -> Result<TagEstimate, ApiError> {
+    let body = AnalyzeBatchRequest {
+        photo_ids: Some(ids),
+        filter: None,
+    };
+    json(
+        Request::post("/api/v1/tags/estimate")
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/tags/batch` for these photos.
+pub async fn tag_batch(ids: Vec<i64>) -> Result<TagAccepted, ApiError> {
+    let body = AnalyzeBatchRequest {
+        photo_ids: Some(ids),
+        filter: None,
+    };
+    json(
+        Request::post("/api/v1/tags/batch")
+            .json(&body)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `GET /api/v1/tags`: the user's tags with their counts.
+pub async fn tags() -> Result<TagList, ApiError> {
+    json(build(Request::get("/api/v1/tags"))?).await
+}
+
+/// `DELETE /api/v1/photos/{id}/tags/{tag}`: a wrong tag goes.
+pub async fn remove_tag(id: i64, tag: &str) -> Result<(), ApiError> {
+    let path = format!("/api/v1/photos/{id}/tags/{}", path_segment(tag));
+    send(build(Request::delete(&path))?).await?;
+    Ok(())
+}
+
+/// A text as one path segment: anything outside the unreserved characters is escaped, so a
+/// tag or an id from elsewhere cannot leave its segment.
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// `GET /api/v1/blur/jobs/{batch_id}`.
 pub async fn job(batch_id: i64) -> Result<JobProgress, ApiError> {
     json(build(Request::get(&format!(
@@ -273,15 +342,7 @@ pub async fn create_picker_session() -> Result<PickerSession, ApiError> {
 /// The path of a Picker session. Google's ids are opaque, so anything outside the unreserved
 /// characters is escaped rather than trusted to be path-safe.
 pub fn picker_session_path(id: &str) -> String {
-    let mut path = String::from("/api/v1/picker/sessions/");
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path
+    format!("/api/v1/picker/sessions/{}", path_segment(id))
 }
 
 /// `GET /api/v1/picker/sessions/{id}` (the server asks Google while the user is picking).
@@ -325,6 +386,13 @@ mod tests {
         assert!(!server(503).is_client_error());
         assert!(!ApiError::Network("x".into()).is_client_error());
         assert_eq!(server(422).message(), "m");
+    }
+
+    #[test]
+    fn tags_cannot_leave_their_path_segment() {
+        assert_eq!(path_segment("sun set"), "sun%20set");
+        assert_eq!(path_segment("../x"), "..%2Fx");
+        assert_eq!(path_segment("été"), "%C3%A9t%C3%A9");
     }
 
     #[test]

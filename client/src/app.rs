@@ -73,6 +73,17 @@ struct ShellProps {
 fn Shell(props: &ShellProps) -> Html {
     let tab = use_state(current_tab);
     let library = use_reducer(Library::default);
+    // Whether AI tagging is on decides which actions the pages offer; asked once.
+    {
+        let library = library.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(info) = crate::api::tagging_info().await {
+                    library.dispatch(crate::library::LibraryAction::Tagging(info));
+                }
+            });
+        });
+    }
     // The preview workers start with the shell and live as long as it does.
     let previews = use_reducer(Previews::default);
     let pool = {

@@ -16,6 +16,7 @@ pub mod pick; // the steps of picking photos in Google Photos, and their words
 pub mod preview; // the preview Web Worker: the blur kernel on the analysis image
 pub mod previews; // the pool of preview workers and the scores they found
 pub mod tabs; // the sidebar's tabs and their URL fragments
+pub mod tagging; // AI tagging's consent question: where photos go, what it costs
 pub mod work; // uploading in chunks, then verifying and following the batch
 
 pub use app::App;

@@ -7,7 +7,7 @@
 
 use std::rc::Rc;
 
-use shared::api::{BatchStatus, JobProgress};
+use shared::api::{BatchStatus, JobProgress, TaggingInfo};
 use yew::prelude::*;
 
 /// A file the upload did not store, with the reason.
@@ -34,13 +34,25 @@ pub struct UploadProgress {
     pub finished: bool,
 }
 
-/// Where a verification batch stands.
+/// What a batch does, for the words that report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchKind {
+    /// The server verifies the photos' blur.
+    #[default]
+    Verify,
+    /// A vision model tags the photos.
+    Tag,
+}
+
+/// Where a batch stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchProgress {
     /// The last progress the server reported.
     pub progress: JobProgress,
     /// Polling stopped: the batch is done (or failed).
     pub finished: bool,
+    /// What it does.
+    pub kind: BatchKind,
 }
 
 /// Everything the pages share.
@@ -56,6 +68,8 @@ pub struct Library {
     pub batch: Option<BatchProgress>,
     /// The last error of the user's work (shown until the next action).
     pub error: Option<String>,
+    /// AI tagging as the server offers it, once asked (`None`: not known yet).
+    pub tagging: Option<TaggingInfo>,
 }
 
 impl Library {
@@ -90,7 +104,9 @@ pub enum LibraryAction {
     /// The upload is over.
     UploadFinished,
     /// The server reported a batch's progress.
-    Batch(JobProgress),
+    Batch(JobProgress, BatchKind),
+    /// What the server says of AI tagging.
+    Tagging(TaggingInfo),
     /// Work failed; the message is shown.
     Failed(String),
 }
@@ -139,7 +155,8 @@ impl Reducible for Library {
                 // New photos appear in All and Unprocessed at once.
                 next.revision = next.revision.wrapping_add(1);
             }
-            LibraryAction::Batch(progress) => {
+            LibraryAction::Tagging(info) => next.tagging = Some(info),
+            LibraryAction::Batch(progress, kind) => {
                 let finished = batch_finished(&progress);
                 let new_batch = self
                     .batch
@@ -154,7 +171,11 @@ impl Reducible for Library {
                     // The scores are stored: every view shows them.
                     next.revision = next.revision.wrapping_add(1);
                 }
-                next.batch = Some(BatchProgress { progress, finished });
+                next.batch = Some(BatchProgress {
+                    progress,
+                    finished,
+                    kind,
+                });
             }
             LibraryAction::Failed(message) => {
                 next.error = Some(message);
@@ -244,13 +265,19 @@ mod tests {
     fn a_batch_refreshes_the_views_when_it_starts_and_when_it_finishes() {
         let mut l = reduce(
             Library::default(),
-            LibraryAction::Batch(progress(BatchStatus::Running, 1)),
+            LibraryAction::Batch(progress(BatchStatus::Running, 1), BatchKind::Verify),
         );
         assert!(l.busy());
         assert_eq!(l.revision, 1, "a new batch shows its photos queued");
-        l = reduce(l, LibraryAction::Batch(progress(BatchStatus::Running, 2)));
+        l = reduce(
+            l,
+            LibraryAction::Batch(progress(BatchStatus::Running, 2), BatchKind::Verify),
+        );
         assert_eq!(l.revision, 1, "progress alone does not refetch");
-        l = reduce(l, LibraryAction::Batch(progress(BatchStatus::Done, 3)));
+        l = reduce(
+            l,
+            LibraryAction::Batch(progress(BatchStatus::Done, 3), BatchKind::Verify),
+        );
         assert!(!l.busy());
         assert_eq!(l.revision, 2);
     }

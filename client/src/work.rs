@@ -8,7 +8,7 @@ use gloo_timers::future::TimeoutFuture;
 use shared::api::JobAccepted;
 
 use crate::api::{self, ApiError};
-use crate::library::{LibraryAction, LibraryHandle, Refused, batch_finished};
+use crate::library::{BatchKind, LibraryAction, LibraryHandle, Refused, batch_finished};
 
 /// Files per upload request: the server accepts at most 16.
 pub const FILES_PER_REQUEST: usize = 16;
@@ -155,20 +155,29 @@ pub async fn follow(library: LibraryHandle, accepted: JobAccepted) {
 /// Polls the batch `batch_id` every [`POLL_MS`] until it ends, reporting each step (also the
 /// verification an import of Google photos queued).
 pub async fn follow_batch(library: LibraryHandle, batch_id: i64) {
+    follow_batch_of(library, batch_id, BatchKind::Verify).await;
+}
+
+/// [`follow_batch`] for a batch of any kind.
+pub async fn follow_batch_of(library: LibraryHandle, batch_id: i64, kind: BatchKind) {
     let mut failures = 0;
     loop {
         match api::job(batch_id).await {
             Ok(progress) => {
                 failures = 0;
                 let finished = batch_finished(&progress);
-                library.dispatch(LibraryAction::Batch(progress));
+                library.dispatch(LibraryAction::Batch(progress, kind));
                 if finished {
                     return;
                 }
             }
             Err(e) if failures >= POLL_RETRIES || e.is_client_error() => {
                 library.dispatch(LibraryAction::Failed(format!(
-                    "Lost track of the verification: {}",
+                    "Lost track of the {}: {}",
+                    match kind {
+                        BatchKind::Verify => "verification",
+                        BatchKind::Tag => "tagging",
+                    },
                     e.message()
                 )));
                 return;

@@ -1,10 +1,10 @@
 //! The progress of the user's work: "Uploaded n of N", the files refused with the server's
-//! reason, and the verification batch (done / failed / total). It is an `aria-live` region,
+//! reason, and the verification or tagging batch (done / failed / total). It is an `aria-live` region,
 //! so screen readers announce each step.
 
 use yew::prelude::*;
 
-use crate::library::{BatchProgress, LibraryHandle, UploadProgress};
+use crate::library::{BatchKind, BatchProgress, LibraryHandle, UploadProgress};
 
 fn upload_view(upload: &UploadProgress) -> Html {
     let text = if upload.finished {
@@ -39,23 +39,40 @@ fn upload_view(upload: &UploadProgress) -> Html {
 fn batch_view(batch: &BatchProgress) -> Html {
     let p = &batch.progress;
     let finished = p.done + p.failed;
-    let text = if batch.finished {
-        format!(
-            "Verification finished: {} verified, {} failed, of {}.",
-            p.done, p.failed, p.total
-        )
-    } else {
-        format!(
-            "Verifying… {} of {} ({} failed)",
-            finished, p.total, p.failed
-        )
+    let (label, text) = match (batch.kind, batch.finished) {
+        (BatchKind::Verify, true) => (
+            "Verification progress",
+            format!(
+                "Verification finished: {} verified, {} failed, of {}.",
+                p.done, p.failed, p.total
+            ),
+        ),
+        (BatchKind::Verify, false) => (
+            "Verification progress",
+            format!(
+                "Verifying… {} of {} ({} failed)",
+                finished, p.total, p.failed
+            ),
+        ),
+        (BatchKind::Tag, true) => (
+            "Tagging progress",
+            format!(
+                "Tagging finished: {} tagged, {} failed, of {}.",
+                p.done, p.failed, p.total
+            ),
+        ),
+        (BatchKind::Tag, false) => (
+            "Tagging progress",
+            format!("Tagging… {} of {} ({} failed)", finished, p.total, p.failed),
+        ),
     };
     html! {
         <div class="activity-row" data-testid="batch-progress"
+             data-kind={match batch.kind { BatchKind::Verify => "verify", BatchKind::Tag => "tag" }}
              data-done={p.done.to_string()} data-failed={p.failed.to_string()}
              data-total={p.total.to_string()} data-finished={batch.finished.to_string()}>
             <progress max={p.total.max(1).to_string()} value={finished.to_string()}
-                      aria-label="Verification progress" />
+                      aria-label={label} />
             <span>{ text }</span>
         </div>
     }

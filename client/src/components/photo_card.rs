@@ -1,7 +1,7 @@
 //! One photo of the grid: thumbnail in a fixed 4:3 box (nothing moves while images and
 //! scores arrive; a button that opens the photo view), filename, score bar, verification
 //! status and blur type (or, until the server has verified it, the browser's preview, marked
-//! as such), and the Analyze / Delete actions. A Google photo whose link expired
+//! as such), its AI tags, and the Analyze / Tag / Delete actions. A Google photo whose link expired
 //! shows its scores without an image (none is requested) and offers to pick it again.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
@@ -64,6 +64,31 @@ pub struct PhotoCardProps {
     /// The user's threshold, once loaded (the preview's verdict is judged against it).
     #[prop_or_default]
     pub threshold: Option<f64>,
+    /// "Tag" was pressed; `None` while AI tagging is off (no button then).
+    #[prop_or_default]
+    pub on_tag: Option<Callback<i64>>,
+    /// One of the photo's tags was clicked: show only the photos with it.
+    #[prop_or_default]
+    pub on_tag_filter: Callback<Option<String>>,
+}
+
+/// The photo's AI tags as chips; a click on one filters the grid by it.
+pub fn tag_chips(tags: &[String], on_tag_filter: &Callback<Option<String>>) -> Html {
+    if tags.is_empty() {
+        return html! {};
+    }
+    html! {
+        <ul class="tags" data-testid="tags" aria-label="AI tags">
+            { for tags.iter().map(|tag| {
+                let pick = tag.clone();
+                let onclick = on_tag_filter.reform(move |_: MouseEvent| Some(pick.clone()));
+                html! {
+                    <li><button type="button" class="tag" {onclick} data-tag={tag.clone()}
+                                title={format!("Show the photos tagged {tag}")}>{ tag }</button></li>
+                }
+            }) }
+        </ul>
+    }
 }
 
 /// What the card says of a photo's score: the verified one when there is one, else the
@@ -238,6 +263,7 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
                 if let Some(note) = preview_note {
                     <p class="preview-note" data-testid="preview-note">{ note }</p>
                 }
+                { tag_chips(&p.tags, &props.on_tag_filter) }
                 if let Some(error) = &p.error {
                     // Visible, not a tooltip: the reason decides what the user does next.
                     <p class="failure" data-testid="failure">{ format!("Failed: {error}") }</p>
@@ -246,6 +272,13 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
                     <button type="button" onclick={on_analyze} disabled={busy}
                             aria-label={format!("{analyze_label} {}", p.filename)}
                             data-testid="analyze">{ analyze_label }</button>
+                    if let Some(on_tag) = &props.on_tag {
+                        <button type="button" onclick={on_tag.reform(move |_: MouseEvent| id)}
+                                disabled={busy}
+                                aria-label={format!("Tag {} with AI", p.filename)}
+                                title="Describe it with AI tags (asks first: the photo is sent to the model's provider)"
+                                data-testid="tag">{"Tag"}</button>
+                    }
                     <button type="button" class="danger" onclick={on_delete} disabled={props.working}
                             aria-label={format!("Delete {}", p.filename)}
                             data-testid="delete">{"Delete"}</button>

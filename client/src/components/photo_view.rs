@@ -1,7 +1,8 @@
 //! The photo view, for confirming a verdict before acting on it: the photo large, the verdict
 //! in words, the score against the threshold, the blur type (an arrow along a camera shake),
-//! when it was taken, why it failed, and Keep / Delete. The arrow keys step through the grid
-//! and Escape closes it, as in a photographer's culling tool.
+//! when it was taken, why it failed, its AI tags (a wrong one can be removed), and Keep /
+//! Delete. The arrow keys step through the grid and Escape closes it, as in a
+//! photographer's culling tool.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
 use yew::prelude::*;
@@ -63,6 +64,9 @@ pub struct PhotoViewProps {
     /// A request about this photo is under way.
     #[prop_or_default]
     pub working: bool,
+    /// A wrong AI tag is to go: the photo and the tag.
+    #[prop_or_default]
+    pub on_remove_tag: Callback<(i64, String)>,
 }
 
 /// The view, as a modal dialog over the grid.
@@ -218,6 +222,32 @@ pub fn PhotoView(props: &PhotoViewProps) -> Html {
                             <p class="error" data-testid="photo-view-error">
                                 { format!("Could not be analysed: {error}") }
                             </p>
+                        }
+                        if !p.tags.is_empty() {
+                            <div class="view-tags">
+                                <ul class="tags" data-testid="photo-view-tags" aria-label="AI tags">
+                                    { for p.tags.iter().map(|tag| {
+                                        let pair = (id, tag.clone());
+                                        let remove = props.on_remove_tag.reform(move |_: MouseEvent| pair.clone());
+                                        html! {
+                                            <li class="tag removable" data-tag={tag.clone()}>
+                                                { tag }
+                                                <button type="button" class="remove-tag" onclick={remove}
+                                                        aria-label={format!("Remove the tag {tag}")}
+                                                        data-testid="remove-tag">{"×"}</button>
+                                            </li>
+                                        }
+                                    }) }
+                                </ul>
+                                if let Some(caption) = &p.caption {
+                                    <p class="caption muted" data-testid="photo-view-caption">{ caption }</p>
+                                }
+                                if let Some(model_blurred) = p.looks_blurred {
+                                    <p class="muted model-opinion">
+                                        { format!("The tagging model found it {}.", if model_blurred { "blurred" } else { "sharp" }) }
+                                    </p>
+                                }
+                            </div>
                         }
                         <dl class="facts">
                             { for facts.into_iter().map(|(k, v)| html! {

@@ -60,6 +60,8 @@ pub struct Grid {
     pub request: u32,
     /// The filter of the photos shown.
     pub filter: PhotoFilter,
+    /// Only the photos with this AI tag, when set.
+    pub tag: Option<String>,
     /// Photos, newest first.
     pub items: Vec<Photo>,
     /// Cursor of the next page.
@@ -91,8 +93,8 @@ impl Grid {
 /// What changes the grid.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GridAction {
-    /// Fetch the first page again (request number, filter).
-    Reload(u32, PhotoFilter),
+    /// Fetch the first page again (request number, filter, AI tag).
+    Reload(u32, PhotoFilter, Option<String>),
     /// Fetch the next page.
     LoadingMore(u32),
     /// A page arrived: the first one replaces, later ones append.
@@ -106,8 +108,9 @@ pub enum GridAction {
     },
     /// A fetch failed.
     Failed(u32, String),
-    /// A photo changed: replaced in place, or removed if it left this tab's filter.
-    Updated(Photo),
+    /// A photo changed: replaced in place, or removed if it left this tab's filter (boxed: a
+    /// photo is far larger than the other actions).
+    Updated(Box<Photo>),
     /// A photo is gone.
     Removed(i64),
     /// An action on a photo started or ended.
@@ -132,13 +135,14 @@ impl Reducible for Grid {
     fn reduce(self: Rc<Self>, action: GridAction) -> Rc<Self> {
         let mut g = (*self).clone();
         match action {
-            GridAction::Reload(request, filter) => {
+            GridAction::Reload(request, filter, tag) => {
                 g.request = request;
                 g.filter = filter;
+                g.tag = tag;
                 g.loading = true;
                 g.error = None;
-                if filter != self.filter {
-                    // Another tab: the old photos must not show under its title, and a
+                if filter != self.filter || g.tag != self.tag {
+                    // Another tab or tag: the old photos must not show under its title, and a
                     // selection made there must not be acted on here.
                     g.items.clear();
                     g.next_cursor = None;
@@ -183,6 +187,7 @@ impl Reducible for Grid {
                 g.error = Some(message);
             }
             GridAction::Updated(photo) => {
+                let photo = *photo;
                 if belongs(g.filter, &photo) {
                     if let Some(slot) = g.items.iter_mut().find(|p| p.id == photo.id) {
                         *slot = photo;
@@ -229,10 +234,16 @@ impl Reducible for Grid {
     }
 }
 
-fn fetch(grid: UseReducerHandle<Grid>, request: u32, filter: PhotoFilter, cursor: Option<String>) {
+fn fetch(
+    grid: UseReducerHandle<Grid>,
+    request: u32,
+    filter: PhotoFilter,
+    tag: Option<String>,
+    cursor: Option<String>,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         let append = cursor.is_some();
-        match api::photos(filter, cursor.as_deref(), PAGE).await {
+        match api::photos(filter, tag.as_deref(), cursor.as_deref(), PAGE).await {
             Ok(page) => grid.dispatch(GridAction::Page {
                 request,
                 append,
@@ -247,7 +258,7 @@ fn fetch(grid: UseReducerHandle<Grid>, request: u32, filter: PhotoFilter, cursor
 async fn analyze_one(grid: UseReducerHandle<Grid>, id: i64) -> Result<(), api::ApiError> {
     let accepted = api::analyze_photo(id).await?;
     if let Ok(photo) = api::photo(id).await {
-        grid.dispatch(GridAction::Updated(photo));
+        grid.dispatch(GridAction::Updated(Box::new(photo)));
     }
     loop {
         let progress = api::job(accepted.batch_id).await?;
@@ -256,7 +267,7 @@ async fn analyze_one(grid: UseReducerHandle<Grid>, id: i64) -> Result<(), api::A
         }
         TimeoutFuture::new(work::POLL_MS).await;
     }
-    grid.dispatch(GridAction::Updated(api::photo(id).await?));
+    grid.dispatch(GridAction::Updated(Box::new(api::photo(id).await?)));
     Ok(())
 }
 
@@ -354,19 +365,39 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let filter = props.tab.filter().unwrap_or_default();
     let revision = library.as_ref().map_or(0, |l| l.revision);
 
+    let tag_filter = use_state_eq(|| None::<String>);
     {
         let grid = grid.clone();
         let counter = counter.clone();
-        use_effect_with((filter, revision), move |(filter, _)| {
-            let request = {
-                let mut c = counter.borrow_mut();
-                *c = c.wrapping_add(1);
-                *c
-            };
-            grid.dispatch(GridAction::Reload(request, *filter));
-            fetch(grid, request, *filter, None);
+        use_effect_with(
+            (filter, revision, (*tag_filter).clone()),
+            move |(filter, _, tag)| {
+                let request = {
+                    let mut c = counter.borrow_mut();
+                    *c = c.wrapping_add(1);
+                    *c
+                };
+                grid.dispatch(GridAction::Reload(request, *filter, tag.clone()));
+                fetch(grid, request, *filter, tag.clone(), None);
+            },
+        );
+    }
+    // The user's tags for the filter, again whenever the library changed.
+    let tag_list = use_state_eq(Vec::<shared::api::TagCount>::new);
+    {
+        let tag_list = tag_list.clone();
+        use_effect_with(revision, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(list) = api::tags().await {
+                    tag_list.set(list.tags);
+                }
+            });
         });
     }
+    let tagging = library
+        .as_ref()
+        .and_then(|l| l.tagging.clone())
+        .filter(|t| t.enabled);
 
     // Every photo shown that the server has not judged yet gets its preview at once.
     {
@@ -393,7 +424,13 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                 *c
             };
             grid.dispatch(GridAction::LoadingMore(request));
-            fetch(grid.clone(), request, grid.filter, Some(cursor));
+            fetch(
+                grid.clone(),
+                request,
+                grid.filter,
+                grid.tag.clone(),
+                Some(cursor),
+            );
         })
     };
 
@@ -498,6 +535,105 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
         })
     };
 
+    let on_tag_filter = {
+        let tag_filter = tag_filter.clone();
+        Callback::from(move |tag: Option<String>| tag_filter.set(tag))
+    };
+    let on_tag_select = {
+        let tag_filter = tag_filter.clone();
+        Callback::from(move |e: Event| {
+            use wasm_bindgen::JsCast;
+            let value = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+                .map(|s| s.value())
+                .unwrap_or_default();
+            tag_filter.set((!value.is_empty()).then_some(value));
+        })
+    };
+    // Tagging sends photos to a third party: the user is asked, with where and what it
+    // costs, before anything is queued.
+    let tag_photos = tagging.clone().zip(library.clone()).map(|(info, library)| {
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        Callback::from(move |ids: Vec<i64>| {
+            let info = info.clone();
+            let library = library.clone();
+            let action_error = action_error.clone();
+            let grid = grid.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let estimate = match api::tag_estimate(ids.clone()).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        action_error.set(Some(format!("Could not tag: {}", e.message())));
+                        return;
+                    }
+                };
+                let question = crate::tagging::consent(
+                    &info,
+                    estimate.photos,
+                    estimate.estimated_tokens,
+                    estimate.estimated_usd,
+                );
+                let confirmed = web_sys::window()
+                    .and_then(|w| w.confirm_with_message(&question).ok())
+                    .unwrap_or(false);
+                if !confirmed {
+                    return;
+                }
+                let accepted = if ids.len() == 1 {
+                    api::tag_photo(ids[0]).await
+                } else {
+                    api::tag_batch(ids.clone()).await
+                };
+                match accepted {
+                    Ok(accepted) => {
+                        for id in &ids {
+                            grid.dispatch(GridAction::Working(*id, true));
+                        }
+                        work::follow_batch_of(
+                            library,
+                            accepted.batch_id,
+                            crate::library::BatchKind::Tag,
+                        )
+                        .await;
+                        for id in &ids {
+                            grid.dispatch(GridAction::Working(*id, false));
+                        }
+                    }
+                    Err(e) => action_error.set(Some(format!("Could not tag: {}", e.message()))),
+                }
+            });
+        })
+    });
+    let on_tag = tag_photos.clone().map(|tag| tag.reform(|id: i64| vec![id]));
+    let tag_selected = tag_photos.clone().map(|tag| {
+        let grid = grid.clone();
+        Callback::from(move |_: MouseEvent| {
+            tag.emit(grid.selection().iter().map(|p| p.id).collect());
+        })
+    });
+    let on_remove_tag = {
+        let grid = grid.clone();
+        let action_error = action_error.clone();
+        Callback::from(move |(id, tag): (i64, String)| {
+            let grid = grid.clone();
+            let action_error = action_error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::remove_tag(id, &tag).await {
+                    Ok(()) => {
+                        if let Ok(photo) = api::photo(id).await {
+                            grid.dispatch(GridAction::Updated(Box::new(photo)));
+                        }
+                    }
+                    Err(e) => {
+                        action_error.set(Some(format!("Could not remove the tag: {}", e.message())))
+                    }
+                }
+            });
+        })
+    };
+
     // The photo view: which photo it shows (by id, so a refetch keeps it), and the moves.
     let viewing = use_state_eq(|| None::<i64>);
     let on_open = {
@@ -573,7 +709,9 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                                selected={grid.selected.contains(&photo.id)}
                                on_select={on_select.clone()}
                                preview={previews.as_ref().and_then(|h| h.score_of(photo))}
-                               threshold={library.as_ref().and_then(|l| l.threshold)} />
+                               threshold={library.as_ref().and_then(|l| l.threshold)}
+                               on_tag={on_tag.clone()}
+                               on_tag_filter={on_tag_filter.clone()} />
                 }) }
             </ul>
         }
@@ -588,7 +726,8 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                        position={(index + 1, grid.items.len())}
                        working={grid.working.contains(&id)}
                        on_close={close_view.clone()} on_step={step_view.clone()}
-                       on_delete={delete_in_view.clone()} />
+                       on_delete={delete_in_view.clone()}
+                       on_remove_tag={on_remove_tag.clone()} />
         })
     });
 
@@ -600,6 +739,20 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                 if let Some(analyze_all) = analyze_all {
                     <button type="button" onclick={analyze_all} disabled={busy}
                             data-testid="analyze-all">{"Analyze all unprocessed"}</button>
+                }
+                if !tag_list.is_empty() || tag_filter.is_some() {
+                    <label class="tag-filter">
+                        {"Tag "}
+                        <select onchange={on_tag_select} data-testid="tag-filter">
+                            <option value="" selected={tag_filter.is_none()}>{"any"}</option>
+                            { for tag_list.iter().map(|t| html! {
+                                <option value={t.tag.clone()}
+                                        selected={tag_filter.as_deref() == Some(t.tag.as_str())}>
+                                    { format!("{} ({})", t.tag, t.count) }
+                                </option>
+                            }) }
+                        </select>
+                    </label>
                 }
                 <span class="muted" aria-live="polite">
                     { if grid.loading { "Loading…".to_string() } else { format!("{} shown", grid.items.len()) } }
@@ -625,6 +778,11 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                         if let Some(analyze_selected) = analyze_selected {
                             <button type="button" onclick={analyze_selected} disabled={busy}
                                     data-testid="analyze-selected">{"Analyze selected"}</button>
+                        }
+                        if let Some(tag_selected) = tag_selected {
+                            <button type="button" onclick={tag_selected} disabled={busy}
+                                    title="Describe them with AI tags (asks first: the photos are sent to the model's provider)"
+                                    data-testid="tag-selected">{"Tag selected"}</button>
                         }
                         <button type="button" class="danger" onclick={delete_selected}
                                 data-testid="delete-selected">{"Delete selected"}</button>
@@ -721,7 +879,10 @@ mod tests {
 
     #[test]
     fn pages_append_and_a_stale_answer_is_dropped() {
-        let g = reduce(Grid::default(), GridAction::Reload(1, PhotoFilter::All));
+        let g = reduce(
+            Grid::default(),
+            GridAction::Reload(1, PhotoFilter::All, None),
+        );
         let g = reduce(
             g,
             GridAction::Page {
@@ -758,7 +919,7 @@ mod tests {
     fn a_verified_photo_leaves_the_unprocessed_tab() {
         let g = reduce(
             Grid::default(),
-            GridAction::Reload(1, PhotoFilter::Unprocessed),
+            GridAction::Reload(1, PhotoFilter::Unprocessed, None),
         );
         let g = reduce(
             g,
@@ -768,7 +929,7 @@ mod tests {
                 page: page(&[2, 1], None),
             },
         );
-        let g = reduce(g, GridAction::Updated(photo(2, Some(true))));
+        let g = reduce(g, GridAction::Updated(Box::new(photo(2, Some(true)))));
         assert_eq!(g.items.iter().map(|p| p.id).collect::<Vec<_>>(), [1]);
     }
 
@@ -787,7 +948,10 @@ mod tests {
     }
 
     fn loaded(ids: &[i64]) -> Grid {
-        let g = reduce(Grid::default(), GridAction::Reload(1, PhotoFilter::All));
+        let g = reduce(
+            Grid::default(),
+            GridAction::Reload(1, PhotoFilter::All, None),
+        );
         reduce(
             g,
             GridAction::Page {
@@ -847,14 +1011,17 @@ mod tests {
         // Another tab starts with nothing selected.
         let g = reduce(
             reduce(g, GridAction::SelectAll),
-            GridAction::Reload(2, PhotoFilter::Blurred),
+            GridAction::Reload(2, PhotoFilter::Blurred, None),
         );
         assert!(g.selected.is_empty());
     }
 
     #[test]
     fn switching_tabs_clears_the_old_photos() {
-        let g = reduce(Grid::default(), GridAction::Reload(1, PhotoFilter::All));
+        let g = reduce(
+            Grid::default(),
+            GridAction::Reload(1, PhotoFilter::All, None),
+        );
         let g = reduce(
             g,
             GridAction::Page {
@@ -863,7 +1030,7 @@ mod tests {
                 page: page(&[1], None),
             },
         );
-        let g = reduce(g, GridAction::Reload(2, PhotoFilter::Blurred));
+        let g = reduce(g, GridAction::Reload(2, PhotoFilter::Blurred, None));
         assert!(g.items.is_empty() && !g.loaded);
     }
 }

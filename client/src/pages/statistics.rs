@@ -76,6 +76,13 @@ pub fn StatisticsPage() -> Html {
                 </dl>
                 <h2>{"Blur scores"}</h2>
                 <Histogram bins={s.histogram.clone()} threshold={s.blur_threshold} />
+                if s.ai_audit.tagged > 0 {
+                    <h2>{"The tagging model's opinion"}</h2>
+                    <p data-testid="ai-audit" data-tagged={s.ai_audit.tagged.to_string()}
+                       data-disagreements={s.ai_audit.disagreements.to_string()}>
+                        { audit_text(&s.ai_audit) }
+                    </p>
+                }
             </>
         },
     };
@@ -88,10 +95,37 @@ pub fn StatisticsPage() -> Html {
     }
 }
 
+/// How often the vision model and the kernel disagree, in words: a cheap audit of the kernel
+/// on the user's own photos.
+pub fn audit_text(a: &shared::api::AiAudit) -> String {
+    let share = if a.tagged > 0 {
+        100.0 * a.disagreements as f64 / a.tagged as f64
+    } else {
+        0.0
+    };
+    format!(
+        "Of {} tagged photos, the model found {} blurred; it disagrees with the blur verdict on {} ({share:.0} %).",
+        a.tagged, a.model_says_blurred, a.disagreements
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::api::TypeCounts;
+
+    #[test]
+    fn the_audit_says_how_often_model_and_kernel_disagree() {
+        let text = audit_text(&shared::api::AiAudit {
+            tagged: 40,
+            model_says_blurred: 12,
+            disagreements: 3,
+        });
+        assert_eq!(
+            text,
+            "Of 40 tagged photos, the model found 12 blurred; it disagrees with the blur verdict on 3 (8 %)."
+        );
+    }
 
     #[test]
     fn the_counts_name_each_category_once() {

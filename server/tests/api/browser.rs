@@ -546,6 +546,15 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
     let (_driver, browser, _profile) = start_browser().await;
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     let cards = verified_cards(&browser, 5).await;
+    assert_eq!(
+        count(
+            &browser,
+            "[data-testid='tag'], [data-testid='tag-selected']"
+        )
+        .await,
+        0,
+        "with AI tagging off the page offers no Tag action"
+    );
     let words = |verdict: &str| match verdict {
         "blurred" => "Blurred",
         "clear" => "Clear",
@@ -889,6 +898,152 @@ async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_
     let workers = stats.attr("data-workers").await.unwrap().unwrap();
     eprintln!("instant preview: 29 photos, {workers} workers, median {median} ms, p95 {p95} ms");
     assert!(median.parse::<f64>().unwrap() > 0.0);
+
+    browser.close().await.unwrap();
+    app.stop().await;
+}
+
+/// AI tags in the page, against the fake OpenAI: "Tag" on a card asks first (saying where the
+/// photo goes and what it costs), the tagging batch is followed, the tags appear on the card,
+/// the tag filter shows only the photos with a tag, and a wrong tag is removed in the photo
+/// view. One backend: the page is the subject here (the server's tagging runs on both in
+/// `tags.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_is_tagged_from_its_card_filtered_by_a_tag_and_a_wrong_tag_removed() {
+    let fake = fake_openai::FakeOpenAi::start(fake_openai::Options::default())
+        .await
+        .unwrap();
+    let client_dir = client_dir();
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let (base_url, key) = (fake.base_url(), fake.api_key().to_string());
+    let app = TestApp::spawn_with(storage, data_dir, move |args| {
+        args.client_dir = Some(client_dir);
+        args.workers = 1;
+        args.tagging.openai_base_url = Some(base_url);
+        args.tagging.openai_api_key = Some(key.into());
+    })
+    .await;
+    // The fake tags by colour and orientation: a red landscape and a blue portrait.
+    let solid =
+        |w, h, rgb| crate::fixtures::jpeg(&image::RgbImage::from_pixel(w, h, image::Rgb(rgb)));
+    let files = vec![
+        ("red.jpg".to_string(), solid(320, 200, [220, 20, 20])),
+        ("blue.jpg".to_string(), solid(200, 320, [20, 20, 220])),
+    ];
+    let (status, body) = app.upload(&files, None).await;
+    assert_eq!(status, 201, "{body}");
+    let id_of = |name: &str| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["filename"] == name)
+            .unwrap()["id"]
+            .to_string()
+    };
+    let (red, blue) = (id_of("red.jpg"), id_of("blue.jpg"));
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    let card = |id: &str| format!("[data-testid='photo-card'][data-photo-id='{id}']");
+    wait_for(&browser, &format!("{} [data-testid='tag']", card(&red)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    // Asked first: where the photo goes and what it costs.
+    let mut question = String::new();
+    for _ in 0..100 {
+        if let Ok(text) = browser.get_alert_text().await {
+            question = text;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(question.contains("127.0.0.1"), "{question}");
+    assert!(question.contains("tokens"), "{question}");
+    browser.accept_alert().await.unwrap();
+
+    let tags = format!("{} [data-testid='tags'] [data-tag='red']", card(&red));
+    browser
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(&tags))
+        .await
+        .expect("the red photo never showed its tags");
+    let progress = wait_for(
+        &browser,
+        "[data-testid='batch-progress'][data-finished='true']",
+    )
+    .await;
+    assert_eq!(
+        progress.attr("data-kind").await.unwrap().as_deref(),
+        Some("tag")
+    );
+    assert_eq!(
+        progress.attr("data-done").await.unwrap().as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        count(&browser, &format!("{} [data-testid='tags']", card(&blue))).await,
+        0,
+        "only the photo asked for is tagged"
+    );
+
+    // The filter by tag: only the red photo.
+    wait_for(&browser, "[data-testid='tag-filter'] option[value='red']").await;
+    wait_for(&browser, "[data-testid='tag-filter']")
+        .await
+        .select_by_value("red")
+        .await
+        .unwrap();
+    assert!(
+        eventually(15, || async {
+            count(&browser, "[data-testid='photo-card']").await == 1
+                && count(&browser, &card(&red)).await == 1
+        })
+        .await,
+        "the tag filter did not narrow the grid to the red photo"
+    );
+
+    // A wrong tag goes, from the photo view.
+    wait_for(&browser, &format!("{} [data-testid='open']", card(&red)))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "[data-testid='photo-view-tags'] [data-tag='landscape'] [data-testid='remove-tag']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    assert!(
+        eventually(15, || async {
+            count(
+                &browser,
+                "[data-testid='photo-view-tags'] [data-tag='landscape']",
+            )
+            .await
+                == 0
+        })
+        .await,
+        "the removed tag still shows"
+    );
+    let (_, photo) = app.get_json(&format!("/api/v1/photos/{red}")).await;
+    let left: Vec<&str> = photo["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert!(
+        left.contains(&"red") && !left.contains(&"landscape"),
+        "{left:?}"
+    );
 
     browser.close().await.unwrap();
     app.stop().await;
