@@ -84,6 +84,18 @@ fn Shell(props: &ShellProps) -> Html {
             });
         });
     }
+    // The tabs' counts, again whenever the library changed (an upload, a batch, the threshold).
+    let counts = use_state_eq(|| None::<shared::api::Stats>);
+    {
+        let counts = counts.clone();
+        use_effect_with(library.revision, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(stats) = crate::api::stats().await {
+                    counts.set(Some(stats));
+                }
+            });
+        });
+    }
     // The preview workers start with the shell and live as long as it does.
     let previews = use_reducer(Previews::default);
     let pool = {
@@ -169,6 +181,10 @@ fn Shell(props: &ShellProps) -> Html {
                                    aria-current={current.then_some("page")}
                                    id={format!("tab-{}", t.slug())}>
                                     { t.label() }
+                                    if let Some(n) = counts.as_ref().and_then(|s| t.count(s)) {
+                                        <span class="tab-count" data-testid="tab-count"
+                                              aria-label={format!("{n} photos")}>{ n }</span>
+                                    }
                                 </a>
                             </li>
                         }

@@ -21,6 +21,18 @@ pub enum Tab {
 }
 
 impl Tab {
+    /// How many photos the tab lists, from the statistics (`None` for tabs that are no grid):
+    /// the same categories the grids' filter follows.
+    pub fn count(self, stats: &shared::api::Stats) -> Option<i64> {
+        match self {
+            Tab::All => Some(stats.total),
+            Tab::Clear => Some(stats.not_blurred),
+            Tab::Blurred => Some(stats.blurred),
+            Tab::Unprocessed => Some(stats.unprocessed),
+            _ => None,
+        }
+    }
+
     /// Every tab, in sidebar order.
     pub const ALL: [Tab; 6] = [
         Tab::All,

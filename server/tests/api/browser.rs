@@ -555,6 +555,16 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
         0,
         "with AI tagging off the page offers no Tag action"
     );
+    // The tabs count what they list.
+    assert_eq!(
+        settled_text(&browser, "#tab-all [data-testid='tab-count']").await,
+        "5"
+    );
+    let blurred = cards.iter().filter(|(_, v)| v == "blurred").count();
+    assert_eq!(
+        settled_text(&browser, "#tab-blurred [data-testid='tab-count']").await,
+        blurred.to_string()
+    );
     let words = |verdict: &str| match verdict {
         "blurred" => "Blurred",
         "clear" => "Clear",
