@@ -70,6 +70,8 @@ pub struct Library {
     pub error: Option<String>,
     /// AI tagging as the server offers it, once asked (`None`: not known yet).
     pub tagging: Option<TaggingInfo>,
+    /// The current batch is followed by its server-sent events (else by polling).
+    pub streaming: bool,
 }
 
 impl Library {
@@ -107,6 +109,8 @@ pub enum LibraryAction {
     Batch(JobProgress, BatchKind),
     /// What the server says of AI tagging.
     Tagging(TaggingInfo),
+    /// How the current batch is followed: by its events (`true`) or by polling.
+    Streaming(bool),
     /// Work failed; the message is shown.
     Failed(String),
 }
@@ -156,6 +160,7 @@ impl Reducible for Library {
                 next.revision = next.revision.wrapping_add(1);
             }
             LibraryAction::Tagging(info) => next.tagging = Some(info),
+            LibraryAction::Streaming(on) => next.streaming = on,
             LibraryAction::Batch(progress, kind) => {
                 let finished = batch_finished(&progress);
                 let new_batch = self

@@ -1,11 +1,11 @@
 //! The user's long-running work: uploading files in chunks, then verifying the unprocessed
-//! photos and following the batch until it ends. Progress goes to the shared
+//! photos and following the batch (by its server-sent events, else by polling) until it ends. Progress goes to the shared
 //! [`Library`](crate::library::Library) state, so any page can show it.
 
 use std::ops::Range;
 
 use gloo_timers::future::TimeoutFuture;
-use shared::api::JobAccepted;
+use shared::api::{JobAccepted, JobProgress};
 
 use crate::api::{self, ApiError};
 use crate::library::{BatchKind, LibraryAction, LibraryHandle, Refused, batch_finished};
@@ -158,8 +158,63 @@ pub async fn follow_batch(library: LibraryHandle, batch_id: i64) {
     follow_batch_of(library, batch_id, BatchKind::Verify).await;
 }
 
-/// [`follow_batch`] for a batch of any kind.
+/// [`follow_batch`] for a batch of any kind: by the batch's server-sent events, so cards update
+/// as their verdicts arrive; by polling when the stream cannot be had (a proxy that buffers
+/// it, the user's stream limit reached) or breaks before the end.
 pub async fn follow_batch_of(library: LibraryHandle, batch_id: i64, kind: BatchKind) {
+    library.dispatch(LibraryAction::Streaming(true));
+    if follow_events(&library, batch_id, kind).await.is_ok() {
+        return;
+    }
+    library.dispatch(LibraryAction::Streaming(false));
+    poll_batch(library, batch_id, kind).await;
+}
+
+/// The least time between two refetches of the views while a batch streams its progress.
+const REFRESH_EVERY_MS: f64 = 1000.0;
+
+/// Follows `GET /blur/jobs/{id}/events` to the batch's end; `Err` if the stream could not be
+/// opened or ended first.
+async fn follow_events(library: &LibraryHandle, batch_id: i64, kind: BatchKind) -> Result<(), ()> {
+    use futures_util::StreamExt;
+    use gloo_net::eventsource::futures::EventSource;
+
+    let mut source =
+        EventSource::new(&format!("/api/v1/blur/jobs/{batch_id}/events")).map_err(|_| ())?;
+    let mut events = source.subscribe("progress").map_err(|_| ())?;
+    let mut refreshed = (0, js_sys::Date::now());
+    while let Some(item) = events.next().await {
+        let Ok((_, message)) = item else {
+            break;
+        };
+        let Some(progress) = message
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<JobProgress>(&d).ok())
+        else {
+            continue;
+        };
+        let finished = batch_finished(&progress);
+        let settled = progress.done + progress.failed;
+        library.dispatch(LibraryAction::Batch(progress, kind));
+        if finished {
+            source.close();
+            return Ok(());
+        }
+        // Verdicts arrived: the views refetch, at most once a second, so cards change as the
+        // batch goes rather than all at its end.
+        let now = js_sys::Date::now();
+        if settled > refreshed.0 && now - refreshed.1 >= REFRESH_EVERY_MS {
+            refreshed = (settled, now);
+            library.dispatch(LibraryAction::Refresh);
+        }
+    }
+    source.close();
+    Err(())
+}
+
+/// Polls the batch every [`POLL_MS`] until it ends.
+async fn poll_batch(library: LibraryHandle, batch_id: i64, kind: BatchKind) {
     let mut failures = 0;
     loop {
         match api::job(batch_id).await {

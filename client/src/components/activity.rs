@@ -36,7 +36,7 @@ fn upload_view(upload: &UploadProgress) -> Html {
     }
 }
 
-fn batch_view(batch: &BatchProgress) -> Html {
+fn batch_view(batch: &BatchProgress, streaming: bool) -> Html {
     let p = &batch.progress;
     let finished = p.done + p.failed;
     let (label, text) = match (batch.kind, batch.finished) {
@@ -69,6 +69,7 @@ fn batch_view(batch: &BatchProgress) -> Html {
     html! {
         <div class="activity-row" data-testid="batch-progress"
              data-kind={match batch.kind { BatchKind::Verify => "verify", BatchKind::Tag => "tag" }}
+             data-via={if streaming { "events" } else { "polling" }}
              data-done={p.done.to_string()} data-failed={p.failed.to_string()}
              data-total={p.total.to_string()} data-finished={batch.finished.to_string()}>
             <progress max={p.total.max(1).to_string()} value={finished.to_string()}
@@ -87,7 +88,7 @@ pub fn ActivityPanel() -> Html {
     html! {
         <div class="activity" aria-live="polite" data-testid="activity">
             { library.upload.as_ref().map(upload_view).unwrap_or_default() }
-            { library.batch.as_ref().map(batch_view).unwrap_or_default() }
+            { library.batch.as_ref().map(|b| batch_view(b, library.streaming)).unwrap_or_default() }
             if let Some(error) = &library.error {
                 <p class="error" role="alert" data-testid="activity-error">{ error }</p>
             }

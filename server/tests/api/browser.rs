@@ -334,6 +334,11 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         batch.attr("data-failed").await.unwrap().as_deref(),
         Some("0")
     );
+    assert_eq!(
+        batch.attr("data-via").await.unwrap().as_deref(),
+        Some("events"),
+        "the page follows the batch by its server-sent events, not by polling"
+    );
 
     // The All tab refreshed itself when the batch ended: every photo, each verified.
     let mut all: Vec<String> = photos.iter().map(|(n, _)| n.clone()).collect();
