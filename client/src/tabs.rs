@@ -106,6 +106,27 @@ mod tests {
     use super::Tab;
 
     #[test]
+    fn each_grid_tab_counts_its_own_category() {
+        let stats = shared::api::Stats {
+            total: 10,
+            blurred: 3,
+            not_blurred: 5,
+            unprocessed: 2,
+            failed: 1,
+            blur_threshold: 0.5,
+            by_type: shared::api::TypeCounts::default(),
+            histogram: vec![],
+            ai_audit: Default::default(),
+        };
+        assert_eq!(Tab::All.count(&stats), Some(10));
+        assert_eq!(Tab::Clear.count(&stats), Some(5));
+        assert_eq!(Tab::Blurred.count(&stats), Some(3));
+        assert_eq!(Tab::Unprocessed.count(&stats), Some(2));
+        let counted = Tab::ALL.into_iter().filter_map(|t| t.count(&stats)).count();
+        assert_eq!(counted, 4, "only the four grids count");
+    }
+
+    #[test]
     fn every_tab_round_trips_through_its_fragment() {
         for tab in Tab::ALL {
             assert_eq!(Tab::from_hash(&tab.href()), tab);
