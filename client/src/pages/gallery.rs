@@ -401,12 +401,13 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
 
     // Every photo shown that the server has not judged yet gets its preview at once.
     {
+        // The reducer handle (an Rc), not a copy of every photo on each render.
         let previews = previews.clone();
-        let items = grid.items.clone();
+        let grid = grid.clone();
         let ids: Vec<(i64, bool)> = grid.items.iter().map(|p| (p.id, p.verified)).collect();
         use_effect_with(ids, move |_| {
             if let Some(previews) = previews {
-                previews.ask_for(items.iter());
+                previews.ask_for(grid.items.iter());
             }
         });
     }
