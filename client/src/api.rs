@@ -8,8 +8,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::api::{
     AnalyzeBatchRequest, ErrorCode, ErrorResponse, JobAccepted, JobProgress, Me, Photo,
-    PhotoFilter, PhotoPage, PickerSession, PreviewRequest, ServicesReport, Settings, Stats,
-    SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
+    PhotoFilter, PhotoPage, PhotoSort, PickerSession, PreviewRequest, ServicesReport, Settings,
+    Stats, SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
 };
 
 /// Starts signing in with Google: a full-page navigation (the server redirects to Google).
@@ -119,6 +119,7 @@ pub fn filter_param(filter: PhotoFilter) -> &'static str {
         PhotoFilter::Blurred => "blurred",
         PhotoFilter::NotBlurred => "not_blurred",
         PhotoFilter::Unprocessed => "unprocessed",
+        PhotoFilter::Failed => "failed",
     }
 }
 
@@ -127,11 +128,16 @@ pub fn filter_param(filter: PhotoFilter) -> &'static str {
 pub async fn photos(
     filter: PhotoFilter,
     tag: Option<&str>,
+    sort: PhotoSort,
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<PhotoPage, ApiError> {
     let limit = limit.to_string();
-    let mut query = vec![("filter", filter_param(filter)), ("limit", limit.as_str())];
+    let mut query = vec![
+        ("filter", filter_param(filter)),
+        ("sort", sort.as_str()),
+        ("limit", limit.as_str()),
+    ];
     if let Some(tag) = tag {
         query.push(("tag", tag));
     }
@@ -179,11 +185,11 @@ pub async fn analyze_photo(id: i64) -> Result<JobAccepted, ApiError> {
     .await
 }
 
-/// `POST /api/v1/blur/analyze-batch` with `{"filter": "unprocessed"}`.
-pub async fn analyze_unprocessed() -> Result<JobAccepted, ApiError> {
+/// `POST /api/v1/blur/analyze-batch` with `{"filter": …}`: every photo of one category.
+pub async fn analyze_filter(filter: PhotoFilter) -> Result<JobAccepted, ApiError> {
     let body = AnalyzeBatchRequest {
         photo_ids: None,
-        filter: Some(PhotoFilter::Unprocessed),
+        filter: Some(filter),
     };
     json(
         Request::post("/api/v1/blur/analyze-batch")
@@ -367,6 +373,7 @@ mod tests {
             PhotoFilter::Blurred,
             PhotoFilter::NotBlurred,
             PhotoFilter::Unprocessed,
+            PhotoFilter::Failed,
         ] {
             assert_eq!(
                 serde_json::to_value(filter).ok(),

@@ -14,6 +14,8 @@ pub enum Tab {
     Blurred,
     /// Photos not analysed yet.
     Unprocessed,
+    /// Photos the server could not analyse, with the reason.
+    Failed,
     /// Counts and the score histogram.
     Statistics,
     /// Live health of the server's dependencies.
@@ -29,16 +31,18 @@ impl Tab {
             Tab::Clear => Some(stats.not_blurred),
             Tab::Blurred => Some(stats.blurred),
             Tab::Unprocessed => Some(stats.unprocessed),
+            Tab::Failed => Some(stats.failed),
             _ => None,
         }
     }
 
     /// Every tab, in sidebar order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::All,
         Tab::Clear,
         Tab::Blurred,
         Tab::Unprocessed,
+        Tab::Failed,
         Tab::Statistics,
         Tab::Debug,
     ];
@@ -50,6 +54,7 @@ impl Tab {
             Tab::Clear => "Clear",
             Tab::Blurred => "Blurred",
             Tab::Unprocessed => "Unprocessed",
+            Tab::Failed => "Failed",
             Tab::Statistics => "Statistics",
             Tab::Debug => "Debug",
         }
@@ -62,6 +67,7 @@ impl Tab {
             Tab::Clear => "clear",
             Tab::Blurred => "blurred",
             Tab::Unprocessed => "unprocessed",
+            Tab::Failed => "failed",
             Tab::Statistics => "statistics",
             Tab::Debug => "debug",
         }
@@ -88,6 +94,7 @@ impl Tab {
             Tab::Clear => Some(PhotoFilter::NotBlurred),
             Tab::Blurred => Some(PhotoFilter::Blurred),
             Tab::Unprocessed => Some(PhotoFilter::Unprocessed),
+            Tab::Failed => Some(PhotoFilter::Failed),
             Tab::Statistics | Tab::Debug => None,
         }
     }
@@ -96,7 +103,7 @@ impl Tab {
     pub fn is_gallery(self) -> bool {
         matches!(
             self,
-            Tab::All | Tab::Clear | Tab::Blurred | Tab::Unprocessed
+            Tab::All | Tab::Clear | Tab::Blurred | Tab::Unprocessed | Tab::Failed
         )
     }
 }
@@ -111,7 +118,7 @@ mod tests {
             total: 10,
             blurred: 3,
             not_blurred: 5,
-            unprocessed: 2,
+            unprocessed: 1,
             failed: 1,
             blur_threshold: 0.5,
             by_type: shared::api::TypeCounts::default(),
@@ -121,9 +128,18 @@ mod tests {
         assert_eq!(Tab::All.count(&stats), Some(10));
         assert_eq!(Tab::Clear.count(&stats), Some(5));
         assert_eq!(Tab::Blurred.count(&stats), Some(3));
-        assert_eq!(Tab::Unprocessed.count(&stats), Some(2));
+        assert_eq!(Tab::Unprocessed.count(&stats), Some(1));
+        assert_eq!(Tab::Failed.count(&stats), Some(1));
+        let grids: i64 = [Tab::Clear, Tab::Blurred, Tab::Unprocessed, Tab::Failed]
+            .into_iter()
+            .filter_map(|t| t.count(&stats))
+            .sum();
+        assert_eq!(
+            grids, stats.total,
+            "every photo is in exactly one category tab"
+        );
         let counted = Tab::ALL.into_iter().filter_map(|t| t.count(&stats)).count();
-        assert_eq!(counted, 4, "only the four grids count");
+        assert_eq!(counted, 5, "only the five grids count");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use gloo_timers::future::TimeoutFuture;
-use shared::api::{JobAccepted, JobProgress};
+use shared::api::{JobAccepted, JobProgress, PhotoFilter};
 
 use crate::api::{self, ApiError};
 use crate::library::{BatchKind, LibraryAction, LibraryHandle, Refused, batch_finished};
@@ -138,7 +138,13 @@ async fn upload_chunk(chunk: &[web_sys::File]) -> Result<(usize, Vec<Refused>), 
 
 /// Queues verification of every unprocessed photo and follows the batch.
 pub async fn verify_unprocessed(library: LibraryHandle) {
-    match api::analyze_unprocessed().await {
+    verify_category(library, PhotoFilter::Unprocessed).await;
+}
+
+/// Queues verification of every photo of `filter` (the unprocessed, or the failed to retry
+/// them) and follows the batch.
+pub async fn verify_category(library: LibraryHandle, filter: PhotoFilter) {
+    match api::analyze_filter(filter).await {
         Ok(accepted) => follow(library, accepted).await,
         Err(e) => library.dispatch(LibraryAction::Failed(format!(
             "Could not queue verification: {}",

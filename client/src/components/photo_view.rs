@@ -1,6 +1,6 @@
 //! The photo view, for confirming a verdict before acting on it: the photo large, the verdict
 //! in words, the score against the threshold, the blur type (an arrow along a camera shake),
-//! when it was taken, why it failed, its AI tags (a wrong one can be removed), and Keep /
+//! when it was taken and with what camera, why it failed, its AI tags (a wrong one can be removed), and Keep /
 //! Delete. The arrow keys step through the grid and Escape closes it, as in a
 //! photographer's culling tool.
 
@@ -156,6 +156,15 @@ pub fn PhotoView(props: &PhotoViewProps) -> Html {
         facts.push(("Taken", local_time(taken)));
     }
     facts.push(("Added", local_time(p.created_at)));
+    if let Some(camera) = &p.camera {
+        if let Some(name) = camera.name() {
+            facts.push(("Camera", name));
+        }
+        let settings = camera.settings();
+        if !settings.is_empty() {
+            facts.push(("Settings", settings));
+        }
+    }
     if let (Some(w), Some(h)) = (p.width, p.height) {
         facts.push(("Size", format!("{w} × {h} px")));
     }

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use shared::api::{Photo, PhotoFilter, PhotoPage};
+use shared::api::{Photo, PhotoFilter, PhotoPage, PhotoSort};
 use yew::prelude::*;
 
 use crate::api;
@@ -41,6 +41,10 @@ pub fn empty_message(tab: Tab) -> (&'static str, &'static str) {
             "Nothing waiting",
             "Photos that have not been analysed yet appear here.",
         ),
+        Tab::Failed => (
+            "Nothing failed",
+            "Photos the server could not analyse appear here, each with the reason.",
+        ),
         _ => (
             "Your library is empty",
             "Add photos to find the ones spoiled by blur. Analysis starts in your browser and the server verifies every score.",
@@ -62,7 +66,9 @@ pub struct Grid {
     pub filter: PhotoFilter,
     /// Only the photos with this AI tag, when set.
     pub tag: Option<String>,
-    /// Photos, newest first.
+    /// The order of the photos.
+    pub sort: PhotoSort,
+    /// Photos, in `sort` order.
     pub items: Vec<Photo>,
     /// Cursor of the next page.
     pub next_cursor: Option<String>,
@@ -93,8 +99,8 @@ impl Grid {
 /// What changes the grid.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GridAction {
-    /// Fetch the first page again (request number, filter, AI tag).
-    Reload(u32, PhotoFilter, Option<String>),
+    /// Fetch the first page again (request number, filter, AI tag, order).
+    Reload(u32, PhotoFilter, Option<String>, PhotoSort),
     /// Fetch the next page.
     LoadingMore(u32),
     /// A page arrived: the first one replaces, later ones append.
@@ -135,15 +141,17 @@ impl Reducible for Grid {
     fn reduce(self: Rc<Self>, action: GridAction) -> Rc<Self> {
         let mut g = (*self).clone();
         match action {
-            GridAction::Reload(request, filter, tag) => {
+            GridAction::Reload(request, filter, tag, sort) => {
                 g.request = request;
                 g.filter = filter;
                 g.tag = tag;
+                g.sort = sort;
                 g.loading = true;
                 g.error = None;
-                if filter != self.filter || g.tag != self.tag {
-                    // Another tab or tag: the old photos must not show under its title, and a
-                    // selection made there must not be acted on here.
+                if filter != self.filter || g.tag != self.tag || sort != self.sort {
+                    // Another tab, tag or order: the old photos must not show under its title
+                    // (nor in the wrong order), and a selection made there must not be acted
+                    // on here.
                     g.items.clear();
                     g.next_cursor = None;
                     g.loaded = false;
@@ -237,13 +245,12 @@ impl Reducible for Grid {
 fn fetch(
     grid: UseReducerHandle<Grid>,
     request: u32,
-    filter: PhotoFilter,
-    tag: Option<String>,
+    (filter, tag, sort): (PhotoFilter, Option<String>, PhotoSort),
     cursor: Option<String>,
 ) {
     wasm_bindgen_futures::spawn_local(async move {
         let append = cursor.is_some();
-        match api::photos(filter, tag.as_deref(), cursor.as_deref(), PAGE).await {
+        match api::photos(filter, tag.as_deref(), sort, cursor.as_deref(), PAGE).await {
             Ok(page) => grid.dispatch(GridAction::Page {
                 request,
                 append,
@@ -366,19 +373,20 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let revision = library.as_ref().map_or(0, |l| l.revision);
 
     let tag_filter = use_state_eq(|| None::<String>);
+    let sort = use_state_eq(PhotoSort::default);
     {
         let grid = grid.clone();
         let counter = counter.clone();
         use_effect_with(
-            (filter, revision, (*tag_filter).clone()),
-            move |(filter, _, tag)| {
+            (filter, revision, (*tag_filter).clone(), *sort),
+            move |(filter, _, tag, sort)| {
                 let request = {
                     let mut c = counter.borrow_mut();
                     *c = c.wrapping_add(1);
                     *c
                 };
-                grid.dispatch(GridAction::Reload(request, *filter, tag.clone()));
-                fetch(grid, request, *filter, tag.clone(), None);
+                grid.dispatch(GridAction::Reload(request, *filter, tag.clone(), *sort));
+                fetch(grid, request, (*filter, tag.clone(), *sort), None);
             },
         );
     }
@@ -428,8 +436,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             fetch(
                 grid.clone(),
                 request,
-                grid.filter,
-                grid.tag.clone(),
+                (grid.filter, grid.tag.clone(), grid.sort),
                 Some(cursor),
             );
         })
@@ -539,6 +546,19 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let on_tag_filter = {
         let tag_filter = tag_filter.clone();
         Callback::from(move |tag: Option<String>| tag_filter.set(tag))
+    };
+    let on_sort_select = {
+        let sort = sort.clone();
+        Callback::from(move |e: Event| {
+            use wasm_bindgen::JsCast;
+            let chosen = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+                .and_then(|s| PhotoSort::parse(&s.value()));
+            if let Some(chosen) = chosen {
+                sort.set(chosen);
+            }
+        })
     };
     let on_tag_select = {
         let tag_filter = tag_filter.clone();
@@ -680,9 +700,19 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
         })
     };
 
+    // Each category tab offers its own bulk verification: the unprocessed photos everywhere
+    // but the Failed tab, which retries its photos instead.
+    let (analyze_label, analyze_filter) = if props.tab == Tab::Failed {
+        ("Retry failed", PhotoFilter::Failed)
+    } else {
+        ("Analyze all unprocessed", PhotoFilter::Unprocessed)
+    };
     let analyze_all = library.clone().map(|library| {
         Callback::from(move |_: MouseEvent| {
-            wasm_bindgen_futures::spawn_local(work::verify_unprocessed(library.clone()));
+            wasm_bindgen_futures::spawn_local(work::verify_category(
+                library.clone(),
+                analyze_filter,
+            ));
         })
     });
     let busy = library.as_ref().is_some_and(|l| l.busy());
@@ -739,8 +769,16 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             <div class="toolbar">
                 if let Some(analyze_all) = analyze_all {
                     <button type="button" onclick={analyze_all} disabled={busy}
-                            data-testid="analyze-all">{"Analyze all unprocessed"}</button>
+                            data-testid="analyze-all">{ analyze_label }</button>
                 }
+                <label class="sort">
+                    {"Sort "}
+                    <select onchange={on_sort_select} data-testid="sort">
+                        { for PhotoSort::ALL.into_iter().map(|s| html! {
+                            <option value={s.as_str()} selected={*sort == s}>{ s.label() }</option>
+                        }) }
+                    </select>
+                </label>
                 if !tag_list.is_empty() || tag_filter.is_some() {
                     <label class="tag-filter">
                         {"Tag "}
@@ -817,11 +855,13 @@ mod tests {
 
     #[test]
     fn each_gallery_tab_has_its_own_empty_message() {
-        let titles: Vec<_> = [Tab::All, Tab::Clear, Tab::Blurred, Tab::Unprocessed]
+        let titles: Vec<_> = Tab::ALL
             .into_iter()
+            .filter(|t| t.is_gallery())
             .map(|t| empty_message(t).0)
             .collect();
         let mut unique = titles.clone();
+        unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), titles.len());
     }
@@ -854,6 +894,7 @@ mod tests {
             tags: Vec::new(),
             caption: None,
             looks_blurred: None,
+            camera: None,
         }
     }
 
@@ -882,7 +923,7 @@ mod tests {
     fn pages_append_and_a_stale_answer_is_dropped() {
         let g = reduce(
             Grid::default(),
-            GridAction::Reload(1, PhotoFilter::All, None),
+            GridAction::Reload(1, PhotoFilter::All, None, PhotoSort::Newest),
         );
         let g = reduce(
             g,
@@ -920,7 +961,7 @@ mod tests {
     fn a_verified_photo_leaves_the_unprocessed_tab() {
         let g = reduce(
             Grid::default(),
-            GridAction::Reload(1, PhotoFilter::Unprocessed, None),
+            GridAction::Reload(1, PhotoFilter::Unprocessed, None, PhotoSort::Newest),
         );
         let g = reduce(
             g,
@@ -951,7 +992,7 @@ mod tests {
     fn loaded(ids: &[i64]) -> Grid {
         let g = reduce(
             Grid::default(),
-            GridAction::Reload(1, PhotoFilter::All, None),
+            GridAction::Reload(1, PhotoFilter::All, None, PhotoSort::Newest),
         );
         reduce(
             g,
@@ -1012,7 +1053,7 @@ mod tests {
         // Another tab starts with nothing selected.
         let g = reduce(
             reduce(g, GridAction::SelectAll),
-            GridAction::Reload(2, PhotoFilter::Blurred, None),
+            GridAction::Reload(2, PhotoFilter::Blurred, None, PhotoSort::Newest),
         );
         assert!(g.selected.is_empty());
     }
@@ -1021,7 +1062,7 @@ mod tests {
     fn switching_tabs_clears_the_old_photos() {
         let g = reduce(
             Grid::default(),
-            GridAction::Reload(1, PhotoFilter::All, None),
+            GridAction::Reload(1, PhotoFilter::All, None, PhotoSort::Newest),
         );
         let g = reduce(
             g,
@@ -1031,7 +1072,10 @@ mod tests {
                 page: page(&[1], None),
             },
         );
-        let g = reduce(g, GridAction::Reload(2, PhotoFilter::Blurred, None));
+        let g = reduce(
+            g,
+            GridAction::Reload(2, PhotoFilter::Blurred, None, PhotoSort::Newest),
+        );
         assert!(g.items.is_empty() && !g.loaded);
     }
 }

@@ -25,7 +25,7 @@ pub fn count_rows(s: &Stats) -> [(&'static str, &'static str, i64); 5] {
         ("Clear", "clear", s.not_blurred),
         ("Blurred", "blurred", s.blurred),
         ("Unprocessed", "unprocessed", s.unprocessed),
-        ("of which failed", "failed", s.failed),
+        ("Failed", "failed", s.failed),
     ]
 }
 

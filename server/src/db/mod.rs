@@ -12,6 +12,7 @@
 //! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards this.
 
 pub mod batches;
+pub mod gallery;
 pub mod google;
 pub mod jobs;
 pub mod media_cache;

@@ -65,15 +65,28 @@ pub struct PhotoRow {
     pub caption: Option<String>,
     /// The vision model's opinion: 1 looks blurred, 0 not; NULL until tagged.
     pub looks_blurred: Option<i64>,
+    /// Camera maker (EXIF, or Google's `cameraMake`).
+    pub camera_make: Option<String>,
+    /// Camera model.
+    pub camera_model: Option<String>,
+    /// Exposure time, seconds.
+    pub exposure_time_s: Option<f64>,
+    /// Focal length, mm.
+    pub focal_length_mm: Option<f64>,
+    /// Aperture f-number.
+    pub aperture_f_number: Option<f64>,
+    /// ISO.
+    pub iso: Option<i64>,
 }
 
 const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
     content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
     error, processed_at, created_at, is_blurred, taken_at, google_photo_id, base_url, \
-    base_url_expires_at, caption, looks_blurred";
+    base_url_expires_at, caption, looks_blurred, camera_make, camera_model, exposure_time_s, \
+    focal_length_mm, aperture_f_number, iso";
 
 /// [`COLUMNS`] of the photos table aliased `p` (queries that join it).
-fn columns_of_p() -> String {
+pub(crate) fn columns_of_p() -> String {
     COLUMNS
         .split(',')
         .map(|c| format!("p.{}", c.trim()))
@@ -82,6 +95,19 @@ fn columns_of_p() -> String {
 }
 
 impl PhotoRow {
+    /// The camera data, when any part of it is known.
+    fn camera(&self) -> Option<shared::api::Camera> {
+        let camera = shared::api::Camera {
+            make: self.camera_make.clone(),
+            model: self.camera_model.clone(),
+            exposure_time_s: self.exposure_time_s,
+            focal_length_mm: self.focal_length_mm,
+            aperture_f_number: self.aperture_f_number,
+            iso: self.iso,
+        };
+        (camera != shared::api::Camera::default()).then_some(camera)
+    }
+
     /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
     /// in the same transaction, so what a photo says always matches the filter it is listed
     /// under.
@@ -128,6 +154,7 @@ impl PhotoRow {
             tags: Vec::new(),
             caption: self.caption.clone(),
             looks_blurred: self.looks_blurred.map(|b| b == 1),
+            camera: self.camera(),
         }
     }
 
@@ -183,6 +210,16 @@ pub struct NewPhoto<'a> {
     pub exposure_time_s: Option<f64>,
     /// EXIF focal length, mm.
     pub focal_length_mm: Option<f64>,
+    /// EXIF capture time, Unix ms.
+    pub taken_at: Option<i64>,
+    /// EXIF camera maker.
+    pub camera_make: Option<&'a str>,
+    /// EXIF camera model.
+    pub camera_model: Option<&'a str>,
+    /// EXIF f-number.
+    pub aperture_f_number: Option<f64>,
+    /// EXIF ISO.
+    pub iso: Option<i64>,
 }
 
 /// What a user's library takes: its photos (any source) and the bytes of its stored originals
@@ -238,8 +275,9 @@ pub async fn insert(
     let inserted: Option<PhotoRow> = sqlx::query_as(&format!(
         "INSERT INTO photos (user_id, source, content_sha256, blob_key, filename, mime_type,
              size_bytes, width, height, exposure_time_s, focal_length_mm, status, created_at,
-             updated_at)
-         VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unprocessed', $11, $11)
+             updated_at, taken_at, camera_make, camera_model, aperture_f_number, iso)
+         VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'unprocessed', $11, $11,
+             $13, $14, $15, $16, $17)
          ON CONFLICT (user_id, content_sha256) DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -256,6 +294,11 @@ pub async fn insert(
     .bind(photo.focal_length_mm)
     .bind(now)
     .bind(photo.source.as_str())
+    .bind(photo.taken_at)
+    .bind(photo.camera_make)
+    .bind(photo.camera_model)
+    .bind(photo.aperture_f_number)
+    .bind(photo.iso)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = inserted {
@@ -294,7 +337,12 @@ pub(crate) fn photo_filter_sql(filter: PhotoFilter, table: &str) -> String {
         PhotoFilter::All => String::new(),
         PhotoFilter::Blurred => format!(" AND {table}is_blurred = 1"),
         PhotoFilter::NotBlurred => format!(" AND {table}is_blurred = 0"),
-        PhotoFilter::Unprocessed => format!(" AND {table}is_blurred IS NULL"),
+        PhotoFilter::Unprocessed => {
+            format!(" AND {table}is_blurred IS NULL AND {table}status <> 'failed'")
+        }
+        PhotoFilter::Failed => {
+            format!(" AND {table}is_blurred IS NULL AND {table}status = 'failed'")
+        }
     }
 }
 
@@ -540,7 +588,7 @@ pub async fn stats(pool: &AnyPool, user_id: i64, threshold: f64) -> Result<Stats
         total,
         blurred,
         not_blurred,
-        unprocessed: total - blurred - not_blurred,
+        unprocessed: total - blurred - not_blurred - failed,
         failed,
         blur_threshold: threshold,
         by_type: TypeCounts {

@@ -8,13 +8,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::{
-    BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PreviewRequest, RejectedFile,
+    BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PhotoSort, PreviewRequest, RejectedFile,
     UploadResponse,
 };
 
 use super::extract::{ApiJson, ApiQuery, IdPath};
 use super::state::AppState;
 use crate::auth::CurrentUser;
+use crate::db::gallery::{self, Cursor};
 use crate::db::photos::{self, Source};
 use crate::error::AppError;
 use crate::media::ImageSize;
@@ -29,13 +30,19 @@ pub const MAX_PAGE: i64 = 200;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `all` (default), `blurred`, `not_blurred` or `unprocessed`.
+    /// `all` (default), `blurred`, `not_blurred`, `unprocessed` or `failed`.
     #[serde(default)]
     #[param(value_type = Option<PhotoFilter>)]
     pub filter: PhotoFilter,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = r"^([1-9][0-9]{0,17})?$")]
+    /// `next_cursor` of the previous page (of the same `sort`).
+    #[param(pattern = r"^([1-9][0-9]{0,17}|-?[0-9][0-9.e+-]{0,30}_[1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
+    /// `newest` (default: most recently added first), `taken` (capture date, newest first),
+    /// `blurriest` (highest score first) or `sharpest` (lowest score first); unverified
+    /// photos come last in both score orders.
+    #[serde(default)]
+    #[param(value_type = Option<PhotoSort>)]
+    pub sort: PhotoSort,
     /// Photos per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -45,7 +52,8 @@ pub struct ListQuery {
     pub tag: Option<String>,
 }
 
-/// Lists the user's photos, newest first, one keyset page at a time.
+/// Lists the user's photos, newest first unless `sort` says otherwise, one keyset page at a
+/// time.
 #[utoipa::path(get, path = "/photos", tag = "photos", params(ListQuery),
     responses((status = 200, body = PhotoPage), (status = 400, body = shared::api::ErrorResponse)))]
 pub async fn list(
@@ -59,14 +67,19 @@ pub async fn list(
             "limit must be between 1 and {MAX_PAGE}"
         )));
     }
-    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
+    let cursor = query.cursor.as_deref().filter(|c| !c.is_empty());
+    let invalid = || AppError::BadRequest("invalid cursor".into());
+    let (before, after) = match (cursor, query.sort) {
+        (None, _) => (None, None),
+        (Some(c), PhotoSort::Newest) => {
+            let id = c
+                .parse::<i64>()
                 .ok()
                 .filter(|v| *v > 0)
-                .ok_or_else(|| AppError::BadRequest("invalid cursor".into()))?,
-        ),
+                .ok_or_else(invalid)?;
+            (Some(id), None)
+        }
+        (Some(c), sort) => (None, Some(Cursor::parse(sort, c).ok_or_else(invalid)?)),
     };
     let tag = match query.tag.as_deref() {
         None => None,
@@ -78,19 +91,23 @@ pub async fn list(
     };
     // One extra row says whether another page follows without a COUNT.
     let pool = state.deps.db.pool();
-    let mut rows = match &tag {
-        None => photos::page(pool, user.id(), query.filter, before, limit + 1).await?,
-        Some(tag) => {
-            photos::page_with_tag(pool, user.id(), tag, query.filter, before, limit + 1).await?
+    let (uid, filter, sort) = (user.id(), query.filter, query.sort);
+    let mut rows = match (&tag, sort) {
+        // Newest first is the hot path: one prepared range scan of an index.
+        (None, PhotoSort::Newest) => photos::page(pool, uid, filter, before, limit + 1).await?,
+        (Some(tag), PhotoSort::Newest) => {
+            photos::page_with_tag(pool, uid, tag, filter, before, limit + 1).await?
+        }
+        (tag, sort) => {
+            gallery::page(pool, uid, filter, tag.as_deref(), sort, after, limit + 1).await?
         }
     };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = rows.last().filter(|_| more).map(|r| match sort {
+        PhotoSort::Newest => r.id.to_string(),
+        sort => Cursor::after(sort, r).encode(),
+    });
     Ok(Json(PhotoPage {
         items: with_tags(pool, &rows).await?,
         next_cursor,

@@ -216,6 +216,11 @@ pub async fn store(
         height: i64::from(staged.probe.height),
         exposure_time_s: staged.facts.exposure.exposure_time_s.map(f64::from),
         focal_length_mm: staged.facts.exposure.focal_length_mm.map(f64::from),
+        taken_at: staged.facts.taken_at,
+        camera_make: staged.facts.make.as_deref(),
+        camera_model: staged.facts.model.as_deref(),
+        aperture_f_number: staged.facts.f_number.map(f64::from),
+        iso: staged.facts.iso,
     };
     // The user's usage is read under their lock, so parallel uploads of one user are counted
     // one after another and together cannot pass the quota.

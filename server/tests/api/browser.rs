@@ -211,10 +211,10 @@ async fn gallery_filenames(browser: &fantoccini::Client, tab: &str, filter: &str
         .await
         .unwrap()
     {
-        assert_eq!(
-            card.attr("data-status").await.unwrap().as_deref(),
-            Some("verified"),
-            "every photo is verified before the tabs are read"
+        let status = card.attr("data-status").await.unwrap();
+        assert!(
+            matches!(status.as_deref(), Some("verified" | "failed")),
+            "every photo's verification ended before the tabs are read: {status:?}"
         );
         assert!(card.attr("data-photo-id").await.unwrap().is_some());
         names.push(
@@ -241,7 +241,9 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
     .await;
 
     // 18 photos: more than one upload request carries (16), so the page must chunk. Plus a
-    // file that claims to be a JPEG but is not: the server refuses it, with its reason.
+    // file that claims to be a JPEG but is not: the server refuses it, with its reason. And a
+    // JPEG cut in half: stored (its header is whole), then its verification fails, and the
+    // page lists it under Failed with the reason, not under Unprocessed.
     let folder = tempfile::tempdir().unwrap();
     let mut photos: Vec<(String, Vec<u8>)> = (1..=10)
         .map(|seed| (format!("sharp-{seed:02}.jpg"), sharp_jpeg(seed)))
@@ -256,6 +258,11 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
     let broken = folder.path().join("broken.jpg");
     std::fs::write(&broken, b"this is not a photo").unwrap();
     paths.insert(3, broken.display().to_string());
+    let mut cut = sharp_jpeg(99);
+    cut.truncate(cut.len() / 2);
+    let truncated = folder.path().join("truncated.jpg");
+    std::fs::write(&truncated, &cut).unwrap();
+    paths.push(truncated.display().to_string());
 
     // What the worker's kernel will say, at the default threshold 0.5.
     let score = |bytes: &[u8]| f64::from(kernel_score(bytes));
@@ -295,11 +302,11 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
     .await;
     assert_eq!(
         upload.attr("data-sent").await.unwrap().as_deref(),
-        Some("19")
+        Some("20")
     );
     assert_eq!(
         upload.attr("data-total").await.unwrap().as_deref(),
-        Some("19")
+        Some("20")
     );
     let refused = wait_for(&browser, "[data-testid='refused']")
         .await
@@ -324,7 +331,7 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         .expect("the verification batch never finished in the page");
     assert_eq!(
         batch.attr("data-total").await.unwrap().as_deref(),
-        Some("18")
+        Some("19")
     );
     assert_eq!(
         batch.attr("data-done").await.unwrap().as_deref(),
@@ -332,7 +339,7 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
     );
     assert_eq!(
         batch.attr("data-failed").await.unwrap().as_deref(),
-        Some("0")
+        Some("1")
     );
     assert_eq!(
         batch.attr("data-via").await.unwrap().as_deref(),
@@ -340,8 +347,10 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         "the page follows the batch by its server-sent events, not by polling"
     );
 
-    // The All tab refreshed itself when the batch ended: every photo, each verified.
+    // The All tab refreshed itself when the batch ended: every photo, each verified but the
+    // cut one.
     let mut all: Vec<String> = photos.iter().map(|(n, _)| n.clone()).collect();
+    all.push("truncated.jpg".into());
     all.sort();
     assert!(
         eventually(30, || {
@@ -372,6 +381,20 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
             .await
             .is_empty()
     );
+    assert_eq!(
+        gallery_filenames(&browser, "failed", "failed").await,
+        ["truncated.jpg"]
+    );
+    let failure = text_of(
+        &browser,
+        "[data-testid='photo-card'] [data-testid='failure']",
+    )
+    .await;
+    assert!(failure.starts_with("Failed: "), "{failure}");
+    assert_eq!(
+        text_of(&browser, "#tab-failed [data-testid='tab-count']").await,
+        "1"
+    );
 
     // Statistics: the totals, and a histogram holding every verified score.
     wait_for(&browser, "#tab-statistics")
@@ -379,7 +402,7 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of_when_ready(&browser, "stat-total").await, "18");
+    assert_eq!(text_of_when_ready(&browser, "stat-total").await, "19");
     assert_eq!(
         text_of(&browser, "[data-testid='stat-blurred']").await,
         expected_blurred.len().to_string()
@@ -392,7 +415,7 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         text_of(&browser, "[data-testid='stat-unprocessed']").await,
         "0"
     );
-    assert_eq!(text_of(&browser, "[data-testid='stat-failed']").await, "0");
+    assert_eq!(text_of(&browser, "[data-testid='stat-failed']").await, "1");
     let bins = browser
         .find_all(Locator::Css("[data-testid='histogram'] rect.bin"))
         .await

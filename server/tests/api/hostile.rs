@@ -148,7 +148,33 @@ async fn hostile_files_are_refused_or_fail_their_own_job(backend: Backend) {
     }
     let (_, stats) = app.call(Method::GET, "/api/v1/stats", None, None).await;
     assert_eq!(stats["failed"], 1);
-    assert_eq!(stats["unprocessed"], 1);
+    // A failed photo is its own category, not one more unprocessed photo.
+    assert_eq!(stats["unprocessed"], 0);
+    let truncated = ids
+        .iter()
+        .find(|(n, _)| n == "truncated.jpg")
+        .map(|(_, id)| *id);
+    for (filter, expected) in [
+        ("failed", vec![truncated.unwrap()]),
+        ("unprocessed", vec![]),
+    ] {
+        let (status, page) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/photos?filter={filter}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let listed: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(listed, expected, "{filter}");
+    }
 
     // Malformed requests get JSON errors too.
     for (method, path, body, status) in [

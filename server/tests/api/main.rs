@@ -7,6 +7,7 @@
 mod bounds;
 mod browser;
 mod browser_google;
+mod browser_pwa;
 mod cli;
 mod contract;
 mod fixtures;

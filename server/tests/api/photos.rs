@@ -16,7 +16,129 @@ on_both_backends!(
     one_photo_is_analysed_and_its_result_verified,
     nullable_values_bind_in_any_order,
     the_gallery_filters_follow_the_shared_category_rule,
+    every_order_pages_through_the_gallery_once,
 );
+
+/// Every `sort` pages through each filter, with and without a tag, in its documented order,
+/// each photo exactly once across pages of 3; unverified photos come last in the score orders.
+async fn every_order_pages_through_the_gallery_once(backend: Backend) {
+    use server::jobs::{Outcome, Worker, WorkerConfig};
+    use shared::api::PhotoSort;
+    let app = TestApp::spawn(backend).await;
+    let files: Vec<(String, Vec<u8>)> = (0..12u64)
+        .map(|i| {
+            let bytes = if i % 2 == 0 {
+                sharp_jpeg(i)
+            } else {
+                blurred_jpeg(i)
+            };
+            (format!("p{i:02}.jpg"), bytes)
+        })
+        .collect();
+    let (status, body) = app.upload(&files, None).await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<i64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    // Eight verified, four left unverified; half of them tagged "dog".
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"photo_ids": ids[..8]})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let worker = Worker::new(app.deps.clone(), WorkerConfig::default());
+    while let Outcome::Ran { .. } = worker.run_once().await.unwrap() {}
+    let user: (i64,) = sqlx::query_as("SELECT user_id FROM photos WHERE id = $1")
+        .bind(ids[0])
+        .fetch_one(app.deps.db.pool())
+        .await
+        .unwrap();
+    for id in ids.iter().step_by(2) {
+        sqlx::query(
+            "INSERT INTO photo_tags (photo_id, user_id, tag, created_at) VALUES ($1, $2, 'dog', 0)",
+        )
+        .bind(id)
+        .bind(user.0)
+        .execute(app.deps.db.pool())
+        .await
+        .unwrap();
+    }
+
+    let all = list_all(&app, "all", 50).await;
+    assert_eq!(all.len(), 12);
+    let key = |p: &serde_json::Value, sort: PhotoSort| -> f64 {
+        let score = p["blur_score"].as_f64();
+        match sort {
+            PhotoSort::Newest => p["id"].as_f64().unwrap(),
+            PhotoSort::Taken => p["taken_at"]
+                .as_f64()
+                .unwrap_or(p["created_at"].as_f64().unwrap()),
+            // Ascending orders are compared negated.
+            PhotoSort::Blurriest => score.unwrap_or(-1.0),
+            PhotoSort::Sharpest => -score.unwrap_or(2.0),
+        }
+    };
+    for sort in PhotoSort::ALL {
+        for (filter, tag) in [
+            ("all", None),
+            ("blurred", None),
+            ("not_blurred", Some("dog")),
+            ("all", Some("dog")),
+        ] {
+            let mut expected: Vec<&serde_json::Value> = all
+                .iter()
+                .filter(|p| match filter {
+                    "blurred" => p["is_blurred"] == true,
+                    "not_blurred" => p["is_blurred"] == false,
+                    _ => true,
+                })
+                .filter(|p| {
+                    tag.is_none() || p["tags"].as_array().unwrap().iter().any(|t| t == "dog")
+                })
+                .collect();
+            expected.sort_by(|a, b| {
+                key(b, sort)
+                    .total_cmp(&key(a, sort))
+                    .then(b["id"].as_i64().cmp(&a["id"].as_i64()))
+            });
+            let expected: Vec<i64> = expected.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+            let query = match tag {
+                Some(t) => format!("{filter}&tag={t}&sort={}", sort.as_str()),
+                None => format!("{filter}&sort={}", sort.as_str()),
+            };
+            let listed: Vec<i64> = list_all(&app, &query, 3)
+                .await
+                .iter()
+                .map(|p| p["id"].as_i64().unwrap())
+                .collect();
+            assert!(!listed.is_empty(), "{query}");
+            assert_eq!(listed, expected, "{query}");
+        }
+    }
+    // The unverified photos close both score orders.
+    for sort in ["blurriest", "sharpest"] {
+        let listed = list_all(&app, &format!("all&sort={sort}"), 5).await;
+        assert!(listed[8..].iter().all(|p| p["verified"] == false), "{sort}");
+    }
+    // A cursor of another order, or an unknown order, is a 400 with a JSON body.
+    for path in [
+        "/api/v1/photos?sort=blurriest&cursor=12",
+        "/api/v1/photos?sort=newest&cursor=0.5_12",
+        "/api/v1/photos?sort=random",
+    ] {
+        let (status, body) = app.call(Method::GET, path, None, None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    app.stop().await;
+}
 
 /// The server's filters and the page's grids share one rule (`PhotoFilter::matches`): checked
 /// here on the cases where status and verdict disagree, a verified photo queued again.
@@ -76,6 +198,7 @@ async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
         (PhotoFilter::Blurred, "blurred"),
         (PhotoFilter::NotBlurred, "not_blurred"),
         (PhotoFilter::Unprocessed, "unprocessed"),
+        (PhotoFilter::Failed, "failed"),
     ] {
         let listed: Vec<i64> = list(name).await.iter().map(|p| p.id).collect();
         let by_rule: Vec<i64> = all
@@ -124,6 +247,11 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
             height: 1,
             exposure_time_s: exposure,
             focal_length_mm: exposure.map(|e| e * 100.0),
+            taken_at: exposure.map(|_| 1_700_000_000_000),
+            camera_make: exposure.map(|_| "Canon"),
+            camera_model: None,
+            aperture_f_number: exposure.map(|e| e * 10.0),
+            iso: exposure.map(|_| 400),
         };
         let mut conn = pool.acquire().await.unwrap();
         ids.push(insert(&mut conn, &photo).await.unwrap().0.id);

@@ -10,10 +10,10 @@ pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};
 pub use photos::{
-    AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, GrantType, HistogramBin,
-    JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoFilter, PhotoPage, PreviewRequest,
-    RefreshRequest, RejectedFile, Settings, Stats, TokenRequest, TokenResponse, TypeCounts,
-    UploadResponse, VerificationStatus,
+    AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, Camera, GrantType, HistogramBin,
+    JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoFilter, PhotoPage, PhotoSort,
+    PreviewRequest, RefreshRequest, RejectedFile, Settings, Stats, TokenRequest, TokenResponse,
+    TypeCounts, UploadResponse, VerificationStatus,
 };
 pub use tags::{
     AiAudit, MAX_TAG_CHARS, MAX_TAGS_PER_PHOTO, TagAccepted, TagCount, TagEstimate, TagList,

@@ -15,21 +15,77 @@ pub enum PhotoFilter {
     Blurred,
     /// Verified, with a score below the user's threshold.
     NotBlurred,
-    /// Without a verified score (never analysed, or its first verification is queued or
-    /// failed). A photo verified before and queued again keeps its score and its category.
+    /// Without a verified score and not failed: never analysed, or its first verification is
+    /// queued. A photo verified before and queued again keeps its score and its category.
     Unprocessed,
+    /// Without a verified score because its verification failed (`error` says why). A photo
+    /// verified before whose re-run failed keeps its score and its category.
+    Failed,
 }
 
 impl PhotoFilter {
     /// Whether `photo` is listed under this filter: the one rule the server's queries and the
-    /// page's grids both follow. It reads the stored verdict only (`is_blurred`, which follows
-    /// the user's threshold), never the verification status.
+    /// page's grids both follow. The stored verdict (`is_blurred`, which follows the user's
+    /// threshold) decides first; only a photo without one is told apart by its status.
     pub fn matches(self, photo: &Photo) -> bool {
+        let failed = photo.status == VerificationStatus::Failed;
         match self {
             PhotoFilter::All => true,
             PhotoFilter::Blurred => photo.is_blurred == Some(true),
             PhotoFilter::NotBlurred => photo.is_blurred == Some(false),
-            PhotoFilter::Unprocessed => photo.is_blurred.is_none(),
+            PhotoFilter::Unprocessed => photo.is_blurred.is_none() && !failed,
+            PhotoFilter::Failed => photo.is_blurred.is_none() && failed,
+        }
+    }
+}
+
+/// The order of a gallery page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoSort {
+    /// Most recently added first.
+    #[default]
+    Newest,
+    /// Most recently taken first (capture date; the date added where none is known).
+    Taken,
+    /// Highest verified score first: the worst photos lead; unverified photos last.
+    Blurriest,
+    /// Lowest verified score first: the sharpest lead; unverified photos last.
+    Sharpest,
+}
+
+impl PhotoSort {
+    /// Every order, as the page offers them.
+    pub const ALL: [PhotoSort; 4] = [
+        PhotoSort::Newest,
+        PhotoSort::Taken,
+        PhotoSort::Blurriest,
+        PhotoSort::Sharpest,
+    ];
+
+    /// Its query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoSort::Newest => "newest",
+            PhotoSort::Taken => "taken",
+            PhotoSort::Blurriest => "blurriest",
+            PhotoSort::Sharpest => "sharpest",
+        }
+    }
+
+    /// The order whose query value is `text`.
+    pub fn parse(text: &str) -> Option<PhotoSort> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The words the page shows for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PhotoSort::Newest => "Newest added",
+            PhotoSort::Taken => "Date taken",
+            PhotoSort::Blurriest => "Most blurred",
+            PhotoSort::Sharpest => "Sharpest",
         }
     }
 }
@@ -116,6 +172,74 @@ pub struct Photo {
     /// Whether the vision model thought the photo looks blurred (beside the kernel's verdict).
     #[serde(default)]
     pub looks_blurred: Option<bool>,
+    /// The camera and its settings, when the file's EXIF (or Google) says.
+    #[serde(default)]
+    pub camera: Option<Camera>,
+}
+
+/// The camera and its settings for one shot; every part is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Camera {
+    /// Maker, e.g. `Canon`.
+    pub make: Option<String>,
+    /// Model, e.g. `Canon EOS R6`.
+    pub model: Option<String>,
+    /// Exposure time, seconds.
+    pub exposure_time_s: Option<f64>,
+    /// Focal length, mm (as recorded, not 35-mm equivalent).
+    pub focal_length_mm: Option<f64>,
+    /// Aperture f-number.
+    pub aperture_f_number: Option<f64>,
+    /// ISO sensitivity.
+    pub iso: Option<i64>,
+}
+
+impl Camera {
+    /// The camera's name as people say it: the model, prefixed by the maker unless the model
+    /// already starts with it ("Canon" + "Canon EOS R6" is "Canon EOS R6").
+    pub fn name(&self) -> Option<String> {
+        match (self.make.as_deref(), self.model.as_deref()) {
+            (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
+                Some(model.to_string())
+            }
+            (Some(make), Some(model)) => Some(format!("{make} {model}")),
+            (Some(one), None) | (None, Some(one)) => Some(one.to_string()),
+            (None, None) => None,
+        }
+    }
+
+    /// The settings in photographers' shorthand: `35 mm · f/1.8 · 1/250 s · ISO 400`.
+    pub fn settings(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(mm) = self.focal_length_mm {
+            parts.push(format!("{} mm", trim_number(mm)));
+        }
+        if let Some(f) = self.aperture_f_number {
+            parts.push(format!("f/{}", trim_number(f)));
+        }
+        if let Some(t) = self.exposure_time_s.filter(|t| *t > 0.0) {
+            parts.push(if t < 0.5 {
+                format!("1/{} s", (1.0 / t).round())
+            } else {
+                format!("{} s", trim_number(t))
+            });
+        }
+        if let Some(iso) = self.iso {
+            parts.push(format!("ISO {iso}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// A number with at most one decimal, without a trailing `.0`.
+fn trim_number(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
 }
 
 /// The verification result of one photo: `GET /api/v1/photos/{id}/result`.
@@ -411,9 +535,9 @@ pub struct Stats {
     pub blurred: i64,
     /// Verified and clear.
     pub not_blurred: i64,
-    /// Not verified (never analysed, queued or failed).
+    /// Not verified and not failed (never analysed, or queued).
     pub unprocessed: i64,
-    /// Of the unprocessed, those whose verification failed.
+    /// Not verified because verification failed.
     pub failed: i64,
     /// The threshold the counts use.
     pub blur_threshold: f64,
@@ -529,9 +653,44 @@ mod tests {
             (PhotoFilter::Blurred, "blurred"),
             (PhotoFilter::NotBlurred, "not_blurred"),
             (PhotoFilter::Unprocessed, "unprocessed"),
+            (PhotoFilter::Failed, "failed"),
         ] {
             assert_eq!(serde_json::to_value(filter).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn camera_data_reads_as_photographers_write_it() {
+        let camera = Camera {
+            make: Some("Canon".into()),
+            model: Some("Canon EOS R6".into()),
+            exposure_time_s: Some(0.004),
+            focal_length_mm: Some(35.0),
+            aperture_f_number: Some(1.8),
+            iso: Some(400),
+        };
+        assert_eq!(camera.name().as_deref(), Some("Canon EOS R6"));
+        assert_eq!(camera.settings(), "35 mm · f/1.8 · 1/250 s · ISO 400");
+        let phone = Camera {
+            make: Some("Google".into()),
+            model: Some("Pixel 8".into()),
+            exposure_time_s: Some(2.0),
+            focal_length_mm: Some(6.9),
+            ..Camera::default()
+        };
+        assert_eq!(phone.name().as_deref(), Some("Google Pixel 8"));
+        assert_eq!(phone.settings(), "6.9 mm · 2 s");
+        assert_eq!(Camera::default().name(), None);
+        assert_eq!(Camera::default().settings(), "");
+    }
+
+    #[test]
+    fn sort_names_are_their_wire_names() {
+        for sort in PhotoSort::ALL {
+            assert_eq!(serde_json::to_value(sort).unwrap(), sort.as_str());
+            assert_eq!(PhotoSort::parse(sort.as_str()), Some(sort));
+        }
+        assert_eq!(PhotoSort::parse("random"), None);
     }
 
     #[test]
@@ -594,6 +753,7 @@ mod tests {
             tags: Vec::new(),
             caption: None,
             looks_blurred: None,
+            camera: None,
         }
     }
 
@@ -604,7 +764,7 @@ mod tests {
             // (status, verdict, the one category it is listed under)
             (Unprocessed, None, PhotoFilter::Unprocessed),
             (Queued, None, PhotoFilter::Unprocessed),
-            (Failed, None, PhotoFilter::Unprocessed),
+            (Failed, None, PhotoFilter::Failed),
             (Done, Some(true), PhotoFilter::Blurred),
             (Done, Some(false), PhotoFilter::NotBlurred),
             // The cases where status and verdict disagree: verified once, then queued again or
@@ -619,6 +779,7 @@ mod tests {
                 PhotoFilter::Blurred,
                 PhotoFilter::NotBlurred,
                 PhotoFilter::Unprocessed,
+                PhotoFilter::Failed,
             ] {
                 assert_eq!(
                     filter.matches(&p),

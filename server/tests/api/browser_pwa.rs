@@ -1,0 +1,213 @@
+//! The installable app in headless Chromium: Chromium itself finds nothing that stops it being
+//! installed, a share from the phone's share sheet (the multipart POST the manifest declares)
+//! lands in the library verified, and with the server gone the app still opens on the library
+//! as last seen, saying it is offline.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+use crate::browser::{client_dir, start_browser, wait_for};
+use crate::fixtures::{blurred_jpeg, sharp_jpeg};
+use crate::helpers::{Backend, TestApp, eventually, storage};
+
+/// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.0, "params": self.1});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn script(browser: &fantoccini::Client, js: &str) -> Value {
+    browser.execute(js, vec![]).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_installs_takes_shared_photos_and_opens_offline() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir());
+        args.workers = 1;
+    })
+    .await;
+
+    // The manifest: what an install and the share sheet read.
+    let manifest: Value =
+        serde_json::from_str(&app.get("/manifest.webmanifest").await.text().await.unwrap())
+            .unwrap();
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["start_url"], "/");
+    let share = &manifest["share_target"];
+    assert_eq!(share["action"], "/share");
+    assert_eq!(share["method"], "POST");
+    assert_eq!(share["enctype"], "multipart/form-data");
+    assert_eq!(share["params"]["files"][0]["name"], "photos");
+    for icon in manifest["icons"].as_array().unwrap() {
+        let response = app.get(icon["src"].as_str().unwrap()).await;
+        assert_eq!(response.status(), 200, "{icon}");
+        assert_eq!(response.headers()["content-type"], "image/png", "{icon}");
+    }
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    wait_for(&browser, "[data-testid='empty']").await;
+    assert!(
+        eventually(30, || {
+            let browser = &browser;
+            async move {
+                script(browser, "return !!navigator.serviceWorker.controller").await == json!(true)
+            }
+        })
+        .await,
+        "the service worker never took control of the page"
+    );
+
+    // Chromium's own verdict on installing: no installability errors, and the manifest it
+    // parsed without errors.
+    let installable = browser
+        .issue_cmd(Cdp("Page.getInstallabilityErrors", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(
+        installable["installabilityErrors"],
+        json!([]),
+        "{installable}"
+    );
+    let parsed = browser
+        .issue_cmd(Cdp("Page.getAppManifest", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(parsed["errors"], json!([]), "{parsed}");
+
+    // A share, as the share sheet sends it: a multipart POST navigation to /share with the
+    // files in `photos`. The service worker keeps them and opens the app, which uploads them.
+    let folder = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (name, bytes) in [
+        ("shared-sharp.jpg", sharp_jpeg(7)),
+        ("shared-blurred.jpg", blurred_jpeg(8)),
+    ] {
+        let path = folder.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path.display().to_string());
+    }
+    script(
+        &browser,
+        r#"const form = document.createElement("form");
+           form.id = "share-sheet"; form.method = "post"; form.action = "/share";
+           form.enctype = "multipart/form-data";
+           const input = document.createElement("input");
+           input.type = "file"; input.name = "photos"; input.multiple = true;
+           input.id = "share-files";
+           form.appendChild(input); document.body.prepend(form); return null;"#,
+    )
+    .await;
+    wait_for(&browser, "#share-files")
+        .await
+        .send_keys(&paths.join("\n"))
+        .await
+        .unwrap();
+    script(
+        &browser,
+        "document.getElementById('share-sheet').submit(); return null;",
+    )
+    .await;
+
+    let batch = browser
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css(
+            "[data-testid='batch-progress'][data-finished='true']",
+        ))
+        .await
+        .expect("the shared photos were never verified");
+    assert_eq!(
+        batch.attr("data-total").await.unwrap().as_deref(),
+        Some("2")
+    );
+    assert_eq!(batch.attr("data-done").await.unwrap().as_deref(), Some("2"));
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.query(), None, "the share's query is dropped: {url}");
+    let (status, page) = app.get_json("/api/v1/photos").await;
+    assert_eq!(status, 200);
+    let mut names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["filename"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["shared-blurred.jpg", "shared-sharp.jpg"]);
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["verified"] == true)
+    );
+    // The cards show both, verified, before the server goes.
+    assert!(
+        eventually(30, || {
+            let browser = &browser;
+            async move {
+                browser
+                    .find_all(Locator::Css(
+                        "[data-testid='photo-card'][data-status='verified']",
+                    ))
+                    .await
+                    .map(|c| c.len())
+                    .unwrap_or(0)
+                    == 2
+            }
+        })
+        .await,
+        "the grid never showed the two shared photos verified"
+    );
+    // The page is opened again while the server still runs, so the copies it falls back to
+    // are the ones it last read.
+    browser.refresh().await.unwrap();
+    wait_for(
+        &browser,
+        "[data-testid='photo-card'][data-status='verified']",
+    )
+    .await;
+
+    // The server goes away. Reopened, the app shows the library as last seen, and says why.
+    app.stop().await;
+    browser.refresh().await.unwrap();
+    let notice = wait_for(&browser, "[data-testid='offline']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.starts_with("Offline"), "{notice}");
+    let mut shown = Vec::new();
+    for card in browser
+        .find_all(Locator::Css("[data-testid='photo-card'] .filename"))
+        .await
+        .unwrap()
+    {
+        shown.push(card.text().await.unwrap());
+    }
+    shown.sort();
+    assert_eq!(shown, ["shared-blurred.jpg", "shared-sharp.jpg"]);
+
+    browser.close().await.unwrap();
+}
