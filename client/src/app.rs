@@ -13,7 +13,7 @@ use yew::prelude::*;
 use crate::account::{self, Account, AccountHandle};
 use crate::components::picker::{PickContext, PickerStatus, use_picker};
 use crate::components::{GoogleBanner, ThresholdSlider, UserMenu};
-use crate::library::{Library, LibraryHandle};
+use crate::library::{Library, LibraryAction, LibraryHandle};
 use crate::pages::{DebugPage, GalleryPage, SignInPage, StatisticsPage};
 use crate::previews::{Pool, PreviewHandle, Previews};
 use crate::tabs::Tab;
@@ -42,6 +42,7 @@ pub fn App() -> Html {
         let account = account.clone();
         use_effect_with((), move |_| account::load(account));
     }
+    use_effect_with((), |_| crate::install::register_service_worker());
     match &*account {
         Account::Loading => html! {
             <div class="shell bare">
@@ -115,6 +116,34 @@ fn Shell(props: &ShellProps) -> Html {
         Some(library.clone()),
         account::pick_blocked(me.as_deref()),
     );
+    // Photos shared to the installed app arrive as `/?shared=N`: uploaded and verified like
+    // photos chosen in the page.
+    {
+        let library = library.clone();
+        use_effect_with((), move |_| {
+            let Some(announced) = crate::install::shared_count() else {
+                return;
+            };
+            wasm_bindgen_futures::spawn_local(async move {
+                match crate::install::take_shared().await {
+                    Ok(files) if !files.is_empty() => {
+                        crate::work::upload_and_verify(library, files).await;
+                    }
+                    Ok(_) if announced == 0 => library.dispatch(LibraryAction::Failed(
+                        "The share held no photos to add.".into(),
+                    )),
+                    Ok(_) => library.dispatch(LibraryAction::Failed(
+                        "The shared photos could not be found on this device: please share them again."
+                            .into(),
+                    )),
+                    Err(e) => library.dispatch(LibraryAction::Failed(format!(
+                        "The shared photos could not be read: {e}"
+                    ))),
+                }
+            });
+        });
+    }
+    let offline = crate::install::use_offline();
     {
         let tab = tab.clone();
         use_effect_with((), move |_| {
@@ -200,6 +229,11 @@ fn Shell(props: &ShellProps) -> Html {
                 }
                 if let Some(banner) = banner {
                     <GoogleBanner banner={banner} />
+                }
+                if offline {
+                    <p class="offline" role="status" data-testid="offline">
+                        {"Offline: the server cannot be reached, so this is your library as you last saw it. Changes need a connection."}
+                    </p>
                 }
                 if let Some(message) = &*account_error {
                     <p class="error" role="alert" id="account-error">{ message }</p>
