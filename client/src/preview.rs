@@ -1,7 +1,11 @@
 //! The preview Web Worker: it judges a photo off the page's main thread, so the grid never
-//! freezes. It fetches the photo's `analysis` image (the server's lossless 512-px luma PNG:
-//! exactly the pixels the server's verification judges), decodes it and runs
-//! `shared::kernel`, the same code as the server, so the preview is the verdict to come.
+//! freezes, with `shared::kernel`, the same code as the server, so the preview is the verdict
+//! to come. Two sources:
+//! - a stored photo: its `analysis` image (the server's lossless 512-px luma PNG: exactly the
+//!   pixels the server's verification judges);
+//! - a file the user just dropped, before its upload ends: read through a `blob:` URL and
+//!   decoded by `shared::media`, the server's own reading (format by content, luma decode,
+//!   EXIF exposure hints and orientation).
 
 use gloo_worker::{HandlerId, Worker, WorkerScope};
 use serde::{Deserialize, Serialize};
@@ -19,6 +23,13 @@ pub enum PreviewRequest {
         /// The page's origin: the worker runs from a `blob:` URL, against which a path
         /// cannot be resolved.
         origin: String,
+    },
+    /// Judge this file, not uploaded yet.
+    AnalyzeFile {
+        /// The page's number for the file.
+        key: u32,
+        /// A `blob:` URL of the file (the worker reads it; no copy crosses the message).
+        url: String,
     },
 }
 
@@ -39,6 +50,16 @@ pub enum PreviewResponse {
         /// The kernel's score, or the reason it could not run.
         score: Result<f32, String>,
         /// Milliseconds from the request reaching the worker to the score (fetch, decode,
+        /// kernel).
+        millis: f64,
+    },
+    /// A file's preview.
+    JudgedFile {
+        /// The page's number for the file.
+        key: u32,
+        /// The kernel's score, or why the file could not be judged.
+        score: Result<f32, String>,
+        /// Milliseconds from the request reaching the worker to the score (read, decode,
         /// kernel).
         millis: f64,
     },
@@ -86,6 +107,26 @@ pub fn score_png(bytes: &[u8]) -> Result<f32, String> {
     kernel::analyze(&gray, None)
         .map(|r| r.blur_score)
         .map_err(|e| e.to_string())
+}
+
+/// The kernel's score of a photo file's bytes, read exactly as the server's verification reads
+/// an upload (`shared::media::decode_gray`, then the kernel with the EXIF hints).
+pub fn score_file(bytes: &[u8]) -> Result<f32, String> {
+    let decoded = shared::media::decode_gray(bytes, &shared::media::MediaLimits::default())
+        .map_err(|e| e.to_string())?;
+    decoded
+        .judge()
+        .map(|r| r.blur_score)
+        .map_err(|e| e.to_string())
+}
+
+async fn judge_file(url: &str) -> Result<f32, String> {
+    let response = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = response.binary().await.map_err(|e| e.to_string())?;
+    score_file(&bytes)
 }
 
 /// The analysis image's URL on the page's origin (so the session cookie or local mode
@@ -141,6 +182,15 @@ impl Worker for PreviewWorker {
                     scope.respond(who, PreviewResponse::Judged { id, score, millis });
                 });
             }
+            PreviewRequest::AnalyzeFile { key, url } => {
+                let scope = scope.clone();
+                let started = now_ms();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let score = judge_file(&url).await;
+                    let millis = now_ms() - started;
+                    scope.respond(who, PreviewResponse::JudgedFile { key, score, millis });
+                });
+            }
         }
     }
 }
@@ -190,6 +240,18 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(score_png(&bytes).map(f32::to_bits), Ok(direct.to_bits()));
+    }
+
+    #[test]
+    fn a_file_scores_as_the_server_reads_it_and_garbage_says_why() {
+        use shared::media::test_images::{encode, pattern};
+        let bytes = encode(&pattern(96, 64), image::ImageFormat::Jpeg);
+        let direct = shared::media::decode_gray(&bytes, &Default::default())
+            .and_then(|d| d.judge().map_err(|e| shared::media::MediaError::Corrupt(e.to_string())))
+            .map(|r| r.blur_score.to_bits());
+        assert_eq!(score_file(&bytes).map(f32::to_bits).ok(), direct.ok());
+        assert!(score_file(b"").is_err_and(|e| e.contains("empty")));
+        assert!(score_file(b"not a photo at all").is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! most four) and the scores they found, by photo. A grid asks for the photos it shows that
 //! have no verified score yet; each score is shown on its card at once and sent to the server
 //! (`PUT /photos/{id}/preview`), which keeps it until its own verified score replaces it.
+//! Files the user adds are judged from the file itself while they upload; their scores are
+//! kept by file name and size, which the photo they become carries.
 //!
 //! The state is a plain reducer, so its rules are tested natively.
 
@@ -34,6 +36,15 @@ pub struct Previews {
     pub asked: HashSet<i64>,
     /// Milliseconds from asking to the answer on the page, in the order answers came.
     pub timings: Vec<f64>,
+    /// Scores of added files, by (file name, size in bytes).
+    pub files: HashMap<(String, i64), f64>,
+    /// Added files being judged, by (file name, size): the grid does not ask for the
+    /// analysis image of the photos they become.
+    pub files_pending: HashSet<(String, i64)>,
+    /// Added files handed to the workers, and how many of them could not be judged.
+    pub files_asked: usize,
+    /// See `files_asked`.
+    pub files_failed: usize,
 }
 
 /// What changes the previews.
@@ -49,6 +60,17 @@ pub enum PreviewAction {
         score: Result<f32, String>,
         /// Milliseconds from asking to the answer.
         millis: f64,
+    },
+    /// These added files (name, size) were handed to the workers.
+    FilesAsked(Vec<(String, i64)>),
+    /// A worker judged an added file.
+    FileJudged {
+        /// Its name.
+        name: String,
+        /// Its size in bytes.
+        size: i64,
+        /// Its score, or why there is none.
+        score: Result<f32, String>,
     },
 }
 
@@ -70,6 +92,20 @@ impl Reducible for Previews {
                 }
                 p.timings.push(millis);
             }
+            PreviewAction::FilesAsked(keys) => {
+                p.files_asked += keys.len();
+                p.files_pending.extend(keys);
+            }
+            PreviewAction::FileJudged { name, size, score } => {
+                let key = (name, size);
+                p.files_pending.remove(&key);
+                match score {
+                    Ok(s) => {
+                        p.files.insert(key, f64::from(s));
+                    }
+                    Err(_) => p.files_failed += 1,
+                }
+            }
         }
         Rc::new(p)
     }
@@ -81,7 +117,14 @@ pub struct Pool {
     origin: String,
     next: Cell<usize>,
     asked_at: RefCell<HashMap<i64, f64>>,
+    /// Files being judged: their name, size and `blob:` URL (revoked once answered).
+    files: RefCell<HashMap<u32, (String, i64, String)>>,
+    next_file: Cell<u32>,
 }
+
+/// Most files of one addition previewed from the file: the rest are verified by the server
+/// first anyway, long before a single worker would reach them.
+pub const MAX_FILE_PREVIEWS: usize = 200;
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,7 +153,19 @@ impl Pool {
                     let pool = pool.clone();
                     PreviewWorker::spawner()
                         .callback(move |response| {
-                            if let PreviewResponse::Judged { id, score, .. } = response {
+                            if let PreviewResponse::JudgedFile { key, score, .. } = response {
+                                let file = pool
+                                    .upgrade()
+                                    .and_then(|p| p.files.borrow_mut().remove(&key));
+                                if let Some((name, size, url)) = file {
+                                    let _ = web_sys::Url::revoke_object_url(&url);
+                                    previews.dispatch(PreviewAction::FileJudged {
+                                        name,
+                                        size,
+                                        score,
+                                    });
+                                }
+                            } else if let PreviewResponse::Judged { id, score, .. } = response {
                                 let asked = pool
                                     .upgrade()
                                     .and_then(|p| p.asked_at.borrow_mut().remove(&id));
@@ -135,6 +190,8 @@ impl Pool {
                     .unwrap_or_default(),
                 next: Cell::new(0),
                 asked_at: RefCell::new(HashMap::new()),
+                files: RefCell::new(HashMap::new()),
+                next_file: Cell::new(0),
             }
         })
     }
@@ -151,6 +208,27 @@ impl Pool {
             id,
             origin: self.origin.clone(),
         });
+    }
+
+    /// Hands one added file to the next worker; false when it cannot be (no workers, or no
+    /// URL for the file).
+    pub fn ask_file(&self, file: &web_sys::File) -> bool {
+        if self.bridges.is_empty() {
+            return false;
+        }
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(file) else {
+            return false;
+        };
+        let key = self.next_file.get();
+        self.next_file.set(key.wrapping_add(1));
+        let size = file.size() as i64;
+        self.files
+            .borrow_mut()
+            .insert(key, (file.name(), size, url.clone()));
+        let i = self.next.get() % self.bridges.len();
+        self.next.set(i + 1);
+        self.bridges[i].send(PreviewRequest::AnalyzeFile { key, url });
+        true
     }
 
     /// Workers in the pool.
@@ -181,6 +259,8 @@ impl PreviewHandle {
         let ids: Vec<i64> = photos
             .into_iter()
             .filter(|p| needs_preview(p) && !self.state.asked.contains(&p.id))
+            // Judged, or being judged, from the file it was added from.
+            .filter(|p| !from_file(&self.state, p))
             .map(|p| p.id)
             .collect();
         if ids.is_empty() {
@@ -192,14 +272,68 @@ impl PreviewHandle {
         self.state.dispatch(PreviewAction::Asked(ids));
     }
 
+    /// Asks for the previews of files being added (the first [`MAX_FILE_PREVIEWS`]).
+    pub fn ask_files(&self, files: &[web_sys::File]) {
+        let asked: Vec<(String, i64)> = files
+            .iter()
+            .take(MAX_FILE_PREVIEWS)
+            .filter(|f| self.pool.ask_file(f))
+            .map(|f| (f.name(), f.size() as i64))
+            .collect();
+        if !asked.is_empty() {
+            self.state.dispatch(PreviewAction::FilesAsked(asked));
+        }
+    }
+
+    /// Where the preview shown for a photo comes from (see [`source_of`]).
+    pub fn source_of(&self, photo: &shared::api::Photo) -> Option<&'static str> {
+        source_of(&self.state, photo)
+    }
+
     /// The preview of a photo: the page's own, else the one the server kept.
     pub fn score_of(&self, photo: &shared::api::Photo) -> Option<f64> {
-        self.state
-            .scores
-            .get(&photo.id)
-            .copied()
-            .or(photo.preview_score)
+        preview_of(&self.state, photo)
     }
+}
+
+/// The preview shown for a photo: the page's by photo, else (while it is unverified) the one
+/// of the file it was added from, else the one the server kept.
+pub fn preview_of(previews: &Previews, photo: &shared::api::Photo) -> Option<f64> {
+    previews
+        .scores
+        .get(&photo.id)
+        .copied()
+        .or_else(|| file_score(previews, photo))
+        .or(photo.preview_score)
+}
+
+/// Where [`preview_of`] found the preview: `page`, `file` or `server`.
+pub fn source_of(previews: &Previews, photo: &shared::api::Photo) -> Option<&'static str> {
+    if previews.scores.contains_key(&photo.id) {
+        Some("page")
+    } else if file_score(previews, photo).is_some() {
+        Some("file")
+    } else {
+        photo.preview_score.map(|_| "server")
+    }
+}
+
+fn file_key(photo: &shared::api::Photo) -> Option<(String, i64)> {
+    Some((photo.filename.clone(), photo.size_bytes?))
+}
+
+/// The score of the file an unverified photo was added from.
+fn file_score(previews: &Previews, photo: &shared::api::Photo) -> Option<f64> {
+    if photo.verified {
+        return None;
+    }
+    previews.files.get(&file_key(photo)?).copied()
+}
+
+/// Whether the photo's preview comes, or will come, from the file it was added from.
+fn from_file(previews: &Previews, photo: &shared::api::Photo) -> bool {
+    file_key(photo)
+        .is_some_and(|k| previews.files.contains_key(&k) || previews.files_pending.contains(&k))
 }
 
 /// Whether a photo is worth previewing: the server has not judged it, and can serve it.
@@ -243,6 +377,43 @@ mod tests {
         assert_eq!(pool_size(2), 1);
         assert_eq!(pool_size(4), 3);
         assert_eq!(pool_size(64), MAX_WORKERS);
+    }
+
+    #[test]
+    fn a_files_preview_follows_it_into_the_photo_it_became_until_verified() {
+        let p = Rc::new(Previews::default()).reduce(PreviewAction::FilesAsked(vec![
+            ("a.jpg".into(), 1234),
+            ("b.jpg".into(), 9),
+        ]));
+        assert!(p.files_pending.contains(&("a.jpg".to_string(), 1234)));
+        let p = p.reduce(PreviewAction::FileJudged {
+            name: "a.jpg".into(),
+            size: 1234,
+            score: Ok(0.75),
+        });
+        let p = p.reduce(PreviewAction::FileJudged {
+            name: "b.jpg".into(),
+            size: 9,
+            score: Err("the file is empty".into()),
+        });
+        assert_eq!((p.files_asked, p.files_failed), (2, 1));
+        assert!(p.files_pending.is_empty());
+        let mut photo: shared::api::Photo = serde_json::from_value(serde_json::json!({
+            "id": 5, "filename": "a.jpg", "source": "local", "mime_type": "image/jpeg",
+            "size_bytes": 1234, "width": 10, "height": 10, "blur_score": null,
+            "is_blurred": null, "blur_type": null, "motion_angle_deg": null,
+            "preview_score": null, "status": "queued", "verified": false, "error": null,
+            "processed_at": null, "created_at": 0
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(preview_of(&p, &photo), Some(0.75));
+        assert_eq!(source_of(&p, &photo), Some("file"));
+        assert!(from_file(&p, &photo), "its analysis image is not asked for");
+        photo.size_bytes = Some(1235);
+        assert_eq!(preview_of(&p, &photo), None, "another file of the same name");
+        photo.size_bytes = Some(1234);
+        photo.verified = true;
+        assert_eq!(preview_of(&p, &photo), None, "the verdict replaces it");
     }
 
     #[test]

@@ -1,10 +1,39 @@
 //! The progress of the user's work: "Uploaded n of N", the files refused with the server's
-//! reason, and the verification or tagging batch (done / failed / total). It is an `aria-live` region,
+//! reason, the added files previewed in the browser meanwhile, and the verification or tagging
+//! batch (done / failed / total). It is an `aria-live` region,
 //! so screen readers announce each step.
 
 use yew::prelude::*;
 
 use crate::library::{BatchKind, BatchProgress, LibraryHandle, UploadProgress};
+use crate::previews::{PreviewHandle, Previews};
+
+/// What the browser found in the added files while they upload: judged, of asked, and how
+/// many of those look blurred under `threshold`.
+pub fn file_preview_text(previews: &Previews, threshold: f64) -> Option<String> {
+    if previews.files_asked == 0 {
+        return None;
+    }
+    let judged = previews.files.len() + previews.files_failed;
+    let blurred = previews.files.values().filter(|s| **s >= threshold).count();
+    Some(format!(
+        "Previewed in your browser: {judged} of {} files, {blurred} look blurred.",
+        previews.files_asked
+    ))
+}
+
+fn file_preview_view(previews: &Previews, threshold: Option<f64>) -> Html {
+    let Some(text) = threshold.and_then(|t| file_preview_text(previews, t)) else {
+        return html! {};
+    };
+    html! {
+        <div class="activity-row muted" data-testid="file-previews"
+             data-judged={previews.files.len().to_string()}
+             data-asked={previews.files_asked.to_string()}>
+            { text }
+        </div>
+    }
+}
 
 fn upload_view(upload: &UploadProgress) -> Html {
     let text = if upload.finished {
@@ -85,9 +114,11 @@ pub fn ActivityPanel() -> Html {
     let Some(library) = use_context::<LibraryHandle>() else {
         return html! {};
     };
+    let previews = use_context::<PreviewHandle>();
     html! {
         <div class="activity" aria-live="polite" data-testid="activity">
             { library.upload.as_ref().map(upload_view).unwrap_or_default() }
+            { previews.map(|p| file_preview_view(&p.state, library.threshold)).unwrap_or_default() }
             { library.batch.as_ref().map(|b| batch_view(b, library.streaming)).unwrap_or_default() }
             if let Some(error) = &library.error {
                 <p class="error" role="alert" data-testid="activity-error">{ error }</p>

@@ -61,6 +61,10 @@ pub struct PhotoCardProps {
     /// The browser's preview score (this page's, or the one the server kept).
     #[prop_or_default]
     pub preview: Option<f64>,
+    /// Where the preview came from: `page` (this page's worker, from the analysis image),
+    /// `file` (from the file as it was added) or `server` (kept by the server).
+    #[prop_or_default]
+    pub preview_from: Option<&'static str>,
     /// The user's threshold, once loaded (the preview's verdict is judged against it).
     #[prop_or_default]
     pub threshold: Option<f64>,
@@ -237,7 +241,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         <li class={classes!("card", verdict, props.selected.then_some("selected"))}
             data-testid="photo-card" data-photo-id={id.to_string()} data-status={status_class}
             data-verdict={verdict} data-selected={props.selected.to_string()}
-            data-preview={props.preview.map(|s| format!("{s:.4}"))}>
+            data-preview={props.preview.map(|s| s.to_string())}
+            data-preview-from={props.preview_from}>
             <div class="thumb">
                 { thumb }
                 <input type="checkbox" class="select" checked={props.selected} onclick={on_select}

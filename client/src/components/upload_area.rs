@@ -1,6 +1,6 @@
 //! The upload area: a drop zone for files or whole folders, and "Add photos" / "Add a
 //! folder" inputs for the keyboard and for touch screens. Whatever arrives is uploaded and
-//! then verified ([`crate::work::upload_and_verify`]).
+//! then verified ([`crate::work::upload_and_verify`]), and previewed from the files meanwhile.
 
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, HtmlInputElement};
@@ -8,11 +8,16 @@ use yew::prelude::*;
 
 use crate::files::{self, Dropped};
 use crate::library::LibraryHandle;
+use crate::previews::PreviewHandle;
 use crate::work;
 
-fn start(library: &LibraryHandle, files: Vec<web_sys::File>) {
+/// Uploads and verifies `files`; meanwhile the preview workers judge them from the files.
+pub fn start(library: &LibraryHandle, previews: Option<&PreviewHandle>, files: Vec<web_sys::File>) {
     if files.is_empty() {
         return;
+    }
+    if let Some(previews) = previews {
+        previews.ask_files(&files);
     }
     wasm_bindgen_futures::spawn_local(work::upload_and_verify(library.clone(), files));
 }
@@ -30,6 +35,7 @@ pub struct UploadAreaProps {
 #[component]
 pub fn UploadArea(props: &UploadAreaProps) -> Html {
     let library = use_context::<LibraryHandle>();
+    let previews = use_context::<PreviewHandle>();
     let hovering = use_state(|| false);
     let Some(library) = library else {
         return html! {};
@@ -38,6 +44,7 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
 
     let on_input = {
         let library = library.clone();
+        let previews = previews.clone();
         Callback::from(move |e: Event| {
             let Some(input) = e
                 .target()
@@ -51,7 +58,7 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
                 .unwrap_or_default();
             // Cleared so that choosing the same files again fires `change` again.
             input.set_value("");
-            start(&library, chosen);
+            start(&library, previews.as_ref(), chosen);
         })
     };
     let on_drag_over = {
@@ -68,6 +75,7 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
     };
     let on_drop = {
         let library = library.clone();
+        let previews = previews.clone();
         let hovering = hovering.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
@@ -77,9 +85,10 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
             };
             let dropped = Dropped::take(&data);
             let library = library.clone();
+            let previews = previews.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let files = dropped.files().await;
-                start(&library, files);
+                start(&library, previews.as_ref(), files);
             });
         })
     };

@@ -113,11 +113,15 @@ pub fn DebugPage() -> Html {
         html! {
             <p id="preview-stats" data-workers={h.pool.size().to_string()}
                data-count={t.len().to_string()}
+               data-files={h.state.files.len().to_string()}
                data-median-ms={median.map(|m| format!("{m:.1}"))}
                data-p95-ms={p95.map(|m| format!("{m:.1}"))}>
                 { format!("Instant preview: {} workers; {} photos asked for, {} answered on this page", h.pool.size(), h.state.asked.len(), t.len()) }
                 if let (Some(m), Some(p)) = (median, p95) {
                     { format!(", {} median, {} p95 from asking to the score", crate::format::latency(m), crate::format::latency(p)) }
+                }
+                if h.state.files_asked > 0 {
+                    { format!("; {} of {} added files previewed from the file", h.state.files.len(), h.state.files_asked) }
                 }
                 if !h.state.failed.is_empty() {
                     { format!("; {} could not be previewed", h.state.failed.len()) }

@@ -740,6 +740,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                                selected={grid.selected.contains(&photo.id)}
                                on_select={on_select.clone()}
                                preview={previews.as_ref().and_then(|h| h.score_of(photo))}
+                               preview_from={previews.as_ref().and_then(|h| h.source_of(photo))}
                                threshold={library.as_ref().and_then(|l| l.threshold)}
                                on_tag={on_tag.clone()}
                                on_tag_filter={on_tag_filter.clone()} />

@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn the_motion_angle_is_reported_as_the_photo_is_shown() {
-        use crate::media::decode::tests::with_exif_orientation;
+        use shared::media::test_images::with_exif_orientation;
         use shared::kernel::samples;
         // Horizontal shake on the stored pixels.
         let sharp = samples::texture(480, 360, 7, 0, 255).unwrap();

@@ -170,7 +170,7 @@ fn is_progressive(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::decode::tests::{encode, pattern};
+    use shared::media::test_images::{encode, pattern};
 
     fn png16(width: u32, height: u32) -> Vec<u8> {
         let img = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(width, height, |x, y| {

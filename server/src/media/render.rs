@@ -195,24 +195,13 @@ fn jpeg_at_reduced_scale(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A grey PNG with a diagonal pattern.
-    pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
-        let img = image::GrayImage::from_fn(width, height, |x, y| {
-            image::Luma([((x * 7 + y * 3) % 256) as u8])
-        });
-        let mut out = Vec::new();
-        DynamicImage::ImageLuma8(img)
-            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-            .unwrap();
-        out
-    }
+    use shared::media::test_images::png;
 
     #[test]
     fn thumbnails_of_sideways_stored_photos_are_upright() {
-        use crate::media::decode::tests::{encode, with_exif_orientation};
+        use shared::media::test_images::{encode, with_exif_orientation};
         // Stored 400×200: dark everywhere but a bright top-left quarter, so every one of the
         // eight orientations puts the bright corner in a different place or shape.
         let stored = image::RgbImage::from_fn(400, 200, |x, y| {

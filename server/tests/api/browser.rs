@@ -834,6 +834,95 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
 /// the one the server's worker computes from the original (the nine real photos of
 /// `tests/photos` and 20 generated ones). No server worker runs here, so every score the server
 /// holds came from the browser. Prints the page's own timing (Debug tab).
+/// Files the user adds are previewed from the files themselves, in the preview workers, by the
+/// server's own reading of a file (`shared::media`) and the same kernel: each preview equals
+/// the score the server's verification gives the same bytes, bit for bit, on the nine real
+/// photos and 20 generated ones. No worker runs, so every preview shown is the file's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_score_them() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir());
+        args.workers = 0;
+    })
+    .await;
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/photos");
+    let folder = tempfile::tempdir().unwrap();
+    let mut expected = std::collections::HashMap::new();
+    let mut paths = Vec::new();
+    let generated = (0..10)
+        .map(|s| (format!("gen-sharp-{s:02}.jpg"), sharp_jpeg(700 + s)))
+        .chain((0..10).map(|s| (format!("gen-blurred-{s:02}.jpg"), blurred_jpeg(800 + s))));
+    let real_photos = std::fs::read_dir(&real)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+    for (name, bytes) in real_photos.chain(generated) {
+        let path = folder.path().join(&name);
+        std::fs::write(&path, &bytes).unwrap();
+        paths.push(path.display().to_string());
+        expected.insert(name, f64::from(kernel_score(&bytes)));
+    }
+    assert_eq!(expected.len(), 29);
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    wait_for(&browser, "input[data-testid='file-input']")
+        .await
+        .send_keys(&paths.join("\n"))
+        .await
+        .unwrap();
+    let judged = browser
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("[data-testid='file-previews'][data-judged='29']"))
+        .await
+        .expect("the added files were never all previewed");
+    let line = judged.text().await.unwrap();
+    let blurred = expected.values().filter(|s| **s >= 0.5).count();
+    assert_eq!(
+        line,
+        format!("Previewed in your browser: 29 of 29 files, {blurred} look blurred.")
+    );
+    assert!(
+        eventually(60, || async {
+            count(&browser, "[data-testid='photo-card'][data-preview-from='file']").await == 29
+        })
+        .await,
+        "not every card shows its file's preview: {} of 29",
+        count(&browser, "[data-testid='photo-card'][data-preview-from='file']").await
+    );
+    let mut same = 0;
+    for card in browser
+        .find_all(Locator::Css("[data-testid='photo-card']"))
+        .await
+        .unwrap()
+    {
+        let name = card.find(Locator::Css(".filename")).await.unwrap().text().await.unwrap();
+        let shown: f64 = card.attr("data-preview").await.unwrap().unwrap().parse().unwrap();
+        assert_eq!(
+            shown.to_bits(),
+            expected[&name].to_bits(),
+            "{name}: preview {shown} vs the server's {}",
+            expected[&name]
+        );
+        same += 1;
+    }
+    assert_eq!(same, 29);
+    // Only files were judged: no analysis image was asked for.
+    let stats = wait_for(&browser, "#tab-debug").await;
+    stats.click().await.unwrap();
+    assert_eq!(
+        wait_for(&browser, "#preview-stats").await.attr("data-count").await.unwrap().as_deref(),
+        Some("0")
+    );
+    eprintln!("file previews: 29 of 29 equal to the server's score, bit for bit");
+    browser.close().await.unwrap();
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_will() {
     let client_dir = client_dir();

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, Cursor, Seek};
 
-use shared::kernel::ExposureHints;
+use crate::kernel::ExposureHints;
 
 /// What EXIF says about a photo; defaults (no hints, upright) when EXIF is missing or broken.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -12,7 +12,7 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, ImageReader};
-use shared::kernel::{BlurReport, ExposureHints, GrayImage, KernelError, MAX_SIDE, analyze};
+use crate::kernel::{BlurReport, ExposureHints, GrayImage, KernelError, MAX_SIDE, analyze};
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
@@ -209,22 +209,10 @@ fn decode_generic(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::media::test_images::{encode, pattern, with_exif_orientation};
     use proptest::prelude::*;
-
-    pub(crate) fn pattern(w: u32, h: u32) -> image::RgbImage {
-        image::RgbImage::from_fn(w, h, |x, y| {
-            let v = if (x / 4 + y / 4) % 2 == 0 { 30 } else { 220 };
-            image::Rgb([v, v / 2, 255 - v])
-        })
-    }
-
-    pub(crate) fn encode(img: &image::RgbImage, format: ImageFormat) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        img.write_to(&mut out, format).unwrap();
-        out.into_inner()
-    }
 
     #[test]
     fn png_decodes_to_luma_with_its_size_and_mime() {
@@ -431,25 +419,6 @@ pub(crate) mod tests {
                 ..
             })
         ));
-    }
-
-    /// `jpeg` with an EXIF block (little-endian TIFF, one IFD entry) saying `orientation`.
-    pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-        let mut tiff = b"II*\x00\x08\x00\x00\x00".to_vec();
-        tiff.extend(1u16.to_le_bytes()); // one entry
-        tiff.extend(0x0112u16.to_le_bytes()); // Orientation
-        tiff.extend(3u16.to_le_bytes()); // SHORT
-        tiff.extend(1u32.to_le_bytes()); // count
-        tiff.extend(u32::from(orientation).to_le_bytes()); // value, left-aligned
-        tiff.extend(0u32.to_le_bytes()); // no next IFD
-        let mut app1 = b"Exif\x00\x00".to_vec();
-        app1.extend(tiff);
-        let mut out = jpeg[..2].to_vec();
-        out.extend([0xFF, 0xE1]);
-        out.extend(((app1.len() + 2) as u16).to_be_bytes());
-        out.extend(app1);
-        out.extend(&jpeg[2..]);
-        out
     }
 
     #[test]

@@ -128,7 +128,7 @@ fn colour_table_len(packed: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::render::tests::png;
+    use crate::media::test_images::png;
 
     fn gif(frames: usize, side: u16) -> Vec<u8> {
         use image::codecs::gif::GifEncoder;
