@@ -116,10 +116,11 @@ fn Shell(props: &ShellProps) -> Html {
         Some(library.clone()),
         account::pick_blocked(me.as_deref()),
     );
-    // Photos shared to the installed app arrive as `/?shared=N`: uploaded and verified like
-    // photos chosen in the page.
+    // Photos shared to the installed app arrive as `/?shared=N`: previewed, uploaded and
+    // verified like photos chosen in the page.
     {
         let library = library.clone();
+        let previews = preview_handle.clone();
         use_effect_with((), move |_| {
             let Some(announced) = crate::install::shared_count() else {
                 return;
@@ -127,7 +128,7 @@ fn Shell(props: &ShellProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match crate::install::take_shared().await {
                     Ok(files) if !files.is_empty() => {
-                        crate::work::upload_and_verify(library, files).await;
+                        crate::components::upload_area::start(&library, Some(&previews), files);
                     }
                     Ok(_) if announced == 0 => library.dispatch(LibraryAction::Failed(
                         "The share held no photos to add.".into(),

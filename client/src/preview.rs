@@ -247,7 +247,10 @@ mod tests {
         use shared::media::test_images::{encode, pattern};
         let bytes = encode(&pattern(96, 64), image::ImageFormat::Jpeg);
         let direct = shared::media::decode_gray(&bytes, &Default::default())
-            .and_then(|d| d.judge().map_err(|e| shared::media::MediaError::Corrupt(e.to_string())))
+            .and_then(|d| {
+                d.judge()
+                    .map_err(|e| shared::media::MediaError::Corrupt(e.to_string()))
+            })
             .map(|r| r.blur_score.to_bits());
         assert_eq!(score_file(&bytes).map(f32::to_bits).ok(), direct.ok());
         assert!(score_file(b"").is_err_and(|e| e.contains("empty")));

@@ -410,7 +410,11 @@ mod tests {
         assert_eq!(source_of(&p, &photo), Some("file"));
         assert!(from_file(&p, &photo), "its analysis image is not asked for");
         photo.size_bytes = Some(1235);
-        assert_eq!(preview_of(&p, &photo), None, "another file of the same name");
+        assert_eq!(
+            preview_of(&p, &photo),
+            None,
+            "another file of the same name"
+        );
         photo.size_bytes = Some(1234);
         photo.verified = true;
         assert_eq!(preview_of(&p, &photo), None, "the verdict replaces it");

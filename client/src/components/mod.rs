@@ -10,7 +10,7 @@ mod photo_card;
 mod photo_view;
 pub mod picker;
 mod threshold;
-mod upload_area;
+pub mod upload_area;
 mod user_menu;
 
 pub use activity::ActivityPanel;

@@ -61,7 +61,7 @@ pub fn DebugPage() -> Html {
                     PreviewResponse::Pong { version, .. } => {
                         worker.set(Some(format!("ready (v{version})")))
                     }
-                    PreviewResponse::Judged { .. } => {}
+                    PreviewResponse::Judged { .. } | PreviewResponse::JudgedFile { .. } => {}
                 })
                 .spawn("/worker.js");
             bridge.send(PreviewRequest::Ping(1));

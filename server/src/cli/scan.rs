@@ -441,8 +441,8 @@ mod tests {
 
     #[test]
     fn the_motion_angle_is_reported_as_the_photo_is_shown() {
-        use shared::media::test_images::with_exif_orientation;
         use shared::kernel::samples;
+        use shared::media::test_images::with_exif_orientation;
         // Horizontal shake on the stored pixels.
         let sharp = samples::texture(480, 360, 7, 0, 255).unwrap();
         let shaken = samples::motion_blur(&sharp, 15, 1, 0).unwrap();

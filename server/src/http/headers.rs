@@ -24,6 +24,8 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
 /// - `'wasm-unsafe-eval'`: compiling the app's WebAssembly (and the preview worker's).
 /// - `worker-src 'self' blob:`: the preview worker is `/worker.js`; gloo-worker may wrap it in
 ///   a blob URL.
+/// - `connect-src 'self' blob:`: the API, and the preview worker reading a file being added
+///   through its `blob:` URL (local data only, never the network).
 /// - `style-src-attr 'unsafe-inline'`: the score bars set a width through a `style` attribute
 ///   (attributes cannot run script).
 /// - `img-src`: photos and thumbnails come from this origin (Google's through the proxy), blob
@@ -36,7 +38,7 @@ pub(super) fn app_csp(script_hashes: &[String]) -> String {
         scripts.push('\'');
     }
     format!(
-        "default-src 'self'; script-src {scripts}; worker-src 'self' blob:; connect-src 'self'; \
+        "default-src 'self'; script-src {scripts}; worker-src 'self' blob:; connect-src 'self' blob:; \
          img-src 'self' data: blob: https://*.googleusercontent.com; style-src 'self'; \
          style-src-attr 'unsafe-inline'; font-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"

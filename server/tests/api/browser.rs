@@ -858,7 +858,12 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        });
     for (name, bytes) in real_photos.chain(generated) {
         let path = folder.path().join(&name);
         std::fs::write(&path, &bytes).unwrap();
@@ -874,12 +879,20 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
         .send_keys(&paths.join("\n"))
         .await
         .unwrap();
-    let judged = browser
+    let judged = match browser
         .wait()
         .at_most(Duration::from_secs(120))
-        .for_element(Locator::Css("[data-testid='file-previews'][data-judged='29']"))
+        .for_element(Locator::Css(
+            "[data-testid='file-previews'][data-judged='29']",
+        ))
         .await
-        .expect("the added files were never all previewed");
+    {
+        Ok(line) => line,
+        Err(e) => panic!(
+            "the added files were never all previewed ({e}): {:?}",
+            text_of(&browser, "[data-testid='file-previews']").await
+        ),
+    };
     let line = judged.text().await.unwrap();
     let blurred = expected.values().filter(|s| **s >= 0.5).count();
     assert_eq!(
@@ -888,11 +901,20 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
     );
     assert!(
         eventually(60, || async {
-            count(&browser, "[data-testid='photo-card'][data-preview-from='file']").await == 29
+            count(
+                &browser,
+                "[data-testid='photo-card'][data-preview-from='file']",
+            )
+            .await
+                == 29
         })
         .await,
         "not every card shows its file's preview: {} of 29",
-        count(&browser, "[data-testid='photo-card'][data-preview-from='file']").await
+        count(
+            &browser,
+            "[data-testid='photo-card'][data-preview-from='file']"
+        )
+        .await
     );
     let mut same = 0;
     for card in browser
@@ -900,8 +922,20 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
         .await
         .unwrap()
     {
-        let name = card.find(Locator::Css(".filename")).await.unwrap().text().await.unwrap();
-        let shown: f64 = card.attr("data-preview").await.unwrap().unwrap().parse().unwrap();
+        let name = card
+            .find(Locator::Css(".filename"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let shown: f64 = card
+            .attr("data-preview")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(
             shown.to_bits(),
             expected[&name].to_bits(),
@@ -915,7 +949,12 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
     let stats = wait_for(&browser, "#tab-debug").await;
     stats.click().await.unwrap();
     assert_eq!(
-        wait_for(&browser, "#preview-stats").await.attr("data-count").await.unwrap().as_deref(),
+        wait_for(&browser, "#preview-stats")
+            .await
+            .attr("data-count")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("0")
     );
     eprintln!("file previews: 29 of 29 equal to the server's score, bit for bit");

@@ -11,8 +11,8 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader};
 use crate::kernel::{BlurReport, ExposureHints, GrayImage, KernelError, MAX_SIDE, analyze};
+use image::{DynamicImage, ImageFormat, ImageReader};
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;

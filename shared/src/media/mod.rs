@@ -18,8 +18,8 @@ pub mod test_images;
 
 use std::io::{BufRead, Cursor, Seek};
 
-use image::{ImageFormat, ImageReader};
 use crate::kernel::MAX_SIDE;
+use image::{ImageFormat, ImageReader};
 
 pub use self::decode::{DecodedImage, decode_gray};
 pub use self::probe::{Probe, probe};
@@ -152,10 +152,7 @@ pub fn check_format(
 }
 
 /// The size the header of `bytes` announces.
-pub fn header_dimensions(
-    bytes: &[u8],
-    format: ImageFormat,
-) -> Result<(u32, u32), MediaError> {
+pub fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), MediaError> {
     dimensions_in(Cursor::new(bytes), format)
 }
 
@@ -191,11 +188,7 @@ pub fn dimensions_in<R: BufRead + Seek>(
 }
 
 /// Refuses an image with no pixels, more than the limit, or a side over the kernel's maximum.
-pub fn check_pixels(
-    width: u32,
-    height: u32,
-    limits: &MediaLimits,
-) -> Result<(), MediaError> {
+pub fn check_pixels(width: u32, height: u32, limits: &MediaLimits) -> Result<(), MediaError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels || width > MAX_SIDE || height > MAX_SIDE {
         return Err(MediaError::TooManyPixels {

@@ -59,4 +59,3 @@ pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     out.extend(&jpeg[2..]);
     out
 }
-
