@@ -217,10 +217,11 @@ impl Run<'_> {
     /// Uploads these pending items, a few at a time; each ends `uploaded`, `skipped` (link
     /// expired) or `failed`.
     async fn upload(&mut self, token: &str, items: Vec<ItemRow>) -> Result<(), Stop> {
+        let this = &*self;
         let results: Vec<(ItemRow, Result<String, GoogleError>)> =
             futures_util::stream::iter(items)
                 .map(|item| async move {
-                    let outcome = self.upload_one(token, &item).await;
+                    let outcome = this.upload_one(token, &item).await;
                     (item, outcome)
                 })
                 .buffer_unordered(PARALLEL_UPLOADS)
