@@ -10,6 +10,7 @@ use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipEntryBuilder};
 use bytes::Bytes;
 use futures_util::{AsyncWriteExt, Stream, StreamExt};
+use shared::api::ApiBlurType;
 use tokio::io::AsyncReadExt;
 
 use crate::app::Deps;
@@ -101,10 +102,12 @@ async fn write(
                 .blur_score
                 .map(|s| format!("{s:.4}"))
                 .unwrap_or_default();
+            // The type as the API shows it (`none` for a clear photo).
+            let kind = crate::db::photos::api_blur_type(item.is_blurred, item.blur_type.as_deref());
             csv.write_record([
                 item.file_name.as_str(),
                 score.as_str(),
-                item.blur_type.as_deref().unwrap_or(""),
+                kind.map_or("", ApiBlurType::as_str),
             ])?;
         }
     }

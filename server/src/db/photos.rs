@@ -81,17 +81,23 @@ fn columns_of_p() -> String {
         .join(", ")
 }
 
+/// The blur type the API shows: `none` for a photo clear under its owner's threshold, else
+/// the kernel's kind; absent until verified.
+pub fn api_blur_type(is_blurred: Option<i64>, kernel_kind: Option<&str>) -> Option<ApiBlurType> {
+    is_blurred.map(|b| match (b == 1, kernel_kind) {
+        (false, _) => ApiBlurType::None,
+        (true, Some("motion")) => ApiBlurType::Motion,
+        (true, _) => ApiBlurType::Defocus,
+    })
+}
+
 impl PhotoRow {
     /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
     /// in the same transaction, so what a photo says always matches the filter it is listed
     /// under.
     pub fn to_api(&self) -> Photo {
         let is_blurred = self.is_blurred.map(|b| b == 1);
-        let blur_type = is_blurred.map(|blurred| match (blurred, self.blur_type.as_deref()) {
-            (false, _) => ApiBlurType::None,
-            (true, Some("motion")) => ApiBlurType::Motion,
-            (true, _) => ApiBlurType::Defocus,
-        });
+        let blur_type = api_blur_type(self.is_blurred, self.blur_type.as_deref());
         let status = match self.status.as_str() {
             "queued" => VerificationStatus::Queued,
             "done" => VerificationStatus::Done,

@@ -14,9 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
-use shared::api::{
-    Album, AlbumItemsPage, AlbumList, AlbumProgress, AlbumStatus, CreateAlbumRequest,
-};
+use shared::api::{Album, AlbumItemsPage, AlbumList, AlbumProgress, CreateAlbumRequest};
 
 use super::extract::{ApiQuery, IdPath};
 use super::state::AppState;
@@ -184,44 +182,50 @@ pub async fn resume(
 
 /// An album's progress as server-sent events: an `album` event (`AlbumProgress`) whenever it
 /// changes, ending once the album is done or failed, at shutdown, or after
-/// `CLASSIFY_STREAM_MAX_SECS` (the browser's EventSource reconnects).
+/// `CLASSIFY_STREAM_MAX_SECS` (the browser's EventSource reconnects). It counts against the
+/// user's `CLASSIFY_MAX_STREAMS_PER_USER`, as a batch's stream does.
 #[utoipa::path(get, path = "/albums/{id}/events", tag = "albums", params(("id" = i64, Path, description = "Album id")),
     responses((status = 200, description = "text/event-stream of `album` events", content_type = "text/event-stream"),
-        (status = 404, body = shared::api::ErrorResponse)))]
+        (status = 404, body = shared::api::ErrorResponse),
+        (status = 429, description = "Too many progress streams open for this user", body = shared::api::ErrorResponse)))]
 pub async fn events(
     State(state): State<AppState>,
     user: CurrentUser,
     IdPath(id): IdPath,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let first = progress(&state, &owned(&state, user.id(), id).await?).await?;
+    let slot = state
+        .watch
+        .slot(user.id())
+        .map_err(|e| AppError::TooManyRequests(e.to_string()))?;
     let deadline = tokio::time::Instant::now() + state.stream_max;
     let user_id = user.id();
     let stream = futures_util::stream::unfold(
-        (Some(first), None::<AlbumProgress>, false),
-        move |(next, last, finished)| {
+        (Some(first), None::<AlbumProgress>, slot),
+        move |(next, last, slot)| {
             let state = state.clone();
             async move {
-                if finished {
+                if last.as_ref().is_some_and(|p| p.status.is_final()) {
                     return None;
                 }
                 let mut current = next;
                 while current.is_none() || current == last {
-                    if tokio::time::Instant::now() >= deadline {
-                        return None;
+                    tokio::select! {
+                        () = slot.closed() => return None,
+                        () = tokio::time::sleep_until(deadline) => return None,
+                        () = tokio::time::sleep(POLL) => {}
                     }
-                    tokio::time::sleep(POLL).await;
                     let row = db_albums::get(state.deps.db.pool(), user_id, id)
                         .await
                         .ok()??;
                     current = progress(&state, &row).await.ok();
                 }
                 let p = current?;
-                let done = p.status.is_final();
                 let event = Event::default()
                     .event("album")
                     .json_data(&p)
                     .unwrap_or_else(|_| Event::default().event("album"));
-                Some((Ok(event), (None, Some(p), done)))
+                Some((Ok(event), (None, Some(p), slot)))
             }
         },
     );
@@ -298,16 +302,5 @@ async fn view(state: &AppState, row: &AlbumRow, from: i64, limit: i64) -> Result
             .collect(),
         next_cursor,
     };
-    let mut album = albums::to_api(row, counts, page);
-    // A job that ran out of attempts (its workers kept dying) leaves the album as it was:
-    // say so rather than "running" forever.
-    if matches!(album.status, AlbumStatus::Queued | AlbumStatus::Running)
-        && let Some(job_id) = row.job_id
-        && let Some(job) = crate::db::jobs::get(pool, job_id).await?
-        && job.status == "failed"
-    {
-        album.status = AlbumStatus::Failed;
-        album.error = job.error;
-    }
-    Ok(album)
+    Ok(albums::to_api(row, counts, page))
 }

@@ -294,8 +294,11 @@ impl Worker {
             swept.exhausted += 1;
             let reason = job.error.unwrap_or_default();
             tracing::warn!(job_id = job.id, %reason, "job failed for good");
-            self.note_photo_failure(JobKind::parse(&job.kind), job.photo_id, &reason)
-                .await?;
+            let kind = JobKind::parse(&job.kind);
+            self.note_photo_failure(kind, job.photo_id, &reason).await?;
+            if kind == Some(JobKind::Album) {
+                album::job_exhausted(&self.deps, job.id, &reason).await?;
+            }
         }
         let expired = jobs::lease_expired(self.pool(), now, 1000).await?;
         swept.expired = self.deps.queue.push_many(&expired).await?;

@@ -1,48 +1,20 @@
-//! The `album` job (`JobKind::Album`): fills a Google Photos album with copies of the chosen
-//! photos. The Library API only adds items the app uploaded to albums the app created, so:
-//! create the album once (its id stored before anything uses it), then rounds of up to 50
-//! photos: fetch each original (a Google photo's `=d`, a local photo's blob) and upload it
-//! (raw protocol, a few at a time), then one `batchCreate` of the round's tokens, serially (one
-//! album job per user at a time). Every item's state is stored as it moves (pending → uploaded
-//! → creating → added | skipped | failed), so a killed worker's successor continues where it
-//! stopped.
-//!
-//! **Exactly once.** An item is claimed `creating` (a conditional UPDATE) before it is sent,
-//! so two runs never send the same item. A run that finds `creating` items (its predecessor
-//! died between sending `batchCreate` and storing the answer, or the answer was a 5xx or a
-//! timeout) does not send them again blindly: it waits until that request must have ended
-//! (the Google request timeout since the claim), reads the album back (`mediaItems:search`,
-//! app-created album) and matches items by their file name, unique within the album: found
-//! ones are `added`, the rest are sent again. Without the read scope they end `failed` with
-//! the reason, never twice in the album.
-//!
-//! Throttling: 429 and 5xx are retried inside each call (`Retry-After` honoured); a longer
-//! storm makes the job wait and go on (bounded), then retry as a job. The deployment's daily
-//! Library quota stops the job as `paused` until Google's day turns (or a resume request).
+//! One run of an album job: Google's album created once, then rounds of up to 50 photos
+//! (uploads a few at a time, each token stored as it arrives; then one `batchCreate`), every
+//! item's state stored as it moves, and the items a lost `batchCreate` answer left `creating`
+//! settled by reading the album back (see the module above for why that is exactly once).
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 
-use super::{JobError, google_job_error};
+use super::{LINK_EXPIRED, Stop};
 use crate::app::Deps;
 use crate::db::albums::{self, AlbumRow, ItemDetail, ItemRow};
-use crate::db::jobs::JobRow;
 use crate::google::library::{BATCH_LIMIT, ItemResult, NewItem};
 use crate::google::media::MediaParam;
 use crate::google::{Google, GoogleError, account, scopes};
 use crate::time::now_ms;
 
-/// What an album job names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlbumPayload {
-    /// The album.
-    pub album_id: i64,
-}
-
-/// Why an item is left out when its Google link has run out.
-pub const LINK_EXPIRED: &str = "link expired — re-pick to include";
 /// Uploads running at once per job: each holds one original in memory (at most
 /// `CLASSIFY_MAX_FILE_MIB`).
 const PARALLEL_UPLOADS: usize = 4;
@@ -53,92 +25,8 @@ const MAX_THROTTLE_WAITS: u32 = 8;
 /// The longest of those waits.
 const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(60);
 
-/// How a run ended, short of finishing.
-#[derive(Debug)]
-enum Stop {
-    /// The day's quota is spent: pause until it turns.
-    Paused { reason: String, resume_at: i64 },
-    /// Retrying cannot help.
-    Failed(String),
-    /// Try again later (the job system retries).
-    Retry(String),
-}
-
-impl From<GoogleError> for Stop {
-    fn from(e: GoogleError) -> Self {
-        match e {
-            GoogleError::QuotaExhausted { resets_at_ms, .. } => Stop::Paused {
-                reason: format!("{}: {e}", e.code()),
-                resume_at: resets_at_ms,
-            },
-            e => match google_job_error(&e) {
-                JobError::Retryable(r) => Stop::Retry(r),
-                JobError::Permanent(r) => Stop::Failed(r),
-            },
-        }
-    }
-}
-
-impl From<sqlx::Error> for Stop {
-    fn from(e: sqlx::Error) -> Self {
-        Stop::Retry(format!("database: {e}"))
-    }
-}
-
-/// Runs one album job.
-pub async fn run(deps: &Deps, job: &JobRow) -> Result<(), JobError> {
-    let payload: AlbumPayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Permanent(format!("bad album payload: {e}")))?;
-    let pool = deps.db.pool();
-    let retry = |e: sqlx::Error| JobError::Retryable(e.to_string());
-    let Some(album) = albums::get_any(pool, payload.album_id)
-        .await
-        .map_err(retry)?
-    else {
-        return Ok(()); // deleted with its user
-    };
-    if album.job_id != Some(job.id) || !matches!(album.status.as_str(), "queued" | "running") {
-        return Ok(()); // a resume handed the album to another job, or it is settled
-    }
-    let google = deps
-        .google
-        .as_deref()
-        .ok_or_else(|| JobError::Permanent("Google is not configured on this server".into()))?;
-    albums::set_status(pool, album.id, "running", None, None)
-        .await
-        .map_err(retry)?;
-    let outcome = fill(deps, google, &album).await;
-    let last_attempt = job.attempts >= job.max_attempts;
-    let settle = |status: &'static str, reason: Option<String>, resume_at: Option<i64>| async move {
-        albums::set_status(pool, album.id, status, reason.as_deref(), resume_at).await
-    };
-    match outcome {
-        Ok(()) => settle("done", None, None).await.map_err(retry),
-        Err(Stop::Paused { reason, resume_at }) => {
-            tracing::info!(album_id = album.id, %reason, "album paused");
-            settle("paused", Some(reason), Some(resume_at))
-                .await
-                .map_err(retry)
-        }
-        Err(Stop::Failed(reason)) => {
-            settle("failed", Some(reason.clone()), None)
-                .await
-                .map_err(retry)?;
-            Err(JobError::Permanent(reason))
-        }
-        Err(Stop::Retry(reason)) => {
-            if last_attempt {
-                settle("failed", Some(reason.clone()), None)
-                    .await
-                    .map_err(retry)?;
-            }
-            Err(JobError::Retryable(reason))
-        }
-    }
-}
-
 /// Everything a run does, in order; each step is safe to repeat.
-async fn fill(deps: &Deps, google: &Google, album: &AlbumRow) -> Result<(), Stop> {
+pub(super) async fn fill(deps: &Deps, google: &Google, album: &AlbumRow) -> Result<(), Stop> {
     let pool = deps.db.pool();
     let user_id = album.user_id;
     let token = account::access_token(google, &deps.db, user_id, scopes::LIBRARY_APPEND).await?;
@@ -214,59 +102,56 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Uploads these pending items, a few at a time; each ends `uploaded`, `skipped` (link
-    /// expired) or `failed`.
+    /// Uploads these pending items, a few at a time; each ends `uploaded` (stored the moment
+    /// its token arrives, so a killed worker loses at most the uploads in flight), `skipped`
+    /// (link expired) or `failed`.
     async fn upload(&mut self, token: &str, items: Vec<ItemRow>) -> Result<(), Stop> {
         let this = &*self;
-        let results: Vec<(ItemRow, Result<String, GoogleError>)> =
-            futures_util::stream::iter(items)
-                .map(|item| async move {
-                    let outcome = this.upload_one(token, &item).await;
-                    (item, outcome)
-                })
-                .buffer_unordered(PARALLEL_UPLOADS)
-                .collect()
-                .await;
+        let mut results = futures_util::stream::iter(items)
+            .map(|item| async move {
+                let outcome = this.upload_one(token, &item).await;
+                (item, outcome)
+            })
+            .buffer_unordered(PARALLEL_UPLOADS);
         let mut stop: Option<GoogleError> = None;
-        for (item, outcome) in results {
-            let (to, detail) = match &outcome {
-                Ok(upload_token) => ("uploaded", ItemDetail::Uploaded(upload_token)),
-                Err(GoogleError::LinkExpired) => ("skipped", ItemDetail::Reason(LINK_EXPIRED)),
-                Err(
-                    e @ (GoogleError::TooLarge(_)
-                    | GoogleError::HostNotAllowed(_)
-                    | GoogleError::Api { .. }),
-                ) => {
-                    let reason = e.to_string();
+        while let Some((item, outcome)) = results.next().await {
+            let (to, reason) = match outcome {
+                Ok(upload_token) => {
                     albums::move_item(
-                        self.pool(),
-                        self.album.id,
+                        this.pool(),
+                        this.album.id,
                         item.photo_id,
                         "pending",
-                        "failed",
-                        ItemDetail::Reason(&reason),
+                        "uploaded",
+                        ItemDetail::Uploaded(&upload_token),
                     )
                     .await?;
                     continue;
                 }
-                Err(_) => {
+                Err(GoogleError::LinkExpired) => ("skipped", LINK_EXPIRED.to_string()),
+                Err(
+                    e @ (GoogleError::TooLarge(_)
+                    | GoogleError::HostNotAllowed(_)
+                    | GoogleError::Protocol(_)
+                    | GoogleError::Api { .. }),
+                ) => ("failed", e.to_string()),
+                Err(e) => {
                     // Throttling, quota, outages: the item stays pending for later.
-                    if let Err(e) = outcome {
-                        stop.get_or_insert(e);
-                    }
+                    stop.get_or_insert(e);
                     continue;
                 }
             };
             albums::move_item(
-                self.pool(),
-                self.album.id,
+                this.pool(),
+                this.album.id,
                 item.photo_id,
                 "pending",
                 to,
-                detail,
+                ItemDetail::Reason(&reason),
             )
             .await?;
         }
+        drop(results);
         match stop {
             None => Ok(()),
             Some(GoogleError::RateLimited { retry_after }) => self.throttle(retry_after).await,
@@ -487,37 +372,4 @@ impl Run<'_> {
         );
         Ok(())
     }
-}
-
-/// Hands a paused or failed album to a new job (a resume request, or its day has turned);
-/// false when it was not resumable (another resume won, or the user has another album being
-/// made). Failed items are tried again.
-pub async fn resume(
-    deps: &Deps,
-    album_id: i64,
-    user_id: i64,
-    from: &[&str],
-) -> Result<bool, sqlx::Error> {
-    let payload = serde_json::json!({ "album_id": album_id }).to_string();
-    let job_id = super::create_one(deps, user_id, super::JobKind::Album, &payload).await?;
-    let mut conn = deps.db.pool().acquire().await?;
-    let resumed = albums::requeue(&mut conn, album_id, from, job_id).await?;
-    drop(conn);
-    if resumed {
-        albums::retry_failed(deps.db.pool(), album_id).await?;
-    }
-    // Pushed either way: a job that does not own its album ends at once, doing nothing.
-    super::push(deps, job_id).await;
-    Ok(resumed)
-}
-
-/// Resumes the paused albums whose Google day has turned (the sweeper calls this).
-pub async fn resume_due(deps: &Deps) -> Result<u64, sqlx::Error> {
-    let mut resumed = 0;
-    for (album_id, user_id) in albums::due_for_resume(deps.db.pool(), now_ms()).await? {
-        if resume(deps, album_id, user_id, &["paused"]).await? {
-            resumed += 1;
-        }
-    }
-    Ok(resumed)
 }
