@@ -125,7 +125,7 @@ pub async fn create(
     albums::insert_items(&mut tx, album_id, &items, item_status).await?;
     let job_id = if kind == "google" {
         let payload = serde_json::json!({ "album_id": album_id }).to_string();
-        let job_id = jobs::create_one(deps, user_id, JobKind::Album, &payload).await?;
+        let job_id = jobs::create_one(&mut *tx, user_id, JobKind::Album, &payload).await?;
         albums::set_job(&mut tx, album_id, job_id).await?;
         Some(job_id)
     } else {

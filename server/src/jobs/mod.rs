@@ -153,15 +153,16 @@ pub async fn enqueue_for_photos(
 /// Records one job of `kind` for the user, outside any batch, with a JSON payload, and
 /// returns its id; [`push`] then hands it to the workers. Two steps so the caller can record
 /// who owns the job in between (a worker may start it the moment it is pushed). A job never
-/// pushed is found by the sweep, so nothing is lost, only slower.
-pub async fn create_one(
-    deps: &Deps,
+/// pushed is found by the sweep, so nothing is lost, only slower. `db` is the pool, or the
+/// caller's transaction when the job is recorded with what it works on.
+pub async fn create_one<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: i64,
     kind: JobKind,
     payload: &str,
 ) -> Result<i64, sqlx::Error> {
     jobs::insert(
-        deps.db.pool(),
+        db,
         &jobs::NewJob {
             kind: kind.as_str(),
             payload,

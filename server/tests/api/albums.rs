@@ -267,11 +267,12 @@ async fn expired_links_are_skipped_and_a_429_storm_is_waited_out(backend: Backen
         .execute(g.app.deps.db.pool())
         .await
         .unwrap();
-    // Six 429s with Retry-After: 1 s on uploads: more than one call's four attempts.
+    // Six 429s with Retry-After: 1 s on uploads: more than the four uploads in flight get, so
+    // some are refused twice.
     g.fake
         .state()
         .fail_next(Endpoint::LibraryUpload, 429, 6, Some(1));
-    let started = std::time::Instant::now();
+    g.fake.state().clear_requests();
     let album = create(&browser, json!({"title": "Trip"})).await;
     let done = settled(&browser, album["id"].as_i64().unwrap()).await;
     assert_eq!(done["status"], "done", "{done}");
@@ -285,12 +286,21 @@ async fn expired_links_are_skipped_and_a_429_storm_is_waited_out(backend: Backen
         .collect();
     assert_eq!(skipped.len(), 2);
     assert_eq!(skipped[0]["reason"], "link expired — re-pick to include");
-    // Every Retry-After was honoured: six one-second waits at least.
-    assert!(
-        started.elapsed() >= Duration::from_secs(6),
-        "{:?}",
-        started.elapsed()
-    );
+    // Every Retry-After was honoured: no upload got through until a second after the first
+    // refusal (the backoff alone would retry after 250 ms).
+    let uploads: Vec<(bool, u64)> = g
+        .fake
+        .state()
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint == Some(Endpoint::LibraryUpload))
+        .map(|r| (r.injected, r.at_ms))
+        .collect();
+    let refused: Vec<u64> = uploads.iter().filter(|u| u.0).map(|u| u.1).collect();
+    assert_eq!(refused.len(), 6, "{uploads:?}");
+    let first_refusal = refused.iter().min().copied().unwrap();
+    let first_success = uploads.iter().filter(|u| !u.0).map(|u| u.1).min().unwrap();
+    assert!(first_success >= first_refusal + 1000, "{uploads:?}");
     assert_each_once(&g, 10);
     g.stop().await;
 }

@@ -143,7 +143,8 @@ pub async fn resume(
     from: &[&str],
 ) -> Result<bool, sqlx::Error> {
     let payload = serde_json::json!({ "album_id": album_id }).to_string();
-    let job_id = super::create_one(deps, user_id, super::JobKind::Album, &payload).await?;
+    let job_id =
+        super::create_one(deps.db.pool(), user_id, super::JobKind::Album, &payload).await?;
     let mut conn = deps.db.pool().acquire().await?;
     let resumed = albums::requeue(&mut conn, album_id, from, job_id).await?;
     drop(conn);
