@@ -4,6 +4,7 @@
 //! own status), and `mediaItems:search` of an app-created album. Every request, each retry
 //! included, is first counted against the deployment's daily quota (`quota`).
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 
@@ -127,6 +128,30 @@ impl Google {
         self.library_quota.take(pool, now_ms()).await
     }
 
+    /// A JSON `POST` to the Library API and its JSON answer; every attempt is counted first.
+    async fn post_json<T: DeserializeOwned>(
+        &self,
+        pool: &AnyPool,
+        token: &str,
+        path: &str,
+        repeat: Repeat,
+        body: &impl Serialize,
+    ) -> Result<T, GoogleError> {
+        let response = transport::send_with(
+            self.retry,
+            repeat,
+            || self.spend(pool),
+            || {
+                self.http()
+                    .post(self.library_url(path))
+                    .bearer_auth(token)
+                    .json(body)
+            },
+        )
+        .await?;
+        transport::json(transport::check(response).await?).await
+    }
+
     /// `albums.create`: a new album owned by the app (so the app may add to it).
     pub async fn create_album(
         &self,
@@ -136,19 +161,8 @@ impl Google {
     ) -> Result<CreatedAlbum, GoogleError> {
         let body = serde_json::json!({ "album": { "title": title } });
         // Not repeated after a 5xx: a second album would be an empty duplicate.
-        let response = transport::send_with(
-            self.retry,
-            Repeat::Once,
-            || self.spend(pool),
-            || {
-                self.http()
-                    .post(self.library_url("/v1/albums"))
-                    .bearer_auth(token)
-                    .json(&body)
-            },
-        )
-        .await?;
-        transport::json(transport::check(response).await?).await
+        self.post_json(pool, token, "/v1/albums", Repeat::Once, &body)
+            .await
     }
 
     /// A raw upload of one file's bytes; returns the upload token (valid one day).
@@ -215,19 +229,15 @@ impl Google {
                 })
                 .collect(),
         };
-        let response = transport::send_with(
-            self.retry,
-            Repeat::Once,
-            || self.spend(pool),
-            || {
-                self.http()
-                    .post(self.library_url("/v1/mediaItems:batchCreate"))
-                    .bearer_auth(token)
-                    .json(&body)
-            },
-        )
-        .await?;
-        let answer: BatchCreateAnswer = transport::json(transport::check(response).await?).await?;
+        let answer: BatchCreateAnswer = self
+            .post_json(
+                pool,
+                token,
+                "/v1/mediaItems:batchCreate",
+                Repeat::Once,
+                &body,
+            )
+            .await?;
         Ok(match_results(items, answer.new_media_item_results))
     }
 
@@ -245,19 +255,9 @@ impl Google {
             if let Some(t) = &page_token {
                 body["pageToken"] = serde_json::Value::String(t.clone());
             }
-            let response = transport::send_with(
-                self.retry,
-                Repeat::Safe,
-                || self.spend(pool),
-                || {
-                    self.http()
-                        .post(self.library_url("/v1/mediaItems:search"))
-                        .bearer_auth(token)
-                        .json(&body)
-                },
-            )
-            .await?;
-            let page: SearchAnswer = transport::json(transport::check(response).await?).await?;
+            let page: SearchAnswer = self
+                .post_json(pool, token, "/v1/mediaItems:search", Repeat::Safe, &body)
+                .await?;
             items.extend(page.media_items);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) => page_token = Some(next),

@@ -7,6 +7,7 @@
 //! Pacific daylight time, so our count resets when Google's does.
 
 use sqlx::AnyPool;
+use time::{Date, Month, OffsetDateTime};
 
 use super::GoogleError;
 
@@ -73,68 +74,58 @@ pub fn google_day(now_ms: i64) -> (i64, i64) {
 /// Pacific time's offset from UTC at a moment: -7 h from the second Sunday of March, 2:00
 /// PST (10:00 UTC), to the first Sunday of November, 2:00 PDT (9:00 UTC); else -8 h.
 fn pacific_offset_ms(utc_ms: i64) -> i64 {
-    let days = utc_ms.div_euclid(DAY_MS);
-    let (year, _, _) = civil_from_days(days);
-    let dst_start = (nth_sunday(year, 3, 2)) * DAY_MS + 10 * HOUR_MS;
-    let dst_end = (nth_sunday(year, 11, 1)) * DAY_MS + 9 * HOUR_MS;
-    if (dst_start..dst_end).contains(&utc_ms) {
-        -7 * HOUR_MS
-    } else {
-        -8 * HOUR_MS
-    }
+    let year =
+        OffsetDateTime::from_unix_timestamp(utc_ms.div_euclid(1000)).map_or(1970, |t| t.year());
+    let summer = nth_sunday(year, Month::March, 2)
+        .zip(nth_sunday(year, Month::November, 1))
+        .is_some_and(|(start, end)| {
+            (start * DAY_MS + 10 * HOUR_MS..end * DAY_MS + 9 * HOUR_MS).contains(&utc_ms)
+        });
+    if summer { -7 * HOUR_MS } else { -8 * HOUR_MS }
 }
 
 /// Days since 1970-01-01 of the `n`th Sunday of `month` in `year`.
-fn nth_sunday(year: i64, month: i64, n: i64) -> i64 {
-    let first = days_from_civil(year, month, 1);
-    // 1970-01-01 was a Thursday: weekday 0 = Sunday.
-    let weekday = (first + 4).rem_euclid(7);
-    first + (7 - weekday) % 7 + (n - 1) * 7
-}
-
-/// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+fn nth_sunday(year: i32, month: Month, n: i64) -> Option<i64> {
+    let first = Date::from_calendar_date(year, month, 1).ok()?;
+    let to_sunday = (7 - i64::from(first.weekday().number_days_from_sunday())) % 7;
+    let epoch = OffsetDateTime::UNIX_EPOCH.date().to_julian_day();
+    Some(i64::from(first.to_julian_day() - epoch) + to_sunday + (n - 1) * 7)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn utc(y: i64, m: i64, d: i64, h: i64) -> i64 {
-        days_from_civil(y, m, d) * DAY_MS + h * HOUR_MS
+    fn utc(y: i32, m: u8, d: u8, h: i64) -> i64 {
+        let month = Month::try_from(m).unwrap();
+        let date = Date::from_calendar_date(y, month, d).unwrap();
+        let days = date.to_julian_day() - OffsetDateTime::UNIX_EPOCH.date().to_julian_day();
+        i64::from(days) * DAY_MS + h * HOUR_MS
     }
 
     #[test]
-    fn dates_round_trip() {
-        for days in [-1, 0, 59, 10_000, 20_000, 30_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        // 2026: DST from Sunday 8 March to Sunday 1 November.
-        assert_eq!(civil_from_days(nth_sunday(2026, 3, 2)), (2026, 3, 8));
-        assert_eq!(civil_from_days(nth_sunday(2026, 11, 1)), (2026, 11, 1));
+    fn daylight_saving_runs_from_the_second_sunday_of_march_to_the_first_of_november() {
+        // 2026: Sunday 8 March to Sunday 1 November; 2025: 9 March to 2 November.
+        assert_eq!(
+            nth_sunday(2026, Month::March, 2),
+            Some(utc(2026, 3, 8, 0) / DAY_MS)
+        );
+        assert_eq!(
+            nth_sunday(2026, Month::November, 1),
+            Some(utc(2026, 11, 1, 0) / DAY_MS)
+        );
+        assert_eq!(
+            nth_sunday(2025, Month::March, 2),
+            Some(utc(2025, 3, 9, 0) / DAY_MS)
+        );
+        assert_eq!(
+            nth_sunday(2025, Month::November, 1),
+            Some(utc(2025, 11, 2, 0) / DAY_MS)
+        );
+        assert_eq!(pacific_offset_ms(utc(2026, 3, 8, 9)), -8 * HOUR_MS);
+        assert_eq!(pacific_offset_ms(utc(2026, 3, 8, 10)), -7 * HOUR_MS);
+        assert_eq!(pacific_offset_ms(utc(2026, 11, 1, 8)), -7 * HOUR_MS);
+        assert_eq!(pacific_offset_ms(utc(2026, 11, 1, 9)), -8 * HOUR_MS);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 use shared::api::{Album, AlbumItemsPage, AlbumList, AlbumProgress, CreateAlbumRequest};
 
-use super::extract::{ApiQuery, IdPath};
+use super::extract::{ApiQuery, IdPath, OptionalApiJson};
 use super::state::AppState;
 use crate::albums::{self, AlbumError};
 use crate::auth::CurrentUser;
@@ -55,23 +55,10 @@ pub const GRANT_ALBUMS_URL: &str = "/api/v1/auth/google/start?grant=albums";
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    body: axum::body::Bytes,
+    OptionalApiJson(request): OptionalApiJson<CreateAlbumRequest>,
 ) -> Result<(StatusCode, Json<Album>), AppError> {
     // The body is optional: none means every clear photo, under the default title.
-    let request: CreateAlbumRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CreateAlbumRequest::default()
-    } else {
-        match serde_json::from_slice::<serde_json::Value>(&body) {
-            Ok(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
-                .map_err(|e| AppError::Unprocessable(format!("invalid album request: {e}")))?,
-            Ok(_) => {
-                return Err(AppError::BadRequest(
-                    "the body must be a JSON object".into(),
-                ));
-            }
-            Err(e) => return Err(AppError::BadRequest(format!("invalid JSON: {e}"))),
-        }
-    };
+    let request = request.unwrap_or_default();
     let google = state.deps.google.is_some();
     let to_google = google && request.destination != Some(shared::api::AlbumDestination::Download);
     if to_google {

@@ -82,6 +82,17 @@ impl Run<'_> {
         self.deps.db.pool()
     }
 
+    /// Moves one of this album's items from state `from` to `to` (see `albums::move_item`).
+    async fn move_item(
+        &self,
+        photo_id: i64,
+        from: &str,
+        to: &str,
+        detail: ItemDetail<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        albums::move_item(self.pool(), self.album.id, photo_id, from, to, detail).await
+    }
+
     /// Waits out a throttling Google (its `Retry-After`, else doubling from 2 s), a bounded
     /// number of times per run.
     async fn throttle(&mut self, retry_after: Option<Duration>) -> Result<(), Stop> {
@@ -117,9 +128,7 @@ impl Run<'_> {
         while let Some((item, outcome)) = results.next().await {
             let (to, reason) = match outcome {
                 Ok(upload_token) => {
-                    albums::move_item(
-                        this.pool(),
-                        this.album.id,
+                    this.move_item(
                         item.photo_id,
                         "pending",
                         "uploaded",
@@ -141,15 +150,8 @@ impl Run<'_> {
                     continue;
                 }
             };
-            albums::move_item(
-                this.pool(),
-                this.album.id,
-                item.photo_id,
-                "pending",
-                to,
-                ItemDetail::Reason(&reason),
-            )
-            .await?;
+            this.move_item(item.photo_id, "pending", to, ItemDetail::Reason(&reason))
+                .await?;
         }
         drop(results);
         match stop {
@@ -222,15 +224,8 @@ impl Run<'_> {
                         ItemResult::Created(media_id) => ("added", ItemDetail::Added(media_id)),
                         ItemResult::Failed(reason) => ("failed", ItemDetail::Reason(reason)),
                     };
-                    albums::move_item(
-                        self.pool(),
-                        self.album.id,
-                        item.photo_id,
-                        "creating",
-                        to,
-                        detail,
-                    )
-                    .await?;
+                    self.move_item(item.photo_id, "creating", to, detail)
+                        .await?;
                 }
                 Ok(())
             }
@@ -247,18 +242,8 @@ impl Run<'_> {
                 status, message, ..
             }) if (400..500).contains(&status) => {
                 let reason = format!("Google refused the items ({status}): {message}");
-                for item in &sent {
-                    albums::move_item(
-                        self.pool(),
-                        self.album.id,
-                        item.photo_id,
-                        "creating",
-                        "failed",
-                        ItemDetail::Reason(&reason),
-                    )
-                    .await?;
-                }
-                Ok(())
+                let ids = sent.iter().map(|i| i.photo_id);
+                self.fail_creating(ids, &reason).await
             }
             // A 5xx, a timeout, an unreadable answer: Google may have created them. Read the
             // album back before anything is sent again (our own request has ended: no wait).
@@ -269,17 +254,24 @@ impl Run<'_> {
         }
     }
 
+    /// Claimed items that Google refused before doing anything: they may be sent again.
     async fn unclaim(&self, items: &[&ItemRow]) -> Result<(), Stop> {
         for item in items {
-            albums::move_item(
-                self.pool(),
-                self.album.id,
-                item.photo_id,
-                "creating",
-                "uploaded",
-                ItemDetail::None,
-            )
-            .await?;
+            self.move_item(item.photo_id, "creating", "uploaded", ItemDetail::None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// These `creating` items end `failed` with `reason`.
+    async fn fail_creating(
+        &self,
+        ids: impl Iterator<Item = i64>,
+        reason: &str,
+    ) -> Result<(), Stop> {
+        for id in ids {
+            self.move_item(id, "creating", "failed", ItemDetail::Reason(reason))
+                .await?;
         }
         Ok(())
     }
@@ -321,18 +313,9 @@ impl Run<'_> {
             Err(GoogleError::ScopeMissing) => {
                 // Without the read scope the album cannot be checked: never risk a duplicate.
                 let reason = "unknown whether Google added it (the answer was lost and Classify may not read the album back): check the album";
-                for item in &creating {
-                    albums::move_item(
-                        self.pool(),
-                        self.album.id,
-                        item.photo_id,
-                        "creating",
-                        "failed",
-                        ItemDetail::Reason(reason),
-                    )
-                    .await?;
-                }
-                return Ok(());
+                return self
+                    .fail_creating(creating.iter().map(|i| i.photo_id), reason)
+                    .await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -355,15 +338,8 @@ impl Run<'_> {
                     _ => ("pending", ItemDetail::None),
                 },
             };
-            albums::move_item(
-                self.pool(),
-                self.album.id,
-                item.photo_id,
-                "creating",
-                moved.0,
-                moved.1,
-            )
-            .await?;
+            self.move_item(item.photo_id, "creating", moved.0, moved.1)
+                .await?;
         }
         tracing::info!(
             album_id = self.album.id,
