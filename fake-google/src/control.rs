@@ -38,6 +38,24 @@ pub enum ControlError {
     Token(String),
 }
 
+/// A request held by [`Control::hold_next`].
+pub struct HeldRequest {
+    reached: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl HeldRequest {
+    /// Waits until the request is held.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Lets it go on.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+}
+
 /// A picking session as the fake sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionInfo {
@@ -81,9 +99,47 @@ impl Control {
                 status,
                 remaining: times,
                 retry_after: retry_after_secs,
+                message: None,
             };
             inner.faults.insert(endpoint, fault);
         }
+    }
+
+    /// The next `times` requests to `endpoint` answer 429 `RESOURCE_EXHAUSTED` as Google does
+    /// when the project's daily quota is spent ("... per day ...").
+    pub fn exhaust_daily_quota(&self, endpoint: Endpoint, times: u32) {
+        let fault = Fault {
+            status: 429,
+            remaining: times.max(1),
+            retry_after: None,
+            message: Some(
+                "Quota exceeded for quota metric 'All requests' and limit 'All requests per day' of service 'photoslibrary.googleapis.com'.".into(),
+            ),
+        };
+        self.shared.lock().faults.insert(endpoint, fault);
+    }
+
+    /// The next `batchCreate` answers these positions of its request as failed items (with
+    /// this `google.rpc.Status` code, e.g. 13 as Google's intermittent "error while trying to
+    /// create this media item"), and creates the others: 207, as Google does.
+    pub fn fail_items_next_batch(&self, positions: &[usize], code: i64) {
+        self.shared.lock().library.fail_items = positions.iter().map(|p| (*p, code)).collect();
+    }
+
+    /// Holds the next request to `endpoint` at `point` (before its handler runs, or after it
+    /// ran with the answer kept back). Returns the hold's handle.
+    pub fn hold_next(&self, endpoint: Endpoint, point: crate::faults::HoldPoint) -> HeldRequest {
+        let reached = std::sync::Arc::new(tokio::sync::Notify::new());
+        let release = std::sync::Arc::new(tokio::sync::Notify::new());
+        self.shared.lock().holds.insert(
+            endpoint,
+            crate::faults::Hold {
+                point,
+                reached: reached.clone(),
+                release: release.clone(),
+            },
+        );
+        HeldRequest { reached, release }
     }
 
     /// Drops every pending fault.
@@ -305,6 +361,24 @@ impl Control {
     /// Albums created through the Library API.
     pub fn albums(&self) -> Vec<LibraryAlbum> {
         self.shared.lock().library.albums.clone()
+    }
+
+    /// A base URL for photo `index` in the library of `email`, live for `base_url_ttl`, as a
+    /// Picker listing hands out (for tests that store photos without a picking session).
+    pub fn mint_base_url(&self, email: &str, index: usize) -> Option<String> {
+        let user = self.shared.user_by_email(email)?;
+        self.shared.photo(index)?;
+        let token = crate::wire::random_token(40);
+        let expires = std::time::SystemTime::now() + self.shared.opts.base_url_ttl;
+        self.shared.lock().base_urls.insert(
+            token.clone(),
+            crate::state::BaseUrl {
+                user,
+                photo: index,
+                expires,
+            },
+        );
+        Some(format!("{}/media/{token}", self.shared.origin))
     }
 
     /// Media items created through `mediaItems:batchCreate`.

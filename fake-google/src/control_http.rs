@@ -63,7 +63,7 @@ async fn index(State(state): State<AppState>) -> Response {
         "users": state.opts.users,
         "endpoints": ["authorize", "token", "revoke", "userinfo", "picker_create", "picker_get",
             "picker_delete", "picker_list", "picker_ui", "media", "library_albums",
-            "library_upload", "library_batch_create"],
+            "library_upload", "library_batch_create", "library_search"],
     }))
     .into_response()
 }

@@ -42,6 +42,8 @@ pub enum Endpoint {
     LibraryUpload,
     /// `POST /v1/mediaItems:batchCreate`.
     LibraryBatchCreate,
+    /// `POST /v1/mediaItems:search`.
+    LibrarySearch,
 }
 
 impl Endpoint {
@@ -57,6 +59,7 @@ impl Endpoint {
             p if p.starts_with("/v1/sessions/") => Endpoint::PickerGet,
             "/v1/mediaItems" => Endpoint::PickerList,
             "/v1/mediaItems:batchCreate" => Endpoint::LibraryBatchCreate,
+            "/v1/mediaItems:search" => Endpoint::LibrarySearch,
             "/v1/albums" => Endpoint::LibraryAlbums,
             "/v1/uploads" => Endpoint::LibraryUpload,
             p if p.starts_with("/o/oauth2/") => Endpoint::Authorize,
@@ -87,6 +90,27 @@ pub(crate) struct Fault {
     pub status: u16,
     pub remaining: u32,
     pub retry_after: Option<u64>,
+    /// Google's message instead of the usual one for the status (e.g. a per-day quota).
+    pub message: Option<String>,
+}
+
+/// Where a held request waits: before its handler runs (nothing happened yet), or after (it
+/// happened; the answer waits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldPoint {
+    Before,
+    After,
+}
+
+/// A pending hold: the next request to the endpoint waits at `point` until released.
+#[derive(Debug)]
+pub(crate) struct Hold {
+    pub point: HoldPoint,
+    /// Told when the request is held.
+    pub reached: std::sync::Arc<tokio::sync::Notify>,
+    /// Waited on by the held request.
+    pub release: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// One logged request. `path` keeps the query but blanks secret values (`token=…`).
@@ -100,6 +124,9 @@ pub struct RequestRecord {
     pub detail: Option<String>,
     /// Whether the answer came from an injected fault.
     pub injected: bool,
+    /// When the request arrived (Unix ms).
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 /// A note a handler attaches to its response for the request log.
@@ -140,8 +167,17 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
     let method = req.method().clone();
     let logged_path = redact(req.uri());
     let endpoint = Endpoint::classify(&method, &path);
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let fault = endpoint.and_then(|e| take_fault(&state, e).map(|f| (e, f)));
     let injected = fault.is_some();
+    let hold = endpoint.and_then(|e| state.lock().holds.remove(&e));
+    if let Some(h) = hold.as_ref().filter(|h| h.point == HoldPoint::Before) {
+        // A client that gives up meanwhile drops this future: the handler never runs.
+        h.reached.notify_one();
+        h.release.notified().await;
+    }
     let response = match fault {
         Some((e, f)) if e.is_oauth() => OAuthError {
             retry_after: f.retry_after,
@@ -150,11 +186,20 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
         .into_response(),
         Some((_, f)) => ApiError {
             retry_after: f.retry_after,
-            ..ApiError::new(f.status, fault_message(f.status))
+            ..ApiError::new(
+                f.status,
+                f.message
+                    .unwrap_or_else(|| fault_message(f.status).to_string()),
+            )
         }
         .into_response(),
         None => next.run(req).await,
     };
+    if let Some(h) = hold.as_ref().filter(|h| h.point == HoldPoint::After) {
+        // It happened; the client that gives up now never learns it.
+        h.reached.notify_one();
+        h.release.notified().await;
+    }
     let record = RequestRecord {
         method: method.to_string(),
         path: logged_path,
@@ -162,6 +207,7 @@ pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: N
         endpoint,
         detail: response.extensions().get::<Detail>().map(|d| d.0.clone()),
         injected,
+        at_ms,
     };
     state.lock().log.push(record);
     response

@@ -39,8 +39,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use control::{Control, ControlError, PhotoInfo, SessionInfo};
-pub use faults::{Endpoint, RequestRecord};
+pub use control::{Control, ControlError, HeldRequest, PhotoInfo, SessionInfo};
+pub use faults::{Endpoint, HoldPoint, RequestRecord};
 pub use grants::TokenResponse;
 pub use library::{LibraryAlbum, LibraryItem};
 pub use options::{Options, TestUser};

@@ -1,5 +1,6 @@
-//! The parts of the Library API an app may still use (appendonly): `albums.create`, raw
-//! `uploads`, and `mediaItems.batchCreate` (≤ 50 items, per-item status).
+//! The parts of the Library API an app may still use: `albums.create`, raw `uploads`,
+//! `mediaItems.batchCreate` (≤ 50 items, per-item status) with `appendonly`, and
+//! `mediaItems.search` of an app-created album with `readonly.appcreateddata`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use crate::wire;
 
 const APPEND_SCOPE: &str = "https://www.googleapis.com/auth/photoslibrary.appendonly";
 const EDIT_SCOPE: &str = "https://www.googleapis.com/auth/photoslibrary.edit.appcreateddata";
+const READ_APP_SCOPE: &str =
+    "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata";
 /// Google's per-item message when an upload token is unknown, spent or expired.
 const CREATE_FAILED: &str = "Failed: There was an error while trying to create this media item.";
 const UPLOAD_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -32,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::max(256 * 1024 * 1024)),
         )
         .route("/v1/mediaItems:batchCreate", post(batch_create))
+        .route("/v1/mediaItems:search", post(search))
 }
 
 /// An album an app created, as the fake keeps it.
@@ -68,6 +72,9 @@ pub(crate) struct LibraryState {
     pub albums: Vec<LibraryAlbum>,
     pub items: Vec<LibraryItem>,
     uploads: HashMap<String, Upload>,
+    /// Per-item failures the next `batchCreate` answers: item positions in its request, with
+    /// the `google.rpc.Status` code (Google answers 207 with the others created).
+    pub fail_items: Vec<(usize, i64)>,
 }
 
 fn writer(state: &Shared, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -206,7 +213,16 @@ async fn batch_create(State(state): State<AppState>, headers: HeaderMap, body: B
     };
     let mut results = Vec::new();
     let mut failures = 0;
-    for item in req.new_media_items {
+    let fail_items = std::mem::take(&mut lib.fail_items);
+    for (position, item) in req.new_media_items.into_iter().enumerate() {
+        if let Some((_, code)) = fail_items.iter().find(|(p, _)| *p == position) {
+            failures += 1;
+            let token = item.simple_media_item.map(|s| s.upload_token);
+            results.push(
+                json!({"uploadToken": token, "status": {"code": code, "message": CREATE_FAILED}}),
+            );
+            continue;
+        }
         let Some(simple) = item.simple_media_item else {
             failures += 1;
             results.push(json!({"status": {"code": 3, "message": "simpleMediaItem is required."}}));
@@ -268,5 +284,83 @@ async fn batch_create(State(state): State<AppState>, headers: HeaderMap, body: B
     } else {
         StatusCode::MULTI_STATUS
     };
-    (status, Json(json!({ "newMediaItemResults": results }))).into_response()
+    let count = results.len();
+    let mut response = (status, Json(json!({ "newMediaItemResults": results }))).into_response();
+    // The request log notes each call's size (tests check the chunking).
+    response
+        .extensions_mut()
+        .insert(crate::faults::Detail(format!("items={count}")));
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Search {
+    album_id: Option<String>,
+    page_size: Option<i64>,
+    page_token: Option<String>,
+}
+
+/// `mediaItems.search` with `albumId`: the items of an album the app created, in album order,
+/// `pageSize` (default 25, at most 100) a page.
+async fn search(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let caller = match state.authenticate(wire::bearer(&headers)) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if !(caller.scopes.contains(READ_APP_SCOPE) || caller.scopes.contains(EDIT_SCOPE)) {
+        return ApiError::insufficient_scope().into_response();
+    }
+    let req: Search = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiError::invalid_argument(format!("Invalid JSON payload received. {e}"))
+                .into_response();
+        }
+    };
+    let Some(album_id) = req.album_id else {
+        return ApiError::invalid_argument("This fake searches by albumId only.").into_response();
+    };
+    let size = match req.page_size {
+        None | Some(0) => 25,
+        Some(n) if n < 0 => {
+            return ApiError::invalid_argument("pageSize must not be negative.").into_response();
+        }
+        Some(n) => n.min(100) as usize,
+    };
+    let start: usize = match req.page_token.as_deref().map(str::parse) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return ApiError::invalid_argument("Invalid page token.").into_response(),
+    };
+    let owner = email(&state, caller.user);
+    let inner = state.lock();
+    let lib = &inner.library;
+    let Some(album) = lib
+        .albums
+        .iter()
+        .find(|a| a.id == album_id && a.owner_email == owner)
+    else {
+        return ApiError::not_found("Requested entity was not found.").into_response();
+    };
+    let page: Vec<Value> = album
+        .media_item_ids
+        .iter()
+        .skip(start)
+        .take(size)
+        .filter_map(|id| lib.items.iter().find(|i| &i.id == id))
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "productUrl": format!("https://photos.google.com/lr/photo/{}", i.id),
+                "mimeType": i.mime_type,
+                "filename": i.filename,
+            })
+        })
+        .collect();
+    let mut answer = json!({ "mediaItems": page });
+    if start + size < album.media_item_ids.len() {
+        answer["nextPageToken"] = json!((start + size).to_string());
+    }
+    Json(answer).into_response()
 }

@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     pub session_seq: u64,
     pub base_urls: HashMap<String, BaseUrl>,
     pub faults: HashMap<Endpoint, Fault>,
+    pub holds: HashMap<Endpoint, crate::faults::Hold>,
     pub log: Vec<RequestRecord>,
     pub empty_pages: bool,
     pub library: LibraryState,

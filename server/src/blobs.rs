@@ -20,6 +20,9 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
 }
 
+/// A blob being read.
+pub type BlobReader = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
 /// Byte storage by key. Keys are relative paths of `[a-z0-9_.-]` segments joined by `/`.
 #[async_trait]
 pub trait BlobStore: Send + Sync + Debug {
@@ -29,6 +32,9 @@ pub trait BlobStore: Send + Sync + Debug {
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError>;
     /// The bytes under `key`, or `None`.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError>;
+    /// A reader of the bytes under `key`, or `None`: for streaming a blob out (a ZIP of an
+    /// album) without holding it in memory.
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError>;
     /// Removes `key` and, for a key ending in `/`, everything under it. Missing is fine.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// A new, empty staging file to write a blob into before its key is known (an upload is
@@ -157,6 +163,14 @@ impl BlobStore for LocalBlobStore {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        match tokio::fs::File::open(self.path(key)?).await {
+            Ok(file) => Ok(Some(Box::pin(file))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }

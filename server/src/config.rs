@@ -410,6 +410,18 @@ pub struct GoogleArgs {
     /// kept in <data dir>/token.key. Every replica and worker must share it.
     #[arg(long, env = "CLASSIFY_TOKEN_KEY", hide_env_values = true)]
     pub token_key: Option<Secret>,
+
+    /// Google Photos Library API requests the whole deployment may send per day (Google's
+    /// default project quota is 10,000, counting every upload, album and batchCreate call).
+    /// Counted in the database; an album job stops when the next request would pass it and
+    /// resumes at midnight Pacific time (when Google's day turns) or on request.
+    #[arg(long, env = "CLASSIFY_LIBRARY_DAILY_QUOTA", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub library_daily_quota: u64,
+
+    /// Longest a single Google request may take. It also bounds how long a resumed album job
+    /// waits before it trusts that a `batchCreate` of a worker that died has ended.
+    #[arg(long, env = "CLASSIFY_GOOGLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub google_timeout_secs: u64,
 }
 
 /// Google's photo hosts: where Picker base URLs point.

@@ -66,6 +66,15 @@ pub enum AppError {
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// The user's Google grant lacks a scope this needs; `action_url` starts the incremental
+    /// consent for it.
+    #[error("{message}")]
+    ScopeRequired {
+        /// What is missing and why it is needed.
+        message: String,
+        /// Where the browser goes to grant it.
+        action_url: String,
+    },
     /// AI tagging is not configured, or the operator switched it off.
     #[error(
         "AI tagging is off on this server: the operator has not configured a vision model (OPENAI_API_KEY or OPENAI_BASE_URL), or switched tagging off"
@@ -109,6 +118,7 @@ impl AppError {
             AppError::Forbidden | AppError::CrossSite | AppError::ForeignHost => {
                 (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
             }
+            AppError::ScopeRequired { .. } => (StatusCode::FORBIDDEN, ErrorCode::ScopeRequired),
             AppError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
             }
@@ -154,7 +164,9 @@ fn google_code(e: &GoogleError) -> (StatusCode, ErrorCode) {
         GoogleError::LinkExpired => (StatusCode::GONE, ErrorCode::LinkExpired),
         GoogleError::HostNotAllowed(_) => (StatusCode::BAD_GATEWAY, ErrorCode::Forbidden),
         GoogleError::TooLarge(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable),
-        GoogleError::RateLimited { .. } | GoogleError::Unavailable(_) => {
+        GoogleError::RateLimited { .. }
+        | GoogleError::Unavailable(_)
+        | GoogleError::QuotaExhausted { .. } => {
             (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::UpstreamBusy)
         }
         GoogleError::Api { status: 404, .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
@@ -201,15 +213,20 @@ impl IntoResponse for AppError {
             // The full chain goes to the log; the client gets only the generic message.
             tracing::error!(error = ?self, "request failed");
         }
+        // A 500's cause (a query, a key file) stays in the log.
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            "internal error".to_string()
+        } else {
+            self.to_string()
+        };
+        let action_url = match self {
+            AppError::ScopeRequired { action_url, .. } => Some(action_url),
+            _ => None,
+        };
         let body = ErrorResponse {
             error: ErrorBody {
-                code,
-                // A 500's cause (a query, a key file) stays in the log.
-                message: if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    "internal error".to_string()
-                } else {
-                    self.to_string()
-                },
+                action_url,
+                ..ErrorBody::new(code, message)
             },
         };
         (status, Json(body)).into_response()

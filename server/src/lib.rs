@@ -5,6 +5,7 @@
 //! `google` → `media`, `db`, `queue`, `blobs` → `shared`. `app::Deps` is the one set of connected services
 //! that the web state and the workers both hold.
 
+pub mod albums; // albums of clear photos: what goes in, file names, the ZIP of a collection
 pub mod app; // Deps: database, queue, blob store, limits and Google, built once
 pub mod auth; // CurrentUser: bearer token, session or local user; tokens, sessions, CSRF
 pub mod blobs; // the blob store for uploaded photos and derived images

@@ -94,7 +94,10 @@ pub struct NewJob<'a> {
 }
 
 /// Inserts a queued job and returns its id.
-pub async fn insert(pool: &AnyPool, job: &NewJob<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    job: &NewJob<'_>,
+) -> Result<i64, sqlx::Error> {
     let now = now_ms();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO jobs (kind, payload, user_id, photo_id, batch_id, max_attempts, status, created_at, updated_at)
@@ -108,7 +111,7 @@ pub async fn insert(pool: &AnyPool, job: &NewJob<'_>) -> Result<i64, sqlx::Error
     .bind(job.batch_id)
     .bind(job.max_attempts.max(1))
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok(id)
 }

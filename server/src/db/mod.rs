@@ -11,6 +11,7 @@
 //! therefore calls `.persistent(false)`, so it is prepared with the types of each execution.
 //! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards this.
 
+pub mod albums;
 pub mod batches;
 pub mod gallery;
 pub mod google;

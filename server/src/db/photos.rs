@@ -94,6 +94,16 @@ pub(crate) fn columns_of_p() -> String {
         .join(", ")
 }
 
+/// The blur type the API shows: `none` for a photo clear under its owner's threshold, else
+/// the kernel's kind; absent until verified.
+pub fn api_blur_type(is_blurred: Option<i64>, kernel_kind: Option<&str>) -> Option<ApiBlurType> {
+    is_blurred.map(|b| match (b == 1, kernel_kind) {
+        (false, _) => ApiBlurType::None,
+        (true, Some("motion")) => ApiBlurType::Motion,
+        (true, _) => ApiBlurType::Defocus,
+    })
+}
+
 impl PhotoRow {
     /// The camera data, when any part of it is known.
     fn camera(&self) -> Option<shared::api::Camera> {
@@ -113,11 +123,7 @@ impl PhotoRow {
     /// under.
     pub fn to_api(&self) -> Photo {
         let is_blurred = self.is_blurred.map(|b| b == 1);
-        let blur_type = is_blurred.map(|blurred| match (blurred, self.blur_type.as_deref()) {
-            (false, _) => ApiBlurType::None,
-            (true, Some("motion")) => ApiBlurType::Motion,
-            (true, _) => ApiBlurType::Defocus,
-        });
+        let blur_type = api_blur_type(self.is_blurred, self.blur_type.as_deref());
         let status = match self.status.as_str() {
             "queued" => VerificationStatus::Queued,
             "done" => VerificationStatus::Done,

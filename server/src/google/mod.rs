@@ -8,9 +8,11 @@
 
 pub mod account;
 pub mod crypto;
+pub mod library;
 pub mod media;
 pub mod oauth;
 pub mod picker;
+pub mod quota;
 pub mod transport;
 
 use std::path::Path;
@@ -34,6 +36,12 @@ pub mod scopes {
     pub const PICKER: &str = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly";
     /// The Library API's upload and album creation (asked for with the first album only).
     pub const LIBRARY_APPEND: &str = "https://www.googleapis.com/auth/photoslibrary.appendonly";
+    /// Reading back what Classify made (its albums' contents): how a resumed album job learns
+    /// what a `batchCreate` whose answer was lost did add. Asked for with `LIBRARY_APPEND`.
+    pub const LIBRARY_READ_APP: &str =
+        "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata";
+    /// What the first album asks for, incrementally.
+    pub const ALBUMS: [&str; 2] = [LIBRARY_APPEND, LIBRARY_READ_APP];
     /// What sign-in asks for.
     pub const SIGN_IN: [&str; 4] = [OPENID, EMAIL, PROFILE, PICKER];
 
@@ -74,6 +82,17 @@ pub enum GoogleError {
     /// Google failed (5xx) after the retries, or could not be reached.
     #[error("Google is unavailable: {0}")]
     Unavailable(String),
+    /// The deployment's daily Library API quota is spent (counted in the database); the next
+    /// Google day starts at `resets_at_ms`.
+    #[error(
+        "the daily Google Photos quota of this server (shared by all its users) is spent; it renews at midnight Pacific time"
+    )]
+    QuotaExhausted {
+        /// The daily quota we count (0: Google's own count said so).
+        per_day: u64,
+        /// When the next day starts (Unix ms).
+        resets_at_ms: i64,
+    },
     /// Google answered with an error that retrying will not fix.
     #[error("Google answered {status}: {message}")]
     Api {
@@ -106,6 +125,7 @@ impl GoogleError {
             GoogleError::HostNotAllowed(_) => "host_not_allowed",
             GoogleError::TooLarge(_) => "too_large",
             GoogleError::RateLimited { .. } => "rate_limited",
+            GoogleError::QuotaExhausted { .. } => "quota_exhausted",
             GoogleError::Unavailable(_) => "google_unavailable",
             GoogleError::Api { .. } | GoogleError::Protocol(_) => "google_error",
             GoogleError::Crypto(_) | GoogleError::Database(_) => "internal",
@@ -158,6 +178,10 @@ pub struct Google {
     http: reqwest::Client,
     /// Retries on 429/5xx.
     pub retry: transport::RetryPolicy,
+    /// The deployment's daily Library API quota.
+    pub library_quota: quota::LibraryQuota,
+    /// Longest one request may take (the HTTP client's timeout).
+    pub request_timeout: Duration,
 }
 
 /// Why Google could not be configured.
@@ -211,7 +235,7 @@ impl Google {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(args.google_timeout_secs))
             .user_agent(concat!("classify/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Http(e.to_string()))?;
@@ -236,6 +260,10 @@ impl Google {
             cipher,
             http,
             retry: transport::RetryPolicy::default(),
+            library_quota: quota::LibraryQuota {
+                per_day: args.library_daily_quota,
+            },
+            request_timeout: Duration::from_secs(args.google_timeout_secs),
         }))
     }
 

@@ -55,12 +55,86 @@ pub async fn send(
     policy: RetryPolicy,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, GoogleError> {
+    send_with(policy, Repeat::Safe, || async { Ok(()) }, build).await
+}
+
+/// A 429 answer, with its `Retry-After`.
+struct Throttled(Option<Duration>);
+
+/// Whether a request may be sent again when its outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Sending it twice does no harm (reads, uploads of bytes): 5xx and timeouts are retried.
+    Safe,
+    /// It changes something that must happen once (`batchCreate`): only answers that say it
+    /// was not carried out (429, a refused connection) are retried; a 5xx or a timeout is
+    /// returned at once, for the caller to find out what happened.
+    Once,
+}
+
+/// [`send`], with `before_each` awaited before every attempt (the Library quota counts every
+/// request Google sees, retries included: an error from it ends the call unsent), and the
+/// retry rule of `repeat`.
+pub async fn send_with<F, Fut>(
+    policy: RetryPolicy,
+    repeat: Repeat,
+    mut before_each: F,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, GoogleError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), GoogleError>>,
+{
     let mut delay = policy.base_delay;
     let mut attempt = 1;
     loop {
+        before_each().await?;
         let outcome = build().send().await;
+        // Google's own daily quota (another deployment on the same project, or a count that
+        // drifted): waiting seconds cannot help, the day has to turn.
+        let outcome = match outcome {
+            Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                let retry = retry_after(response.headers());
+                let text = response.text().await.unwrap_or_default();
+                if text.contains("per day") {
+                    return Err(GoogleError::QuotaExhausted {
+                        per_day: 0,
+                        resets_at_ms: super::quota::google_day(crate::time::now_ms()).1,
+                    });
+                }
+                Err(Throttled(retry))
+            }
+            other => Ok(other),
+        };
+        let outcome = match outcome {
+            Ok(sent) => sent,
+            Err(Throttled(asked)) => {
+                if asked.is_some_and(|d| d > policy.max_delay) {
+                    return Err(GoogleError::RateLimited { retry_after: asked });
+                }
+                if attempt >= policy.attempts {
+                    return Err(GoogleError::RateLimited { retry_after: asked });
+                }
+                let wait = asked.unwrap_or(delay);
+                tracing::debug!(
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "Google throttled a call; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(policy.max_delay);
+                attempt += 1;
+                continue;
+            }
+        };
         let wait = match &outcome {
             Ok(response) if retryable(response.status()) => {
+                if repeat == Repeat::Once && response.status().is_server_error() {
+                    return Err(GoogleError::Unavailable(format!(
+                        "HTTP {}",
+                        response.status().as_u16()
+                    )));
+                }
                 let asked = retry_after(response.headers());
                 if asked.is_some_and(|d| d > policy.max_delay) {
                     return Err(GoogleError::RateLimited { retry_after: asked });
@@ -68,7 +142,7 @@ pub async fn send(
                 asked.unwrap_or(delay)
             }
             Ok(_) => break outcome.map_err(|e| GoogleError::Unavailable(e.to_string())),
-            Err(e) if e.is_connect() || e.is_timeout() => delay,
+            Err(e) if e.is_connect() || (e.is_timeout() && repeat == Repeat::Safe) => delay,
             Err(e) => return Err(GoogleError::Unavailable(e.to_string())),
         };
         if attempt >= policy.attempts {

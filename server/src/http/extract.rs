@@ -59,6 +59,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// [`ApiJson`] for a body that may be left out: none (or only whitespace) is `None`; any other
+/// body is held to the same rules (Content-Type, JSON, an object of the right shape).
+#[derive(Debug, Clone)]
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let headers = req.headers().clone();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge(e.body_text())
+                } else {
+                    AppError::BadRequest(e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        let mut again = Request::new(axum::body::Body::from(bytes));
+        *again.headers_mut() = headers;
+        let ApiJson(value) = ApiJson::from_request(again, state).await?;
+        Ok(Self(Some(value)))
+    }
+}
+
 /// `axum::extract::Query` with JSON errors.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);

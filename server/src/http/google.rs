@@ -32,6 +32,10 @@ struct Pending {
     verifier: String,
     consent: bool,
     created_at: i64,
+    /// Where the browser goes after a successful callback (the album screen after the
+    /// Library grant); `/` when absent.
+    #[serde(default)]
+    return_to: Option<String>,
 }
 
 fn google(state: &AppState) -> Result<&Google, AppError> {
@@ -52,7 +56,22 @@ pub struct StartQuery {
     /// refresh token).
     #[serde(default)]
     pub consent: bool,
+    /// Ask for more than sign-in: `albums` adds the Google Photos Library scopes (upload, create
+    /// albums, read back what Classify made), incrementally, and returns to the album screen.
+    #[serde(default)]
+    pub grant: Option<Grant>,
 }
+
+/// A set of scopes asked for after sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// What albums need.
+    Albums,
+}
+
+/// Where the page shows albums (the client's `#/albums` tab).
+const ALBUM_SCREEN: &str = "/#/albums";
 
 /// Starts signing in: redirects the browser to Google's consent page (authorization code
 /// flow, PKCE S256, `state` bound to this browser's session, offline access, incremental
@@ -66,7 +85,18 @@ pub async fn start(
     ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<Response, AppError> {
     let google = google(&state)?;
-    let request = google.authorization_url(&scopes::SIGN_IN, query.consent)?;
+    let (wanted, return_to): (Vec<&str>, Option<String>) = match query.grant {
+        None => (scopes::SIGN_IN.to_vec(), None),
+        Some(Grant::Albums) => (
+            scopes::SIGN_IN
+                .iter()
+                .chain(scopes::ALBUMS.iter())
+                .copied()
+                .collect(),
+            Some(ALBUM_SCREEN.to_string()),
+        ),
+    };
+    let request = google.authorization_url(&wanted, query.consent)?;
     session
         .insert(
             PENDING_KEY,
@@ -75,6 +105,7 @@ pub async fn start(
                 verifier: request.verifier,
                 consent: query.consent,
                 created_at: now_ms(),
+                return_to,
             },
         )
         .await
@@ -189,7 +220,8 @@ pub async fn callback(
             Redirect::to("/api/v1/auth/google/start?consent=true").into_response(),
         ));
     }
-    Ok(no_store(Redirect::to("/").into_response()))
+    let to = pending.return_to.as_deref().unwrap_or("/");
+    Ok(no_store(Redirect::to(to).into_response()))
 }
 
 /// Revokes Classify's access at Google and deletes the stored tokens. The user stays signed

@@ -42,10 +42,7 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
         Json(Readiness {
             ready: false,
             down,
-            error: Some(ErrorBody {
-                code: ErrorCode::Unavailable,
-                message,
-            }),
+            error: Some(ErrorBody::new(ErrorCode::Unavailable, message)),
         }),
     )
 }

@@ -1,6 +1,7 @@
 //! The router: health, metrics, the REST API under `/api/v1`, and the built web client.
 
 mod account;
+mod albums;
 mod blur;
 mod client;
 pub mod docs;
@@ -83,6 +84,12 @@ pub fn router(state: AppState, client_dir: PathBuf, secure_cookies: bool) -> Rou
         .routes(routes!(tags::tag_batch))
         .routes(routes!(tags::estimate))
         .routes(routes!(tags::remove))
+        .routes(routes!(albums::create))
+        .routes(routes!(albums::list))
+        .routes(routes!(albums::show))
+        .routes(routes!(albums::resume))
+        .routes(routes!(albums::events))
+        .routes(routes!(albums::download))
         .split_for_parts();
     let api = api
         .fallback(api_not_found)
@@ -143,13 +150,13 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
         _ => ErrorCode::BadRequest,
     };
     let body = ErrorResponse {
-        error: ErrorBody {
+        error: ErrorBody::new(
             code,
-            message: status
+            status
                 .canonical_reason()
                 .unwrap_or("request failed")
                 .to_lowercase(),
-        },
+        ),
     };
     (status, axum::Json(body)).into_response()
 }

@@ -121,7 +121,7 @@ fn rewrite(buf: &[u8]) -> Option<Vec<u8>> {
         ),
     };
     let body = serde_json::to_vec(&ErrorResponse {
-        error: ErrorBody { code, message },
+        error: ErrorBody::new(code, message),
     })
     .ok()?;
     let mut answer = format!(

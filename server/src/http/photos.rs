@@ -476,7 +476,7 @@ fn rejected_file(filename: &str, err: &AppError) -> RejectedFile {
 fn refused(err: AppError, rejected: Vec<RejectedFile>) -> Response {
     let (status, code) = err.code();
     let body = serde_json::json!({
-        "error": ErrorBody { code, message: err.to_string() },
+        "error": ErrorBody::new(code, err.to_string()),
         "rejected": rejected,
     });
     (status, Json(body)).into_response()

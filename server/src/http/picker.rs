@@ -194,8 +194,13 @@ pub async fn sync(
                 max_photos: state.quota.max_photos,
             })
             .map_err(|e| AppError::Internal(e.into()))?;
-            let job_id =
-                jobs::create_one(&state.deps, user.id(), JobKind::PickerImport, &payload).await?;
+            let job_id = jobs::create_one(
+                state.deps.db.pool(),
+                user.id(),
+                JobKind::PickerImport,
+                &payload,
+            )
+            .await?;
             // The session names its import job before any worker can start it; of two syncs
             // at once, one claims the session, and the other's job finds another id there and
             // does nothing.

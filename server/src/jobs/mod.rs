@@ -3,6 +3,7 @@
 //! one handler per kind (`verify`, `import`, `tag`). Adding a kind is adding a variant, its policy
 //! and a handler.
 
+pub mod album;
 pub mod import;
 pub mod tag;
 pub mod verify;
@@ -25,6 +26,8 @@ pub enum JobKind {
     PickerImport,
     /// Ask the vision model for a photo's tags, caption and blur opinion (AI tags).
     TagPhoto,
+    /// Fill a Google Photos album with copies of the chosen photos.
+    Album,
 }
 
 /// How a kind of job fails.
@@ -39,10 +42,11 @@ pub struct Policy {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 3] = [
+    pub const ALL: [JobKind; 4] = [
         JobKind::VerifyPhoto,
         JobKind::PickerImport,
         JobKind::TagPhoto,
+        JobKind::Album,
     ];
 
     /// The stored name.
@@ -51,6 +55,7 @@ impl JobKind {
             JobKind::VerifyPhoto => "verify_photo",
             JobKind::PickerImport => "picker_import",
             JobKind::TagPhoto => "tag_photo",
+            JobKind::Album => "album",
         }
     }
 
@@ -78,6 +83,12 @@ impl JobKind {
             // attempt may cost money, so not many. The photo's status is its verification's.
             JobKind::TagPhoto => Policy {
                 max_attempts: 3,
+                tracks_photo_status: false,
+            },
+            // Every step is stored as it happens, so a retry costs little; a worker that dies
+            // mid-album uses an attempt, and throttling is waited out inside a run first.
+            JobKind::Album => Policy {
+                max_attempts: 6,
                 tracks_photo_status: false,
             },
         }
@@ -142,15 +153,16 @@ pub async fn enqueue_for_photos(
 /// Records one job of `kind` for the user, outside any batch, with a JSON payload, and
 /// returns its id; [`push`] then hands it to the workers. Two steps so the caller can record
 /// who owns the job in between (a worker may start it the moment it is pushed). A job never
-/// pushed is found by the sweep, so nothing is lost, only slower.
-pub async fn create_one(
-    deps: &Deps,
+/// pushed is found by the sweep, so nothing is lost, only slower. `db` is the pool, or the
+/// caller's transaction when the job is recorded with what it works on.
+pub async fn create_one<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     user_id: i64,
     kind: JobKind,
     payload: &str,
 ) -> Result<i64, sqlx::Error> {
     jobs::insert(
-        deps.db.pool(),
+        db,
         &jobs::NewJob {
             kind: kind.as_str(),
             payload,

@@ -5,7 +5,8 @@
 //! change; one task reads the counts of every watched batch in a single query per tick, and
 //! only while something is watched (it exits when the last stream closes). Streams per user are
 //! capped, and [`BatchWatch::close`] ends them all at shutdown so a draining server is not held
-//! open by a browser tab.
+//! open by a browser tab. Streams of other progress (an album's) take a [`StreamSlot`]: the
+//! same cap, the same end at shutdown.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,7 +26,7 @@ pub const TICK: Duration = Duration::from_millis(250);
 pub enum WatchError {
     /// The user already has the most streams allowed open.
     #[error(
-        "at most {0} progress streams may be open at once; close one (or poll GET /api/v1/blur/jobs/{{id}})"
+        "at most {0} progress streams may be open at once; close one (or poll the progress instead)"
     )]
     TooMany(usize),
 }
@@ -67,14 +68,32 @@ pub struct Subscription {
     counts: watch::Receiver<BatchCounts>,
     /// Cancelled when the server shuts down.
     closing: CancellationToken,
-    guard: Guard,
+    batch_id: i64,
+    _guard: Guard,
 }
 
 #[derive(Debug)]
 struct Guard {
     inner: Arc<Inner>,
     user_id: i64,
-    batch_id: i64,
+    /// The watched batch; `None` for a [`StreamSlot`].
+    batch_id: Option<i64>,
+}
+
+/// One of a user's stream slots, held by a stream that follows something other than a batch
+/// (an album, which its own stream polls): counted against the same per-user cap, and told
+/// when the server shuts down. Dropping it gives the slot back.
+#[derive(Debug)]
+pub struct StreamSlot {
+    closing: CancellationToken,
+    _guard: Guard,
+}
+
+impl StreamSlot {
+    /// Resolves when the stream must end (shutdown).
+    pub async fn closed(&self) {
+        self.closing.cancelled().await;
+    }
 }
 
 impl BatchWatch {
@@ -99,11 +118,7 @@ impl BatchWatch {
         first: BatchCounts,
     ) -> Result<Subscription, WatchError> {
         let mut state = self.inner.lock();
-        let open = state.streams.entry(user_id).or_default();
-        if *open >= self.inner.per_user {
-            return Err(WatchError::TooMany(self.inner.per_user));
-        }
-        *open += 1;
+        self.inner.take_slot(&mut state, user_id)?;
         let watched = state.batches.entry(batch_id).or_insert_with(|| Watched {
             counts: watch::channel(first).0,
             subscribers: 0,
@@ -124,10 +139,24 @@ impl BatchWatch {
         Ok(Subscription {
             counts,
             closing: self.inner.closing.clone(),
-            guard: Guard {
+            batch_id,
+            _guard: Guard {
                 inner: self.inner.clone(),
                 user_id,
-                batch_id,
+                batch_id: Some(batch_id),
+            },
+        })
+    }
+
+    /// Takes one of `user_id`'s stream slots for a stream that is not a batch's.
+    pub fn slot(&self, user_id: i64) -> Result<StreamSlot, WatchError> {
+        self.inner.take_slot(&mut self.inner.lock(), user_id)?;
+        Ok(StreamSlot {
+            closing: self.inner.closing.clone(),
+            _guard: Guard {
+                inner: self.inner.clone(),
+                user_id,
+                batch_id: None,
             },
         })
     }
@@ -144,6 +173,16 @@ impl Inner {
         // The state is a few counters: a panic elsewhere cannot leave it half-updated.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Counts one more open stream of `user_id`, unless the user is at the cap.
+    fn take_slot(&self, state: &mut State, user_id: i64) -> Result<(), WatchError> {
+        let open = state.streams.entry(user_id).or_default();
+        if *open >= self.per_user {
+            return Err(WatchError::TooMany(self.per_user));
+        }
+        *open += 1;
+        Ok(())
+    }
 }
 
 impl Drop for Guard {
@@ -155,10 +194,12 @@ impl Drop for Guard {
                 state.streams.remove(&self.user_id);
             }
         }
-        if let Some(watched) = state.batches.get_mut(&self.batch_id) {
+        if let Some(batch_id) = self.batch_id
+            && let Some(watched) = state.batches.get_mut(&batch_id)
+        {
             watched.subscribers -= 1;
             if watched.subscribers == 0 {
-                state.batches.remove(&self.batch_id);
+                state.batches.remove(&batch_id);
             }
         }
     }
@@ -216,6 +257,6 @@ impl Subscription {
 
     /// The batch this subscription follows.
     pub fn batch_id(&self) -> i64 {
-        self.guard.batch_id
+        self.batch_id
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{JobError, JobKind, import, tag, verify};
+use super::{JobError, JobKind, album, import, tag, verify};
 use crate::app::Deps;
 use crate::db::jobs::{self, JobRow, JobStatus, Lease};
 use crate::db::photos;
@@ -294,8 +294,11 @@ impl Worker {
             swept.exhausted += 1;
             let reason = job.error.unwrap_or_default();
             tracing::warn!(job_id = job.id, %reason, "job failed for good");
-            self.note_photo_failure(JobKind::parse(&job.kind), job.photo_id, &reason)
-                .await?;
+            let kind = JobKind::parse(&job.kind);
+            self.note_photo_failure(kind, job.photo_id, &reason).await?;
+            if kind == Some(JobKind::Album) {
+                album::job_exhausted(&self.deps, job.id, &reason).await?;
+            }
         }
         let expired = jobs::lease_expired(self.pool(), now, 1000).await?;
         swept.expired = self.deps.queue.push_many(&expired).await?;
@@ -313,6 +316,12 @@ impl Worker {
         // In-flight entries of finished jobs whose worker died before acknowledging: back to
         // the ready list, where the next claim finds the job finished and drops the id.
         self.deps.queue.requeue_expired(STRANDED_AFTER).await?;
+        // Albums paused by the Library quota whose Google day has turned.
+        match album::resume_due(&self.deps).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(albums = n, "resumed albums paused by the daily quota"),
+            Err(e) => tracing::warn!(error = %e, "could not resume paused albums"),
+        }
         if swept != Swept::default() {
             tracing::info!(?swept, "swept unfinished jobs");
         }
@@ -354,6 +363,7 @@ async fn handle(deps: Deps, kind: JobKind, job: JobRow) -> Result<(), JobError> 
         JobKind::VerifyPhoto => verify::run(&deps, &job).await,
         JobKind::PickerImport => import::run(&deps, &job).await,
         JobKind::TagPhoto => tag::run(&deps, &job).await,
+        JobKind::Album => album::run(&deps, &job).await,
     }
 }
 

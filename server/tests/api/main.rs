@@ -4,6 +4,7 @@
 //! key prefix so tests run in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod albums;
 mod bounds;
 mod browser;
 mod browser_google;

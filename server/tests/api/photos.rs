@@ -662,8 +662,9 @@ async fn the_api_is_documented_and_the_docs_page_works_offline() {
             );
         }
     }
-    // 25 + the six of AI tags (status, list, tag one, batch, estimate, remove a tag).
-    assert_eq!(operations, 31, "{:?}", paths.keys().collect::<Vec<_>>());
+    // 25 + the six of AI tags (status, list, tag one, batch, estimate, remove a tag) + the six
+    // of albums (create, list, show, resume, events, download).
+    assert_eq!(operations, 37, "{:?}", paths.keys().collect::<Vec<_>>());
     // Swagger UI is served from the binary: the page and its script, no CDN.
     let page = app.get("/api/docs/").await;
     assert_eq!(page.status(), 200);

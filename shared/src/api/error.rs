@@ -48,6 +48,9 @@ pub enum ErrorCode {
     UriTooLong,
     /// AI tagging is not configured on this server, or the operator switched it off (503).
     TaggingDisabled,
+    /// The user has not granted the Google scope this needs (the Library scope for albums):
+    /// `action_url` starts Google's consent for it (403).
+    ScopeRequired,
 }
 
 /// The inner object of an error response.
@@ -58,6 +61,21 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// A message safe to show to a user.
     pub message: String,
+    /// Where to send the user to fix it (e.g. Google's consent for a missing scope), if
+    /// anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_url: Option<String>,
+}
+
+impl ErrorBody {
+    /// An error with no action to offer.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            action_url: None,
+        }
+    }
 }
 
 /// The whole error response: `{ "error": ErrorBody }`.
@@ -75,10 +93,7 @@ mod tests {
     #[test]
     fn error_response_has_the_documented_wire_shape() {
         let body = ErrorResponse {
-            error: ErrorBody {
-                code: ErrorCode::NotFound,
-                message: "photo not found".into(),
-            },
+            error: ErrorBody::new(ErrorCode::NotFound, "photo not found"),
         };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(

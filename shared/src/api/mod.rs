@@ -1,11 +1,16 @@
 //! Wire types of the REST API under `/api/v1` and the health endpoints.
 
+pub mod albums;
 pub mod error;
 pub mod google;
 pub mod health;
 pub mod photos;
 pub mod tags;
 
+pub use albums::{
+    Album, AlbumCounts, AlbumDestination, AlbumItem, AlbumItemStatus, AlbumItemsPage, AlbumList,
+    AlbumProgress, AlbumStatus, CreateAlbumRequest, MAX_ALBUM_PHOTOS, MAX_ALBUM_TITLE_CHARS,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};

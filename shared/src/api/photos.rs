@@ -118,6 +118,17 @@ pub enum ApiBlurType {
     None,
 }
 
+impl ApiBlurType {
+    /// The name as the JSON says it (`motion`, `defocus`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiBlurType::Motion => "motion",
+            ApiBlurType::Defocus => "defocus",
+            ApiBlurType::None => "none",
+        }
+    }
+}
+
 /// One photo as the gallery and the detail endpoint show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
