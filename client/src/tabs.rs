@@ -14,6 +14,8 @@ pub enum Tab {
     Blurred,
     /// Photos not analysed yet.
     Unprocessed,
+    /// Albums of the clear photos (Google Photos, or a download).
+    Albums,
     /// Counts and the score histogram.
     Statistics,
     /// Live health of the server's dependencies.
@@ -34,11 +36,12 @@ impl Tab {
     }
 
     /// Every tab, in sidebar order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::All,
         Tab::Clear,
         Tab::Blurred,
         Tab::Unprocessed,
+        Tab::Albums,
         Tab::Statistics,
         Tab::Debug,
     ];
@@ -50,6 +53,7 @@ impl Tab {
             Tab::Clear => "Clear",
             Tab::Blurred => "Blurred",
             Tab::Unprocessed => "Unprocessed",
+            Tab::Albums => "Albums",
             Tab::Statistics => "Statistics",
             Tab::Debug => "Debug",
         }
@@ -62,6 +66,7 @@ impl Tab {
             Tab::Clear => "clear",
             Tab::Blurred => "blurred",
             Tab::Unprocessed => "unprocessed",
+            Tab::Albums => "albums",
             Tab::Statistics => "statistics",
             Tab::Debug => "debug",
         }
@@ -88,7 +93,7 @@ impl Tab {
             Tab::Clear => Some(PhotoFilter::NotBlurred),
             Tab::Blurred => Some(PhotoFilter::Blurred),
             Tab::Unprocessed => Some(PhotoFilter::Unprocessed),
-            Tab::Statistics | Tab::Debug => None,
+            Tab::Albums | Tab::Statistics | Tab::Debug => None,
         }
     }
 
