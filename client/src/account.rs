@@ -270,6 +270,7 @@ mod tests {
             status,
             code: Some(ErrorCode::Unauthorized),
             message: "no session".into(),
+            action_url: None,
         };
         assert_eq!(from_me(Err(err(401))), Account::SignedOut);
         assert!(matches!(from_me(Err(err(500))), Account::Unreachable(_)));

@@ -31,6 +31,8 @@ pub enum ApiError {
         code: Option<ErrorCode>,
         /// The server's message.
         message: String,
+        /// Where to send the user to fix it (Google's consent for a missing scope), if anywhere.
+        action_url: Option<String>,
     },
 }
 
@@ -44,6 +46,14 @@ impl ApiError {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             ApiError::Server { code, .. } => *code,
+            ApiError::Network(_) => None,
+        }
+    }
+
+    /// Where the server says the user can fix this (e.g. grant a Google scope), if anywhere.
+    pub fn action_url(&self) -> Option<&str> {
+        match self {
+            ApiError::Server { action_url, .. } => action_url.as_deref(),
             ApiError::Network(_) => None,
         }
     }
@@ -88,14 +98,15 @@ async fn send(request: Request) -> Result<Response, ApiError> {
         return Ok(response);
     }
     let status = response.status();
-    let (code, message) = match response.json::<ErrorResponse>().await {
-        Ok(body) => (Some(body.error.code), body.error.message),
-        Err(_) => (None, response.status_text()),
+    let (code, message, action_url) = match response.json::<ErrorResponse>().await {
+        Ok(body) => (Some(body.error.code), body.error.message, body.error.action_url),
+        Err(_) => (None, response.status_text(), None),
     };
     Err(ApiError::Server {
         status,
         code,
         message,
+        action_url,
     })
 }
 
@@ -362,6 +373,34 @@ pub async fn sync_picker_session(id: &str) -> Result<SyncAccepted, ApiError> {
     json(build(Request::post(&path))?).await
 }
 
+/// `GET /api/v1/albums`: the user's albums, newest first.
+pub async fn albums() -> Result<shared::api::AlbumList, ApiError> {
+    json(build(Request::get("/api/v1/albums"))?).await
+}
+
+/// `GET /api/v1/albums/{id}`: one album with the first page of its photos.
+pub async fn album(id: i64) -> Result<shared::api::Album, ApiError> {
+    json(build(Request::get(&format!("/api/v1/albums/{id}")))?).await
+}
+
+/// `POST /api/v1/albums/unblurred`: an album of the clear photos. A missing Google scope is a
+/// 403 `scope_required` whose `action_url` asks Google for it.
+pub async fn create_album(
+    request: &shared::api::CreateAlbumRequest,
+) -> Result<shared::api::Album, ApiError> {
+    json(
+        Request::post("/api/v1/albums/unblurred")
+            .json(request)
+            .map_err(network)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/albums/{id}/resume`: a paused or failed album tries again.
+pub async fn resume_album(id: i64) -> Result<shared::api::Album, ApiError> {
+    json(build(Request::post(&format!("/api/v1/albums/{id}/resume")))?).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +427,7 @@ mod tests {
             status,
             code: None,
             message: "m".into(),
+            action_url: None,
         };
         assert!(server(422).is_client_error());
         assert!(!server(503).is_client_error());

@@ -14,7 +14,7 @@ use crate::account::{self, Account, AccountHandle};
 use crate::components::picker::{PickContext, PickerStatus, use_picker};
 use crate::components::{GoogleBanner, ThresholdSlider, UserMenu};
 use crate::library::{Library, LibraryAction, LibraryHandle};
-use crate::pages::{DebugPage, GalleryPage, SignInPage, StatisticsPage};
+use crate::pages::{AlbumsPage, DebugPage, GalleryPage, SignInPage, StatisticsPage};
 use crate::previews::{Pool, PreviewHandle, Previews};
 use crate::tabs::Tab;
 
@@ -155,6 +155,7 @@ fn Shell(props: &ShellProps) -> Html {
         });
     }
     let page = match *tab {
+        Tab::Albums => html! { <AlbumsPage google={google} /> },
         Tab::Statistics => html! { <StatisticsPage /> },
         Tab::Debug => html! { <DebugPage /> },
         gallery => html! { <GalleryPage tab={gallery} /> },

@@ -16,6 +16,8 @@ pub enum Tab {
     Unprocessed,
     /// Photos the server could not analyse, with the reason.
     Failed,
+    /// Albums of the clear photos (Google Photos, or a download).
+    Albums,
     /// Counts and the score histogram.
     Statistics,
     /// Live health of the server's dependencies.
@@ -37,12 +39,13 @@ impl Tab {
     }
 
     /// Every tab, in sidebar order.
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::All,
         Tab::Clear,
         Tab::Blurred,
         Tab::Unprocessed,
         Tab::Failed,
+        Tab::Albums,
         Tab::Statistics,
         Tab::Debug,
     ];
@@ -55,6 +58,7 @@ impl Tab {
             Tab::Blurred => "Blurred",
             Tab::Unprocessed => "Unprocessed",
             Tab::Failed => "Failed",
+            Tab::Albums => "Albums",
             Tab::Statistics => "Statistics",
             Tab::Debug => "Debug",
         }
@@ -68,6 +72,7 @@ impl Tab {
             Tab::Blurred => "blurred",
             Tab::Unprocessed => "unprocessed",
             Tab::Failed => "failed",
+            Tab::Albums => "albums",
             Tab::Statistics => "statistics",
             Tab::Debug => "debug",
         }
@@ -95,7 +100,7 @@ impl Tab {
             Tab::Blurred => Some(PhotoFilter::Blurred),
             Tab::Unprocessed => Some(PhotoFilter::Unprocessed),
             Tab::Failed => Some(PhotoFilter::Failed),
-            Tab::Statistics | Tab::Debug => None,
+            Tab::Albums | Tab::Statistics | Tab::Debug => None,
         }
     }
 

@@ -367,6 +367,7 @@ mod tests {
             status,
             code,
             message: "m".into(),
+            action_url: None,
         };
         assert_eq!(
             refusal(&err(401, Some(ErrorCode::ReauthRequired)), "x"),

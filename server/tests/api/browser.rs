@@ -1214,3 +1214,68 @@ async fn a_photo_is_tagged_from_its_card_filtered_by_a_tag_and_a_wrong_tag_remov
     browser.close().await.unwrap();
     app.stop().await;
 }
+
+
+/// In local mode the album is a collection to download: made from the Albums tab, followed to
+/// the end, and its ZIP link gives the clear photos' originals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums_tab() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir());
+        args.workers = 1;
+    })
+    .await;
+    let files: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|s| (format!("sharp-{s}.jpg"), sharp_jpeg(900 + s)))
+        .chain((0..2).map(|s| (format!("blurred-{s}.jpg"), blurred_jpeg(950 + s))))
+        .collect();
+    let clear = files.iter().filter(|(_, b)| kernel_score(b) < 0.5).count();
+    assert!(clear > 0);
+    let (status, body) = app.upload(&files, None).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, batch) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(serde_json::json!({"filter": "all"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{batch}");
+    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120).await;
+
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.goto(&format!("{}/#/albums", app.base)).await.unwrap();
+    wait_for(&browser, "[data-testid='albums-empty']").await;
+    let create = wait_for(&browser, "[data-testid='album-create']:enabled").await;
+    assert_eq!(
+        create.text().await.unwrap(),
+        format!("Make a collection of {clear} clear photos")
+    );
+    create.click().await.unwrap();
+    let album = browser
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("[data-testid='album'][data-status='done']"))
+        .await
+        .expect("the collection was never done");
+    assert_eq!(album.attr("data-added").await.unwrap(), Some(clear.to_string()));
+    let href = wait_for(&browser, "[data-testid='album-download']")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let zip = app.get(&href).await;
+    assert_eq!(zip.status(), 200);
+    let bytes = zip.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "a ZIP file");
+    for (name, b) in &files {
+        let inside = bytes.windows(name.len()).any(|w| w == name.as_bytes());
+        assert_eq!(inside, kernel_score(b) < 0.5, "{name} in the ZIP iff clear");
+    }
+    browser.close().await.unwrap();
+    app.stop().await;
+}

@@ -1,7 +1,8 @@
 //! The Google flow in headless Chromium, as a user meets it: "Sign in with Google", the
 //! (fake) consent page, "Pick photos" opening Google's (fake) picker in a new tab, Done, the
-//! import, and the gallery showing the picked photos with thumbnails through the image proxy
-//! and verified scores. Needs the built client and Debian's chromium + chromium-driver.
+//! import, the gallery showing the picked photos with thumbnails through the image proxy
+//! and verified scores, and an album of the clear ones, Google's consent for it asked on the
+//! way. Needs the built client and Debian's chromium + chromium-driver.
 
 use std::time::Duration;
 
@@ -142,6 +143,42 @@ async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend
     .await;
     let blurred = count(&browser, "[data-testid='photo-card']").await;
     assert_eq!(blurred, 6);
+
+    // An album of the three clear photos. Sign-in asked for the Picker only, so the first
+    // album asks Google for the Library scope (incrementally), and the page comes back to
+    // the Albums tab to make it.
+    wait_for(&browser, "#tab-albums").await.click().await.unwrap();
+    let create = wait_for(&browser, "[data-testid='album-create']:enabled").await;
+    assert!(create.text().await.unwrap().contains("of 3 clear photos"));
+    create.click().await.unwrap();
+    wait_for(&browser, "[data-testid='album-consent']").await;
+    wait_for(&browser, "[data-testid='album-consent-link']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let consent = settled_text(&browser, "body").await;
+    assert!(consent.contains("photoslibrary"), "the consent page names the Library scope: {consent}");
+    wait_for(&browser, "#allow").await.click().await.unwrap();
+    wait_for(&browser, "[data-testid='album-form']").await;
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some("/albums"), "back on the album screen: {url}");
+    wait_for(&browser, "[data-testid='album-create']:enabled")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let album = browser
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("[data-testid='album'][data-status='done']"))
+        .await
+        .expect("the album was never done");
+    assert_eq!(album.attr("data-added").await.unwrap().as_deref(), Some("3"));
+    assert_eq!(count(&browser, "[data-testid='album-open']").await, 1);
+    let albums = g.fake.state().albums();
+    assert_eq!(albums.len(), 1, "one album in Google Photos");
+    assert_eq!(albums[0].media_item_ids.len(), 3, "each clear photo once");
 
     browser.close().await.unwrap();
     g.stop().await;
