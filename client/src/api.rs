@@ -99,7 +99,11 @@ async fn send(request: Request) -> Result<Response, ApiError> {
     }
     let status = response.status();
     let (code, message, action_url) = match response.json::<ErrorResponse>().await {
-        Ok(body) => (Some(body.error.code), body.error.message, body.error.action_url),
+        Ok(body) => (
+            Some(body.error.code),
+            body.error.message,
+            body.error.action_url,
+        ),
         Err(_) => (None, response.status_text(), None),
     };
     Err(ApiError::Server {
@@ -398,7 +402,10 @@ pub async fn create_album(
 
 /// `POST /api/v1/albums/{id}/resume`: a paused or failed album tries again.
 pub async fn resume_album(id: i64) -> Result<shared::api::Album, ApiError> {
-    json(build(Request::post(&format!("/api/v1/albums/{id}/resume")))?).await
+    json(build(Request::post(&format!(
+        "/api/v1/albums/{id}/resume"
+    )))?)
+    .await
 }
 
 #[cfg(test)]

@@ -33,7 +33,10 @@ enum Creating {
 /// The words for an album's state, with its counts.
 pub fn progress_words(album: &Album) -> String {
     let done = album.added + album.skipped + album.failed;
-    let counts = format!("{} added, {} skipped, {} failed", album.added, album.skipped, album.failed);
+    let counts = format!(
+        "{} added, {} skipped, {} failed",
+        album.added, album.skipped, album.failed
+    );
     match album.status {
         AlbumStatus::Queued => format!("Waiting to start: {} photos", album.total),
         AlbumStatus::Running => format!("Adding photos: {done} of {} ({counts})", album.total),
@@ -303,8 +306,14 @@ mod tests {
             progress_words(&album(AlbumStatus::Done, 9, 1)),
             "Done: 9 added, 1 skipped, 0 failed, of 10 photos"
         );
-        assert!(any_moving(&[album(AlbumStatus::Done, 10, 0), album(AlbumStatus::Queued, 0, 0)]));
-        assert!(!any_moving(&[album(AlbumStatus::Paused, 2, 0), album(AlbumStatus::Failed, 0, 0)]));
+        assert!(any_moving(&[
+            album(AlbumStatus::Done, 10, 0),
+            album(AlbumStatus::Queued, 0, 0)
+        ]));
+        assert!(!any_moving(&[
+            album(AlbumStatus::Paused, 2, 0),
+            album(AlbumStatus::Failed, 0, 0)
+        ]));
     }
 
     #[test]

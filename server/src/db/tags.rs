@@ -69,14 +69,26 @@ pub async fn store(pool: &AnyPool, t: &Tagged<'_>) -> Result<bool, sqlx::Error> 
     Ok(true)
 }
 
+/// Most ids one `IN` list holds.
+const MAX_IN_LIST: usize = 512;
+
+/// Placeholders for an `IN` list of `n` ids: the next power of two, at least 8.
+fn in_list_slots(n: usize) -> usize {
+    n.next_power_of_two().clamp(8, MAX_IN_LIST)
+}
+
 /// The tags of these photos (alphabetical per photo); photos without tags are absent.
 pub async fn of_photos(
     pool: &AnyPool,
     ids: &[i64],
 ) -> Result<HashMap<i64, Vec<String>>, sqlx::Error> {
     let mut all: HashMap<i64, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let placeholders = (1..=chunk.len())
+    for chunk in ids.chunks(MAX_IN_LIST) {
+        // The list is padded to a power of two with id 0 (no photo has it), so every gallery
+        // page asks with one of a handful of statement texts, each prepared once per
+        // connection, instead of parsing and planning a new one per page.
+        let slots = in_list_slots(chunk.len());
+        let placeholders = (1..=slots)
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
@@ -84,10 +96,14 @@ pub async fn of_photos(
             "SELECT photo_id, tag FROM photo_tags WHERE photo_id IN ({placeholders})
              ORDER BY photo_id, tag"
         );
-        // The text varies with the chunk's length: not worth a cached statement per length.
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql).persistent(false);
-        for id in chunk {
-            query = query.bind(*id);
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in chunk
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(0))
+            .take(slots)
+        {
+            query = query.bind(id);
         }
         for (photo_id, tag) in query.fetch_all(pool).await? {
             all.entry(photo_id).or_default().push(tag);
@@ -184,4 +200,20 @@ pub async fn batch_of(pool: &AnyPool, job_id: i64) -> Result<Option<i64>, sqlx::
         .fetch_optional(pool)
         .await?;
     Ok(row.and_then(|(b,)| b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_IN_LIST, in_list_slots};
+
+    #[test]
+    fn in_lists_take_few_shapes_and_always_fit() {
+        for n in 1..=MAX_IN_LIST {
+            let slots = in_list_slots(n);
+            assert!(slots >= n && slots.is_power_of_two() && slots >= 8, "{n}");
+        }
+        let shapes: std::collections::BTreeSet<usize> =
+            (1..=MAX_IN_LIST).map(in_list_slots).collect();
+        assert_eq!(shapes.len(), 7, "8, 16, ..., 512");
+    }
 }

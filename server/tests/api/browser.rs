@@ -1215,7 +1215,6 @@ async fn a_photo_is_tagged_from_its_card_filtered_by_a_tag_and_a_wrong_tag_remov
     app.stop().await;
 }
 
-
 /// In local mode the album is a collection to download: made from the Albums tab, followed to
 /// the end, and its ZIP link gives the clear photos' originals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1244,10 +1243,14 @@ async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums
         )
         .await;
     assert_eq!(status, 202, "{batch}");
-    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120).await;
+    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120)
+        .await;
 
     let (_driver, browser, _profile) = start_browser().await;
-    browser.goto(&format!("{}/#/albums", app.base)).await.unwrap();
+    browser
+        .goto(&format!("{}/#/albums", app.base))
+        .await
+        .unwrap();
     wait_for(&browser, "[data-testid='albums-empty']").await;
     let create = wait_for(&browser, "[data-testid='album-create']:enabled").await;
     assert_eq!(
@@ -1261,7 +1264,10 @@ async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums
         .for_element(Locator::Css("[data-testid='album'][data-status='done']"))
         .await
         .expect("the collection was never done");
-    assert_eq!(album.attr("data-added").await.unwrap(), Some(clear.to_string()));
+    assert_eq!(
+        album.attr("data-added").await.unwrap(),
+        Some(clear.to_string())
+    );
     let href = wait_for(&browser, "[data-testid='album-download']")
         .await
         .attr("href")

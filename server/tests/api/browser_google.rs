@@ -147,7 +147,11 @@ async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend
     // An album of the three clear photos. Sign-in asked for the Picker only, so the first
     // album asks Google for the Library scope (incrementally), and the page comes back to
     // the Albums tab to make it.
-    wait_for(&browser, "#tab-albums").await.click().await.unwrap();
+    wait_for(&browser, "#tab-albums")
+        .await
+        .click()
+        .await
+        .unwrap();
     let create = wait_for(&browser, "[data-testid='album-create']:enabled").await;
     assert!(create.text().await.unwrap().contains("of 3 clear photos"));
     create.click().await.unwrap();
@@ -158,11 +162,18 @@ async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend
         .await
         .unwrap();
     let consent = settled_text(&browser, "body").await;
-    assert!(consent.contains("photoslibrary"), "the consent page names the Library scope: {consent}");
+    assert!(
+        consent.contains("photoslibrary"),
+        "the consent page names the Library scope: {consent}"
+    );
     wait_for(&browser, "#allow").await.click().await.unwrap();
     wait_for(&browser, "[data-testid='album-form']").await;
     let url = browser.current_url().await.unwrap();
-    assert_eq!(url.fragment(), Some("/albums"), "back on the album screen: {url}");
+    assert_eq!(
+        url.fragment(),
+        Some("/albums"),
+        "back on the album screen: {url}"
+    );
     wait_for(&browser, "[data-testid='album-create']:enabled")
         .await
         .click()
@@ -174,7 +185,10 @@ async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend
         .for_element(Locator::Css("[data-testid='album'][data-status='done']"))
         .await
         .expect("the album was never done");
-    assert_eq!(album.attr("data-added").await.unwrap().as_deref(), Some("3"));
+    assert_eq!(
+        album.attr("data-added").await.unwrap().as_deref(),
+        Some("3")
+    );
     assert_eq!(count(&browser, "[data-testid='album-open']").await, 1);
     let albums = g.fake.state().albums();
     assert_eq!(albums.len(), 1, "one album in Google Photos");
