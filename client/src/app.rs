@@ -42,7 +42,10 @@ pub fn App() -> Html {
         let account = account.clone();
         use_effect_with((), move |_| account::load(account));
     }
-    use_effect_with((), |_| crate::install::register_service_worker());
+    use_effect_with((), |_| {
+        crate::install::register_service_worker();
+        crate::long_tasks::start();
+    });
     match &*account {
         Account::Loading => html! {
             <div class="shell bare">

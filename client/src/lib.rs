@@ -11,6 +11,7 @@ pub mod export; // the gallery's photos as a CSV download
 pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
 pub mod install; // the service worker: installing, offline copies, photos shared to the app
+pub mod long_tasks; // main-thread tasks over 50 ms, for the Debug tab
 pub mod library; // the state every page shares: threshold, refresh revision, progress
 pub mod pages; // one component per tab, and the sign-in screen
 pub mod pick; // the steps of picking photos in Google Photos, and their words
@@ -18,6 +19,7 @@ pub mod preview; // the preview Web Worker: the blur kernel on the analysis imag
 pub mod previews; // the pool of preview workers and the scores they found
 pub mod tabs; // the sidebar's tabs and their URL fragments
 pub mod tagging; // AI tagging's consent question: where photos go, what it costs
+pub mod visibility; // when an element first comes on screen (IntersectionObserver)
 pub mod work; // uploading in chunks, then verifying and following the batch
 
 pub use app::App;

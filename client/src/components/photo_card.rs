@@ -61,6 +61,10 @@ pub struct PhotoCardProps {
     /// The browser's preview score (this page's, or the one the server kept).
     #[prop_or_default]
     pub preview: Option<f64>,
+    /// Called once with the photo's id when the card first comes on screen (or near it): the
+    /// grid asks for previews of what the user sees, not of every photo loaded.
+    #[prop_or_default]
+    pub on_visible: Option<Callback<i64>>,
     /// Where the preview came from: `page` (this page's worker, from the analysis image),
     /// `file` (from the file as it was added) or `server` (kept by the server).
     #[prop_or_default]
@@ -168,6 +172,16 @@ fn placeholder(photo: &Photo, expired: bool, pick: Option<&PickContext>) -> Html
 pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     let p = &props.photo;
     let pick_context = use_context::<PickContext>();
+    let card = use_node_ref();
+    {
+        let card = card.clone();
+        let on_visible = props.on_visible.clone();
+        let id = p.id;
+        use_effect_with((id, on_visible.is_some()), move |_| {
+            let observer = on_visible.and_then(|cb| crate::visibility::when_visible(&card, move || cb.emit(id)));
+            move || drop(observer)
+        });
+    }
     let expired = link_expired(p);
     let google = p.source == "google";
     // A Google image can fail (link run out since the page loaded, Google busy): the card
@@ -238,7 +252,7 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         .on_select
         .reform(move |e: MouseEvent| (id, e.shift_key()));
     html! {
-        <li class={classes!("card", verdict, props.selected.then_some("selected"))}
+        <li ref={card} class={classes!("card", verdict, props.selected.then_some("selected"))}
             data-testid="photo-card" data-photo-id={id.to_string()} data-status={status_class}
             data-verdict={verdict} data-selected={props.selected.to_string()}
             data-preview={props.preview.map(|s| s.to_string())}

@@ -110,7 +110,9 @@ pub fn DebugPage() -> Html {
         let t = &h.state.timings;
         let median = crate::previews::percentile(t, 0.5);
         let p95 = crate::previews::percentile(t, 0.95);
+        let (long_tasks, longest) = crate::long_tasks::summary();
         html! {
+            <>
             <p id="preview-stats" data-workers={h.pool.size().to_string()}
                data-count={t.len().to_string()}
                data-files={h.state.files.len().to_string()}
@@ -118,7 +120,7 @@ pub fn DebugPage() -> Html {
                data-p95-ms={p95.map(|m| format!("{m:.1}"))}>
                 { format!("Instant preview: {} workers; {} photos asked for, {} answered on this page", h.pool.size(), h.state.asked.len(), t.len()) }
                 if let (Some(m), Some(p)) = (median, p95) {
-                    { format!(", {} median, {} p95 from asking to the score", crate::format::latency(m), crate::format::latency(p)) }
+                    { format!(", {} median, {} p95 from coming on screen to the score", crate::format::latency(m), crate::format::latency(p)) }
                 }
                 if h.state.files_asked > 0 {
                     { format!("; {} of {} added files previewed from the file", h.state.files.len(), h.state.files_asked) }
@@ -127,6 +129,16 @@ pub fn DebugPage() -> Html {
                     { format!("; {} could not be previewed", h.state.failed.len()) }
                 }
             </p>
+            if crate::long_tasks::recorded() {
+                <p id="long-tasks" data-count={long_tasks.to_string()}
+                   data-longest-ms={format!("{longest:.0}")}>
+                    { format!("Main-thread tasks over 50 ms since the page opened: {long_tasks}") }
+                    if long_tasks > 0 {
+                        { format!(" (longest {})", crate::format::latency(longest)) }
+                    }
+                </p>
+            }
+            </>
         }
     });
 

@@ -407,18 +407,14 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
         .and_then(|l| l.tagging.clone())
         .filter(|t| t.enabled);
 
-    // Every photo shown that the server has not judged yet gets its preview at once.
-    {
-        // The reducer handle (an Rc), not a copy of every photo on each render.
-        let previews = previews.clone();
+    // A photo the server has not judged yet gets its preview as its card comes on screen, so
+    // the workers judge what the user looks at first, not every photo of a long page.
+    let on_visible = previews.clone().map(|previews| {
         let grid = grid.clone();
-        let ids: Vec<(i64, bool)> = grid.items.iter().map(|p| (p.id, p.verified)).collect();
-        use_effect_with(ids, move |_| {
-            if let Some(previews) = previews {
-                previews.ask_for(grid.items.iter());
-            }
-        });
-    }
+        Callback::from(move |id: i64| {
+            previews.ask_for(grid.items.iter().filter(|p| p.id == id));
+        })
+    });
 
     let load_more = {
         let grid = grid.clone();
@@ -741,6 +737,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                                on_select={on_select.clone()}
                                preview={previews.as_ref().and_then(|h| h.score_of(photo))}
                                preview_from={previews.as_ref().and_then(|h| h.source_of(photo))}
+                               on_visible={on_visible.clone()}
                                threshold={library.as_ref().and_then(|l| l.threshold)}
                                on_tag={on_tag.clone()}
                                on_tag_filter={on_tag_filter.clone()} />
