@@ -11,8 +11,8 @@ pub mod export; // the gallery's photos as a CSV download
 pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
 pub mod install; // the service worker: installing, offline copies, photos shared to the app
-pub mod long_tasks; // main-thread tasks over 50 ms, for the Debug tab
 pub mod library; // the state every page shares: threshold, refresh revision, progress
+pub mod long_tasks; // main-thread tasks over 50 ms, for the Debug tab
 pub mod pages; // one component per tab, and the sign-in screen
 pub mod pick; // the steps of picking photos in Google Photos, and their words
 pub mod preview; // the preview Web Worker: the blur kernel on the analysis image

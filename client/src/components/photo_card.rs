@@ -178,7 +178,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         let on_visible = props.on_visible.clone();
         let id = p.id;
         use_effect_with((id, on_visible.is_some()), move |_| {
-            let observer = on_visible.and_then(|cb| crate::visibility::when_visible(&card, move || cb.emit(id)));
+            let observer = on_visible
+                .and_then(|cb| crate::visibility::when_visible(&card, move || cb.emit(id)));
             move || drop(observer)
         });
     }

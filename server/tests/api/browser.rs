@@ -1010,7 +1010,11 @@ async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_
         )
         .await
         .unwrap();
-    assert_ne!(below, serde_json::json!(true), "a card far off screen was previewed");
+    assert_ne!(
+        below,
+        serde_json::json!(true),
+        "a card far off screen was previewed"
+    );
     assert!(
         eventually(60, || async {
             // Scrolls on, as a user looking through the page would.
@@ -1085,7 +1089,9 @@ async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_
     let median = stats.attr("data-median-ms").await.unwrap().unwrap();
     let p95 = stats.attr("data-p95-ms").await.unwrap().unwrap();
     let workers = stats.attr("data-workers").await.unwrap().unwrap();
-    eprintln!("instant preview: 29 photos, {workers} workers, from on screen to score: median {median} ms, p95 {p95} ms");
+    eprintln!(
+        "instant preview: 29 photos, {workers} workers, from on screen to score: median {median} ms, p95 {p95} ms"
+    );
     assert!(median.parse::<f64>().unwrap() > 0.0);
     // The page's main thread, from the start: tasks over 50 ms (the page could not answer).
     let long = wait_for(&browser, "#long-tasks").await;

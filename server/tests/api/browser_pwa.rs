@@ -1,7 +1,7 @@
 //! The installable app in headless Chromium: Chromium itself finds nothing that stops it being
 //! installed, a share from the phone's share sheet (the multipart POST the manifest declares)
 //! lands in the library verified, and with the server gone the app still opens on the library
-//! as last seen, saying it is offline.
+//! as last seen, saying it is offline. And the app is sent compressed.
 
 use std::time::Duration;
 
@@ -210,4 +210,73 @@ async fn the_app_installs_takes_shared_photos_and_opens_offline() {
     assert_eq!(shown, ["shared-blurred.jpg", "shared-sharp.jpg"]);
 
     browser.close().await.unwrap();
+}
+
+/// The first visit over the wire: the page and every asset it names (the app's script, wasm
+/// and styles, and the preview worker it starts) come brotli-compressed to a browser that
+/// accepts it, gzip to one that accepts only that, and as they are to one that accepts
+/// neither; the totals are printed for the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_is_sent_compressed() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    let app = TestApp::spawn_with(storage, data_dir, |args| {
+        args.client_dir = Some(client_dir());
+        args.workers = 0;
+    })
+    .await;
+    let page = app.get("/").await.text().await.unwrap();
+    let mut paths = vec![
+        "/".to_string(),
+        "/worker.js".into(),
+        "/worker_bg.wasm".into(),
+    ];
+    for part in page.split("href=\"").skip(1) {
+        let path = part.split('"').next().unwrap();
+        if path.ends_with(".js") || path.ends_with(".wasm") || path.ends_with(".css") {
+            paths.push(path.to_string());
+        }
+    }
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("_bg.wasm") && p != "/worker_bg.wasm"),
+        "{paths:?}"
+    );
+    let client = reqwest::Client::new();
+    let mut totals = Vec::new();
+    for accept in ["br, gzip", "gzip", "identity"] {
+        let mut total = 0;
+        for path in &paths {
+            let response = client
+                .get(format!("{}{path}", app.base))
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string());
+            let expected = match accept {
+                "br, gzip" => Some("br"),
+                "gzip" => Some("gzip"),
+                _ => None,
+            };
+            assert_eq!(encoding.as_deref(), expected, "{path} with {accept}");
+            total += response.bytes().await.unwrap().len();
+        }
+        totals.push((accept, total));
+    }
+    eprintln!(
+        "first visit over the wire ({} files): {totals:?}",
+        paths.len()
+    );
+    let (br, identity) = (totals[0].1, totals[2].1);
+    assert!(
+        br * 2 < identity,
+        "brotli saves more than half: {br} of {identity}"
+    );
+    app.stop().await;
 }
