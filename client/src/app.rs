@@ -34,6 +34,22 @@ fn logo() -> Html {
     }
 }
 
+/// The skip link's click: the focus moves to the page's content. The URL fragment names the
+/// tab, so the link must not change it.
+fn skip_to_content() -> Callback<MouseEvent> {
+    Callback::from(|e: MouseEvent| {
+        e.prevent_default();
+        let main = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("content"));
+        if let Some(main) =
+            main.and_then(|m| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(m).ok())
+        {
+            let _ = main.focus();
+        }
+    })
+}
+
 /// The whole app: asks who is there, then shows the sign-in screen or the shell.
 #[component]
 pub fn App() -> Html {
@@ -182,6 +198,8 @@ fn Shell(props: &ShellProps) -> Html {
         <ContextProvider<PreviewHandle> context={preview_handle}>
         <ContextProvider<PickContext> context={picker.context.clone()}>
         <div class="shell">
+            <a class="skip-link" href="#content" onclick={skip_to_content()}
+               data-testid="skip-link">{"Skip to the photos"}</a>
             <header class="header">
                 { logo() }
                 <div class="header-tools">
@@ -225,7 +243,7 @@ fn Shell(props: &ShellProps) -> Html {
                     }) }
                 </ul>
             </nav>
-            <main class="content" id="content">
+            <main class="content" id="content" tabindex="-1">
                 if let Account::Unreachable(message) = &*props.account {
                     <p class="error" role="alert" id="me-error">
                         { format!("Classify could not tell who you are: {message}. ") }

@@ -176,6 +176,19 @@ fn setup(needs: Needs) -> Result {
     }
 
     if needs >= Needs::Browser {
+        step("axe-core (npm), for the accessibility audit");
+        if root()
+            .join("tools/axe/node_modules/axe-core/axe.min.js")
+            .exists()
+        {
+            eprintln!("already installed");
+        } else {
+            sh(
+                "npm",
+                &["ci", "--prefix", "tools/axe", "--no-audit", "--no-fund"],
+            )?;
+        }
+
         step("chromium and chromedriver");
         if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
             eprintln!("already installed");

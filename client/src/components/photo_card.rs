@@ -185,8 +185,9 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     }
     let expired = link_expired(p);
     let google = p.source == "google";
-    // A Google image can fail (link run out since the page loaded, Google busy): the card
-    // then says so instead of showing a broken image. A changed photo gets another try.
+    // An image can fail (a Google link run out since the page loaded, Google busy, an upload
+    // cut short): the card then says so instead of showing a broken image. A changed photo
+    // gets another try.
     let broken = use_state_eq(|| false);
     {
         let broken = broken.clone();
@@ -194,15 +195,24 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
             broken.set(false);
         });
     }
+    let id = p.id;
+    let open = props.on_open.reform(move |_: MouseEvent| id);
     let thumb = if expired || (google && *broken) {
         placeholder(p, expired, pick_context.as_ref())
+    } else if *broken {
+        // An upload whose pixels cannot be read (a file cut short): words, not a broken image.
+        html! {
+            <button type="button" class="thumb-open thumb-missing" onclick={open}
+                    aria-label={format!("No image: the file cannot be read (open {})", p.filename)}
+                    data-testid="open">
+                <span class="placeholder-text">{"No image: the file cannot be read"}</span>
+            </button>
+        }
     } else {
-        let onerror = google.then(|| {
+        let onerror = {
             let broken = broken.clone();
             Callback::from(move |_: Event| broken.set(true))
-        });
-        let id = p.id;
-        let open = props.on_open.reform(move |_: MouseEvent| id);
+        };
         html! {
             <button type="button" class="thumb-open" onclick={open}
                     aria-label={format!("Open {}", p.filename)} data-testid="open">
@@ -213,6 +223,7 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     };
     let (status_class, status_text) = status_label(p.status);
     let view = shown(p, props.preview, props.threshold);
+    let meter = p.blur_score.or(props.preview);
     let (verdict, score, preview_note) = match view {
         Shown::Verified {
             score,
@@ -240,7 +251,6 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     };
     let score_text = score.map_or_else(|| "–".to_string(), |s| format!("{s:.2}"));
     let score = score.unwrap_or(0.0).clamp(0.0, 1.0);
-    let id = p.id;
     let on_analyze = props.on_analyze.reform(move |_: MouseEvent| id);
     let on_delete = props.on_delete.reform(move |_: MouseEvent| id);
     let analyze_label = if p.status == VerificationStatus::Done {
@@ -266,10 +276,14 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
             <div class="card-body">
                 <p class="filename" title={p.filename.clone()}>{ &p.filename }</p>
                 <div class="score">
-                    <div class="score-bar" role="meter" aria-label="Blur score"
-                         aria-valuemin="0" aria-valuemax="1"
-                         aria-valuenow={p.blur_score.map(|s| format!("{s:.2}"))}
-                         aria-valuetext={score_text.clone()}>
+                    // A meter only when there is a score to read (verified, or the preview);
+                    // without one the bar is empty and the status says why.
+                    <div class="score-bar" role={meter.map(|_| "meter")}
+                         aria-label={meter.map(|_| "Blur score")}
+                         aria-valuemin={meter.map(|_| "0")} aria-valuemax={meter.map(|_| "1")}
+                         aria-valuenow={meter.map(|s| format!("{s:.2}"))}
+                         aria-valuetext={meter.map(|_| score_text.clone())}
+                         aria-hidden={meter.is_none().then_some("true")}>
                         <span class={classes!("score-fill", verdict)}
                               style={format!("width: {:.1}%", score * 100.0)} />
                     </div>

@@ -31,6 +31,18 @@ pub(crate) fn client_dir() -> PathBuf {
     dir
 }
 
+/// The app on the embedded backend, serving the built client, with `workers` embedded workers
+/// (0: nothing is verified unless a test runs a worker itself).
+pub(crate) async fn app_with_client(workers: usize) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
+    TestApp::spawn_with(storage, data_dir, move |args| {
+        args.client_dir = Some(client_dir());
+        args.workers = workers;
+    })
+    .await
+}
+
 pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
@@ -829,24 +841,13 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
     app.stop().await;
 }
 
-/// The instant preview: the page's workers judge every photo the server has not verified, the
-/// cards show the preview at once, and the score stored through `PUT /preview` is bit for bit
-/// the one the server's worker computes from the original (the nine real photos of
-/// `tests/photos` and 20 generated ones). No server worker runs here, so every score the server
-/// holds came from the browser. Prints the page's own timing (Debug tab).
 /// Files the user adds are previewed from the files themselves, in the preview workers, by the
 /// server's own reading of a file (`shared::media`) and the same kernel: each preview equals
 /// the score the server's verification gives the same bytes, bit for bit, on the nine real
 /// photos and 20 generated ones. No worker runs, so every preview shown is the file's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_score_them() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
-    let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.client_dir = Some(client_dir());
-        args.workers = 0;
-    })
-    .await;
+    let app = app_with_client(0).await;
     let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/photos");
     let folder = tempfile::tempdir().unwrap();
     let mut expected = std::collections::HashMap::new();
@@ -962,6 +963,12 @@ async fn added_files_are_previewed_from_the_file_exactly_as_the_server_will_scor
     app.stop().await;
 }
 
+/// The instant preview: the page's workers judge each photo the server has not verified as its
+/// card comes on screen, the cards show the preview at once, and the score stored through
+/// `PUT /preview` is bit for bit the one the server's worker computes from the original (the
+/// nine real photos of `tests/photos` and 20 generated ones). No server worker runs here, so
+/// every score the server holds came from the browser. Prints the page's own timing and its
+/// main-thread long tasks (Debug tab).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instant_preview_scores_photos_in_the_browser_exactly_as_the_server_will() {
     let client_dir = client_dir();
@@ -1254,13 +1261,7 @@ async fn a_photo_is_tagged_from_its_card_filtered_by_a_tag_and_a_wrong_tag_remov
 /// the end, and its ZIP link gives the clear photos' originals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums_tab() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
-    let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.client_dir = Some(client_dir());
-        args.workers = 1;
-    })
-    .await;
+    let app = app_with_client(1).await;
     let files: Vec<(String, Vec<u8>)> = (0..3)
         .map(|s| (format!("sharp-{s}.jpg"), sharp_jpeg(900 + s)))
         .chain((0..2).map(|s| (format!("blurred-{s}.jpg"), blurred_jpeg(950 + s))))

@@ -8,13 +8,13 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use crate::browser::{client_dir, start_browser, wait_for};
+use crate::browser::{app_with_client, start_browser, wait_for};
 use crate::fixtures::{blurred_jpeg, sharp_jpeg};
-use crate::helpers::{Backend, TestApp, eventually, storage};
+use crate::helpers::eventually;
 
 /// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`.
 #[derive(Debug)]
-struct Cdp(&'static str, Value);
+pub(crate) struct Cdp(pub(crate) &'static str, pub(crate) Value);
 
 impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn endpoint(
@@ -40,13 +40,7 @@ async fn script(browser: &fantoccini::Client, js: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_installs_takes_shared_photos_and_opens_offline() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
-    let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.client_dir = Some(client_dir());
-        args.workers = 1;
-    })
-    .await;
+    let app = app_with_client(1).await;
 
     // The manifest: what an install and the share sheet read.
     let manifest: Value =
@@ -218,13 +212,7 @@ async fn the_app_installs_takes_shared_photos_and_opens_offline() {
 /// neither; the totals are printed for the record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_is_sent_compressed() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let storage = storage(Backend::Embedded, data_dir.path().into()).await;
-    let app = TestApp::spawn_with(storage, data_dir, |args| {
-        args.client_dir = Some(client_dir());
-        args.workers = 0;
-    })
-    .await;
+    let app = app_with_client(0).await;
     let page = app.get("/").await.text().await.unwrap();
     let mut paths = vec![
         "/".to_string(),

@@ -7,6 +7,7 @@
 mod albums;
 mod bounds;
 mod browser;
+mod browser_a11y;
 mod browser_google;
 mod browser_pwa;
 mod cli;

@@ -1,0 +1,173 @@
+//! The page audited as assistive technology meets it: axe-core (tools/axe, installed by
+//! `cargo xtask setup`) runs inside headless Chromium on the gallery, the photo view and the
+//! statistics, in the light and the dark theme, and finds no serious or critical violation.
+//! Screenshots at desktop and phone widths, in both themes, are written for the record.
+
+use std::path::PathBuf;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use serde_json::{Value, json};
+
+use crate::browser::{app_with_client, start_browser, wait_for};
+use crate::browser_pwa::Cdp;
+use crate::fixtures::{blurred_jpeg, sharp_jpeg};
+
+fn axe_source() -> String {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tools/axe/node_modules/axe-core/axe.min.js"
+    ));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is needed at {}: run `cargo xtask setup` ({e})",
+            path.display()
+        )
+    })
+}
+
+/// axe's violations on the page as it is now: `[{id, impact, nodes, help, targets}]`.
+async fn audit(browser: &fantoccini::Client, axe: &str) -> Vec<Value> {
+    browser.execute(axe, vec![]).await.unwrap();
+    let found = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => ({
+               id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help,
+               targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found.as_array().cloned().unwrap_or_default()
+}
+
+async fn theme(browser: &fantoccini::Client, scheme: &str) {
+    browser
+        .issue_cmd(Cdp(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        ))
+        .await
+        .unwrap();
+}
+
+async fn screenshot(browser: &fantoccini::Client, name: &str) -> PathBuf {
+    let png = browser.screenshot().await.unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_passes_axe_in_light_and_dark_at_desktop_and_phone_widths() {
+    let app = app_with_client(1).await;
+    // A library with every state a card can show: clear, blurred, failed.
+    let mut cut = sharp_jpeg(3);
+    cut.truncate(cut.len() / 2);
+    let files: Vec<(String, Vec<u8>)> = (0..4)
+        .map(|s| (format!("sharp-{s}.jpg"), sharp_jpeg(40 + s)))
+        .chain((0..4).map(|s| (format!("blurred-{s}.jpg"), blurred_jpeg(60 + s))))
+        .chain([("cut.jpg".to_string(), cut)])
+        .collect();
+    let (status, body) = app.upload(&files, None).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, batch) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({"filter": "all"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{batch}");
+    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120)
+        .await;
+
+    let axe = axe_source();
+    let (_driver, browser, _profile) = start_browser().await;
+    let mut serious = Vec::new();
+    let mut report = Vec::new();
+    let mut shots = Vec::new();
+    for scheme in ["light", "dark"] {
+        for (width, height, device) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+            browser.set_window_size(width, height).await.unwrap();
+            theme(&browser, scheme).await;
+            browser.goto(&format!("{}/#/all", app.base)).await.unwrap();
+            wait_for(
+                &browser,
+                "[data-testid='photo-card'][data-status='failed'] .thumb-missing",
+            )
+            .await;
+            let mut views = vec![("gallery", audit(&browser, &axe).await)];
+            shots.push(screenshot(&browser, &format!("gallery-{device}-{scheme}")).await);
+            // The photo view of a blurred photo (verdict, score meter, arrow).
+            wait_for(
+                &browser,
+                "[data-testid='photo-card'][data-verdict='blurred'] .thumb img",
+            )
+            .await
+            .click()
+            .await
+            .unwrap();
+            wait_for(&browser, "[data-testid='photo-view']").await;
+            views.push(("photo view", audit(&browser, &axe).await));
+            shots.push(screenshot(&browser, &format!("view-{device}-{scheme}")).await);
+            browser
+                .goto(&format!("{}/#/statistics", app.base))
+                .await
+                .unwrap();
+            wait_for(&browser, "[data-testid='histogram']").await;
+            views.push(("statistics", audit(&browser, &axe).await));
+            for (view, violations) in views {
+                for v in violations {
+                    let line = format!(
+                        "{scheme} {device} {view}: {} ({}) x{}: {} {}",
+                        v["id"], v["impact"], v["nodes"], v["help"], v["targets"]
+                    );
+                    if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                        serious.push(line.clone());
+                    }
+                    report.push(line);
+                }
+            }
+        }
+    }
+    // The keyboard's first stop is the skip link, which takes the focus to the content.
+    browser.goto(&format!("{}/#/all", app.base)).await.unwrap();
+    browser.refresh().await.unwrap();
+    wait_for(&browser, "[data-testid='photo-card']").await;
+    let tab = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: '\u{e004}' })
+        .then(KeyAction::Up { value: '\u{e004}' });
+    browser.perform_actions(tab).await.unwrap();
+    let first = browser.active_element().await.unwrap();
+    assert_eq!(
+        first.attr("data-testid").await.unwrap().as_deref(),
+        Some("skip-link")
+    );
+    first.send_keys("\u{e007}").await.unwrap();
+    let focused = browser.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("content")
+    );
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.fragment(), Some("/all"), "the tab stays: {url}");
+
+    eprintln!(
+        "axe: {} violations in all, {} serious or critical",
+        report.len(),
+        serious.len()
+    );
+    for line in &report {
+        eprintln!("  {line}");
+    }
+    for shot in &shots {
+        eprintln!("screenshot: {}", shot.display());
+    }
+    assert!(serious.is_empty(), "serious or critical: {serious:#?}");
+    browser.close().await.unwrap();
+    app.stop().await;
+}
