@@ -85,6 +85,8 @@ pub fn DebugPage() -> Html {
                         { format!(" · version {} · up {}", report.version, format::uptime(report.uptime_s)) }
                     </span>
                 </p>
+                // On a narrow screen the table scrolls inside its own box, not the page.
+                <div class="table-scroll" role="region" aria-label="Services" tabindex="0">
                 <table class="services">
                     <thead>
                         <tr><th>{"Service"}</th><th>{"Backend"}</th><th>{"Status"}</th><th>{"Latency"}</th><th>{"Detail"}</th></tr>
@@ -101,6 +103,7 @@ pub fn DebugPage() -> Html {
                         }) }
                     </tbody>
                 </table>
+                </div>
             </>
         },
     };

@@ -1321,3 +1321,69 @@ async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums
     browser.close().await.unwrap();
     app.stop().await;
 }
+
+/// The preview at gallery scale, for the record (not part of the suite: `cargo nextest run
+/// --workspace --run-ignored only -E 'test(two_hundred)' --no-capture`): 200 photos, scrolled
+/// through as a user would, "Load more" included. Prints the page's timing from a card coming
+/// on screen to its score (median, p95) and the main-thread tasks over 50 ms meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run on demand"]
+async fn two_hundred_photos_previewed_while_scrolling() {
+    let app = app_with_client(0).await;
+    let files: Vec<(String, Vec<u8>)> = (0..200u64)
+        .map(|s| {
+            let bytes = if s % 2 == 0 {
+                sharp_jpeg(2000 + s)
+            } else {
+                blurred_jpeg(3000 + s)
+            };
+            (format!("p{s:03}.jpg"), bytes)
+        })
+        .collect();
+    for chunk in files.chunks(16) {
+        let (status, body) = app.upload(chunk, None).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_driver, browser, _profile) = start_browser().await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    browser.goto(&format!("{}/", app.base)).await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        eventually(600, || async {
+            browser
+                .execute(
+                    "const c = document.querySelector(\"[data-testid='photo-card']:not([data-preview])\");
+                     if (c) { c.scrollIntoView(); return null; }
+                     const more = document.querySelector(\"[data-testid='load-more']\");
+                     if (more) more.click();
+                     return null;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            count(&browser, "[data-testid='photo-card'][data-preview]").await == 200
+        })
+        .await,
+        "only {} of 200 previewed",
+        count(&browser, "[data-testid='photo-card'][data-preview]").await
+    );
+    let took = started.elapsed();
+    wait_for(&browser, "#tab-debug")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let stats = wait_for(&browser, "#preview-stats[data-count='200']").await;
+    let median = stats.attr("data-median-ms").await.unwrap().unwrap();
+    let p95 = stats.attr("data-p95-ms").await.unwrap().unwrap();
+    let workers = stats.attr("data-workers").await.unwrap().unwrap();
+    let long = wait_for(&browser, "#long-tasks").await;
+    let tasks = long.attr("data-count").await.unwrap().unwrap();
+    let longest = long.attr("data-longest-ms").await.unwrap().unwrap();
+    eprintln!(
+        "200 photos, {workers} workers, scrolled through in {took:.1?}: from on screen to score \
+         median {median} ms, p95 {p95} ms; main-thread tasks over 50 ms: {tasks}, longest {longest} ms"
+    );
+    browser.close().await.unwrap();
+    app.stop().await;
+}

@@ -1,6 +1,8 @@
 //! The page audited as assistive technology meets it: axe-core (tools/axe, installed by
-//! `cargo xtask setup`) runs inside headless Chromium on the gallery, the photo view and the
-//! statistics, in the light and the dark theme, and finds no serious or critical violation.
+//! `cargo xtask setup`) runs inside headless Chromium on the gallery, the photo view, the Debug
+//! tab and the statistics, in the light and the dark theme, and finds no serious or critical
+//! violation; at phone width, too, cards of one row keep one height and no page is wider than
+//! the window.
 //! Screenshots at desktop and phone widths, in both themes, are written for the record.
 
 use std::path::PathBuf;
@@ -101,6 +103,29 @@ async fn the_page_passes_axe_in_light_and_dark_at_desktop_and_phone_widths() {
             )
             .await;
             let mut views = vec![("gallery", audit(&browser, &axe).await)];
+            // Cards in one row keep one height; nothing is wider than the window.
+            let layout = browser
+                .execute(
+                    "const tops = new Map();
+                     for (const c of document.querySelectorAll(\"[data-testid='photo-card']\")) {
+                       const r = c.getBoundingClientRect();
+                       const row = tops.get(Math.round(r.top)) || new Set();
+                       row.add(Math.round(r.height)); tops.set(Math.round(r.top), row);
+                     }
+                     const uneven = [...tops.values()].filter(h => h.size > 1).length;
+                     return [uneven, document.documentElement.scrollWidth, window.innerWidth];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                layout[0], 0,
+                "{device}: cards of one row differ in height: {layout}"
+            );
+            assert!(
+                layout[1].as_u64() <= layout[2].as_u64(),
+                "{device}: the page is wider than the window: {layout}"
+            );
             shots.push(screenshot(&browser, &format!("gallery-{device}-{scheme}")).await);
             // The photo view of a blurred photo (verdict, score meter, arrow).
             wait_for(
@@ -114,6 +139,20 @@ async fn the_page_passes_axe_in_light_and_dark_at_desktop_and_phone_widths() {
             wait_for(&browser, "[data-testid='photo-view']").await;
             views.push(("photo view", audit(&browser, &axe).await));
             shots.push(screenshot(&browser, &format!("view-{device}-{scheme}")).await);
+            browser
+                .goto(&format!("{}/#/debug", app.base))
+                .await
+                .unwrap();
+            wait_for(&browser, "#preview-stats").await;
+            let fits = browser
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, json!(true), "{device}: the Debug tab fits the window");
+            views.push(("debug", audit(&browser, &axe).await));
             browser
                 .goto(&format!("{}/#/statistics", app.base))
                 .await
