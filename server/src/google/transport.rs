@@ -58,9 +58,6 @@ pub async fn send(
     send_with(policy, Repeat::Safe, || async { Ok(()) }, build).await
 }
 
-/// A 429 answer, with its `Retry-After`.
-struct Throttled(Option<Duration>);
-
 /// Whether a request may be sent again when its outcome is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeat {
@@ -89,76 +86,52 @@ where
     let mut attempt = 1;
     loop {
         before_each().await?;
-        let outcome = build().send().await;
-        // Google's own daily quota (another deployment on the same project, or a count that
-        // drifted): waiting seconds cannot help, the day has to turn.
-        let outcome = match outcome {
-            Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                let retry = retry_after(response.headers());
-                let text = response.text().await.unwrap_or_default();
-                if text.contains("per day") {
+        let wait = match build().send().await {
+            Ok(response) if retryable(response.status()) => {
+                let status = response.status();
+                if repeat == Repeat::Once && status.is_server_error() {
+                    return Err(GoogleError::Unavailable(format!(
+                        "HTTP {}",
+                        status.as_u16()
+                    )));
+                }
+                let asked = retry_after(response.headers());
+                let throttled = status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+                // Google's own daily quota (another deployment on the same project, or a count
+                // that drifted): waiting seconds cannot help, the day has to turn.
+                if throttled
+                    && response
+                        .text()
+                        .await
+                        .unwrap_or_default()
+                        .contains("per day")
+                {
                     return Err(GoogleError::QuotaExhausted {
                         per_day: 0,
                         resets_at_ms: super::quota::google_day(crate::time::now_ms()).1,
                     });
                 }
-                Err(Throttled(retry))
-            }
-            other => Ok(other),
-        };
-        let outcome = match outcome {
-            Ok(sent) => sent,
-            Err(Throttled(asked)) => {
                 if asked.is_some_and(|d| d > policy.max_delay) {
                     return Err(GoogleError::RateLimited { retry_after: asked });
                 }
                 if attempt >= policy.attempts {
-                    return Err(GoogleError::RateLimited { retry_after: asked });
-                }
-                let wait = asked.unwrap_or(delay);
-                tracing::debug!(
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "Google throttled a call; retrying"
-                );
-                tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(policy.max_delay);
-                attempt += 1;
-                continue;
-            }
-        };
-        let wait = match &outcome {
-            Ok(response) if retryable(response.status()) => {
-                if repeat == Repeat::Once && response.status().is_server_error() {
-                    return Err(GoogleError::Unavailable(format!(
-                        "HTTP {}",
-                        response.status().as_u16()
-                    )));
-                }
-                let asked = retry_after(response.headers());
-                if asked.is_some_and(|d| d > policy.max_delay) {
-                    return Err(GoogleError::RateLimited { retry_after: asked });
+                    return Err(if throttled {
+                        GoogleError::RateLimited { retry_after: asked }
+                    } else {
+                        GoogleError::Unavailable(format!("HTTP {}", status.as_u16()))
+                    });
                 }
                 asked.unwrap_or(delay)
             }
-            Ok(_) => break outcome.map_err(|e| GoogleError::Unavailable(e.to_string())),
-            Err(e) if e.is_connect() || (e.is_timeout() && repeat == Repeat::Safe) => delay,
+            Ok(response) => return Ok(response),
+            Err(e) if e.is_connect() || (e.is_timeout() && repeat == Repeat::Safe) => {
+                if attempt >= policy.attempts {
+                    return Err(GoogleError::Unavailable(e.to_string()));
+                }
+                delay
+            }
             Err(e) => return Err(GoogleError::Unavailable(e.to_string())),
         };
-        if attempt >= policy.attempts {
-            return match outcome {
-                Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                    Err(GoogleError::RateLimited {
-                        retry_after: retry_after(response.headers()),
-                    })
-                }
-                Ok(response) => Err(GoogleError::Unavailable(format!(
-                    "HTTP {}",
-                    response.status().as_u16()
-                ))),
-                Err(e) => Err(GoogleError::Unavailable(e.to_string())),
-            };
-        }
         tracing::debug!(
             attempt,
             wait_ms = wait.as_millis() as u64,

@@ -569,18 +569,7 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
     ];
     let (status, body) = app.upload(&files, None).await;
     assert_eq!(status, 201, "{body}");
-    let (status, batch) = app
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(serde_json::json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{batch}");
-    let done = app
-        .wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 60)
-        .await;
+    let done = app.verify_all(60).await;
     assert_eq!(done["done"], 5, "{done}");
 
     let (_driver, browser, _profile) = start_browser().await;
@@ -1270,17 +1259,7 @@ async fn a_collection_of_the_clear_photos_is_made_and_downloaded_from_the_albums
     assert!(clear > 0);
     let (status, body) = app.upload(&files, None).await;
     assert_eq!(status, 201, "{body}");
-    let (status, batch) = app
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(serde_json::json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{batch}");
-    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120)
-        .await;
+    app.verify_all(120).await;
 
     let (_driver, browser, _profile) = start_browser().await;
     browser

@@ -75,17 +75,7 @@ async fn the_page_passes_axe_in_light_and_dark_at_desktop_and_phone_widths() {
         .collect();
     let (status, body) = app.upload(&files, None).await;
     assert_eq!(status, 201, "{body}");
-    let (status, batch) = app
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"filter": "all"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{batch}");
-    app.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, 120)
-        .await;
+    app.verify_all(120).await;
 
     let axe = axe_source();
     let (_driver, browser, _profile) = start_browser().await;

@@ -287,6 +287,22 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
+    /// Queues verification of every photo of the local user and waits up to `secs` for the
+    /// batch to finish, returning its last progress.
+    pub async fn verify_all(&self, secs: u64) -> serde_json::Value {
+        let (status, batch) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/blur/analyze-batch",
+                None,
+                Some(serde_json::json!({"filter": "all"})),
+            )
+            .await;
+        assert_eq!(status, 202, "{batch}");
+        self.wait_for_batch(batch["batch_id"].as_i64().unwrap(), None, secs)
+            .await
+    }
+
     /// Waits until batch `job_id` has finished, returning its last progress.
     pub async fn wait_for_batch(
         &self,

@@ -22,7 +22,6 @@ on_both_backends!(
 /// Every `sort` pages through each filter, with and without a tag, in its documented order,
 /// each photo exactly once across pages of 3; unverified photos come last in the score orders.
 async fn every_order_pages_through_the_gallery_once(backend: Backend) {
-    use server::jobs::{Outcome, Worker, WorkerConfig};
     use shared::api::PhotoSort;
     let app = TestApp::spawn(backend).await;
     let files: Vec<(String, Vec<u8>)> = (0..12u64)
@@ -35,26 +34,9 @@ async fn every_order_pages_through_the_gallery_once(backend: Backend) {
             (format!("p{i:02}.jpg"), bytes)
         })
         .collect();
-    let (status, body) = app.upload(&files, None).await;
-    assert_eq!(status, 201, "{body}");
-    let ids: Vec<i64> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect();
+    let ids = upload_ids(&app, &files).await;
     // Eight verified, four left unverified; half of them tagged "dog".
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"photo_ids": ids[..8]})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let worker = Worker::new(app.deps.clone(), WorkerConfig::default());
-    while let Outcome::Ran { .. } = worker.run_once().await.unwrap() {}
+    verify_here(&app, &ids[..8]).await;
     let user: (i64,) = sqlx::query_as("SELECT user_id FROM photos WHERE id = $1")
         .bind(ids[0])
         .fetch_one(app.deps.db.pool())
@@ -140,10 +122,38 @@ async fn every_order_pages_through_the_gallery_once(backend: Backend) {
     app.stop().await;
 }
 
+/// Uploads `files` as the local user and returns the stored photos' ids, in order.
+async fn upload_ids(app: &TestApp, files: &[(String, Vec<u8>)]) -> Vec<i64> {
+    let (status, body) = app.upload(files, None).await;
+    assert_eq!(status, 201, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Queues verification of `ids` and runs a worker in this process until the queue is empty,
+/// so the test decides when verification happens.
+async fn verify_here(app: &TestApp, ids: &[i64]) {
+    use server::jobs::{Outcome, Worker, WorkerConfig};
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/blur/analyze-batch",
+            None,
+            Some(json!({ "photo_ids": ids })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let worker = Worker::new(app.deps.clone(), WorkerConfig::default());
+    while let Outcome::Ran { .. } = worker.run_once().await.unwrap() {}
+}
+
 /// The server's filters and the page's grids share one rule (`PhotoFilter::matches`): checked
 /// here on the cases where status and verdict disagree, a verified photo queued again.
 async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
-    use server::jobs::{Outcome, Worker, WorkerConfig};
     use shared::api::{Photo, PhotoFilter, PhotoPage};
     let app = TestApp::spawn(backend).await;
     let files = vec![
@@ -151,25 +161,8 @@ async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
         ("blurred.jpg".to_string(), blurred_jpeg(2)),
         ("never.jpg".to_string(), sharp_jpeg(3)),
     ];
-    let (status, body) = app.upload(&files, None).await;
-    assert_eq!(status, 201, "{body}");
-    let ids: Vec<i64> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect();
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/blur/analyze-batch",
-            None,
-            Some(json!({"photo_ids": [ids[0], ids[1]]})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let worker = Worker::new(app.deps.clone(), WorkerConfig::default());
-    while let Outcome::Ran { .. } = worker.run_once().await.unwrap() {}
+    let ids = upload_ids(&app, &files).await;
+    verify_here(&app, &[ids[0], ids[1]]).await;
     // Verified, then queued again with no worker running: status queued, verdict kept.
     for id in [ids[0], ids[1]] {
         let (status, _) = app
