@@ -10,6 +10,7 @@ pub mod components; // upload area, progress, photo cards and view, slider, hist
 pub mod export; // the gallery's photos as a CSV download
 pub mod files; // files from inputs and drops (folders walked)
 pub mod format; // numbers and durations as people read them
+pub mod hooks; // callbacks that keep their identity, so long lists do not re-render
 pub mod install; // the service worker: installing, offline copies, photos shared to the app
 pub mod library; // the state every page shares: threshold, refresh revision, progress
 pub mod long_tasks; // main-thread tasks over 50 ms, for the Debug tab

@@ -52,6 +52,8 @@ pub enum PreviewResponse {
         /// Milliseconds from the request reaching the worker to the score (fetch, decode,
         /// kernel).
         millis: f64,
+        /// The part of `millis` spent fetching the analysis image.
+        fetch_millis: f64,
     },
     /// A file's preview.
     JudgedFile {
@@ -135,7 +137,8 @@ pub fn analysis_url(origin: &str, id: i64) -> String {
     format!("{origin}/api/v1/photos/{id}/image?size=analysis")
 }
 
-async fn judge(origin: &str, id: i64) -> Result<f32, String> {
+/// The analysis image's bytes.
+async fn fetch_analysis(origin: &str, id: i64) -> Result<Vec<u8>, String> {
     let response = gloo_net::http::Request::get(&analysis_url(origin, id))
         .send()
         .await
@@ -143,8 +146,7 @@ async fn judge(origin: &str, id: i64) -> Result<f32, String> {
     if !response.ok() {
         return Err(format!("the server answered {}", response.status()));
     }
-    let bytes = response.binary().await.map_err(|e| e.to_string())?;
-    score_png(&bytes)
+    response.binary().await.map_err(|e| e.to_string())
 }
 
 /// Milliseconds on the worker's clock.
@@ -177,9 +179,19 @@ impl Worker for PreviewWorker {
                 let scope = scope.clone();
                 let started = now_ms();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let score = judge(&origin, id).await;
+                    let fetched = fetch_analysis(&origin, id).await;
+                    let fetch_millis = now_ms() - started;
+                    let score = fetched.and_then(|bytes| score_png(&bytes));
                     let millis = now_ms() - started;
-                    scope.respond(who, PreviewResponse::Judged { id, score, millis });
+                    scope.respond(
+                        who,
+                        PreviewResponse::Judged {
+                            id,
+                            score,
+                            millis,
+                            fetch_millis,
+                        },
+                    );
                 });
             }
             PreviewRequest::AnalyzeFile { key, url } => {

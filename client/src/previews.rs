@@ -1,7 +1,9 @@
 //! The instant preview, on the page's side: a pool of preview workers (one per spare core, at
-//! most four) and the scores they found, by photo. A grid asks for the photos it shows that
-//! have no verified score yet; each score is shown on its card at once and sent to the server
-//! (`PUT /photos/{id}/preview`), which keeps it until its own verified score replaces it.
+//! most four) and the scores they found, by photo. Cards whose photo has no verified score yet
+//! are watched; each is judged as it comes within a screen of the viewport, so a user
+//! scrolling finds its score already there. Answers reach the page once per frame (one render
+//! for a burst of them) and go to the server (`PUT /photos/{id}/preview`), which keeps a score
+//! until its own verified one replaces it.
 //! Files the user adds are judged from the file itself while they upload; their scores are
 //! kept by file name and size, which the photo they become carries.
 //!
@@ -14,7 +16,10 @@ use std::rc::Rc;
 use gloo_worker::{Spawnable, WorkerBridge};
 use yew::prelude::*;
 
+use wasm_bindgen::JsCast;
+
 use crate::preview::{PreviewRequest, PreviewResponse, PreviewWorker};
+use crate::visibility::Observer;
 
 /// Most workers, whatever the machine: the kernel takes a few milliseconds a photo, so more
 /// would only compete with the page and the server for the same cores.
@@ -25,17 +30,13 @@ pub fn pool_size(cores: usize) -> usize {
     cores.saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
-/// The previews the page knows.
+/// The previews the page knows: what its cards show.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Previews {
     /// Scores found, by photo.
     pub scores: HashMap<i64, f64>,
     /// Photos whose preview could not be made, with the reason.
     pub failed: HashMap<i64, String>,
-    /// Photos asked for (answered or not): each is judged once per page load.
-    pub asked: HashSet<i64>,
-    /// Milliseconds from asking to the answer on the page, in the order answers came.
-    pub timings: Vec<f64>,
     /// Scores of added files, by (file name, size in bytes).
     pub files: HashMap<(String, i64), f64>,
     /// Added files being judged, by (file name, size): the grid does not ask for the
@@ -47,31 +48,21 @@ pub struct Previews {
     pub files_failed: usize,
 }
 
+/// A file's key: its name and size in bytes (what the photo it becomes carries).
+pub type FileKey = (String, i64);
+
 /// What changes the previews.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PreviewAction {
-    /// These photos were handed to the workers.
-    Asked(Vec<i64>),
-    /// A worker answered.
-    Judged {
-        /// The photo.
-        id: i64,
-        /// Its score, or why there is none.
-        score: Result<f32, String>,
-        /// Milliseconds from asking to the answer.
-        millis: f64,
+    /// Workers answered (all answers of one frame at once, so the grid renders once).
+    Answered {
+        /// Photos: the id and its score, or why there is none.
+        photos: Vec<(i64, Result<f32, String>)>,
+        /// Added files: the key and its score, or why there is none.
+        files: Vec<(FileKey, Result<f32, String>)>,
     },
-    /// These added files (name, size) were handed to the workers.
-    FilesAsked(Vec<(String, i64)>),
-    /// A worker judged an added file.
-    FileJudged {
-        /// Its name.
-        name: String,
-        /// Its size in bytes.
-        size: i64,
-        /// Its score, or why there is none.
-        score: Result<f32, String>,
-    },
+    /// These added files were handed to the workers.
+    FilesAsked(Vec<FileKey>),
 }
 
 impl Reducible for Previews {
@@ -80,46 +71,99 @@ impl Reducible for Previews {
     fn reduce(self: Rc<Self>, action: PreviewAction) -> Rc<Self> {
         let mut p = (*self).clone();
         match action {
-            PreviewAction::Asked(ids) => p.asked.extend(ids),
-            PreviewAction::Judged { id, score, millis } => {
-                match score {
-                    Ok(s) => {
-                        p.scores.insert(id, f64::from(s));
-                    }
-                    Err(e) => {
-                        p.failed.insert(id, e);
+            PreviewAction::Answered { photos, files } => {
+                for (id, score) in photos {
+                    match score {
+                        Ok(s) => {
+                            p.scores.insert(id, f64::from(s));
+                        }
+                        Err(e) => {
+                            p.failed.insert(id, e);
+                        }
                     }
                 }
-                p.timings.push(millis);
+                for (key, score) in files {
+                    p.files_pending.remove(&key);
+                    match score {
+                        Ok(s) => {
+                            p.files.insert(key, f64::from(s));
+                        }
+                        Err(_) => p.files_failed += 1,
+                    }
+                }
             }
             PreviewAction::FilesAsked(keys) => {
                 p.files_asked += keys.len();
                 p.files_pending.extend(keys);
-            }
-            PreviewAction::FileJudged { name, size, score } => {
-                let key = (name, size);
-                p.files_pending.remove(&key);
-                match score {
-                    Ok(s) => {
-                        p.files.insert(key, f64::from(s));
-                    }
-                    Err(_) => p.files_failed += 1,
-                }
             }
         }
         Rc::new(p)
     }
 }
 
-/// The workers; requests go round-robin.
+/// How long previews took on this page, in milliseconds, for the Debug tab and the tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    /// From a card first on screen to its score shown (0 when the score was there first,
+    /// because the card was judged while it was still just below the fold).
+    pub on_screen: Vec<f64>,
+    /// From asking a worker to the score shown (queueing included).
+    pub asked: Vec<f64>,
+    /// The worker's part: fetching the analysis image.
+    pub fetch: Vec<f64>,
+    /// The worker's part: decoding it and running the kernel.
+    pub judge: Vec<f64>,
+}
+
+/// How far below the fold a card is judged before it shows: one screen, so a user scrolling
+/// at a reading pace finds the scores already there.
+pub const PREFETCH_MARGIN: &str = "100% 0px";
+
+/// Per-photo bookkeeping of the pool.
+#[derive(Debug, Default)]
+struct Book {
+    /// Photos asked for, with when: each is judged once per page load.
+    asked: HashMap<i64, f64>,
+    /// Photos whose score is shown, with when.
+    shown: HashMap<i64, f64>,
+    /// Photos on screen before their score was shown, with when they came.
+    seen: HashMap<i64, f64>,
+    /// Cards watched: the file each photo was added from, if this page added it.
+    watched: HashMap<i64, Option<FileKey>>,
+    /// Files asked for (being judged or judged): their photos need no analysis image.
+    file_keys: HashSet<FileKey>,
+    /// Files being judged, by the page's number: their key and `blob:` URL (revoked once
+    /// answered).
+    files: HashMap<u32, (FileKey, String)>,
+    /// Answers not yet on the page.
+    pending_photos: Vec<(i64, Result<f32, String>)>,
+    pending_files: Vec<(FileKey, Result<f32, String>)>,
+    /// A frame is requested to show the pending answers.
+    frame_requested: bool,
+    timings: Timings,
+}
+
+/// The workers (requests go round-robin), the observers that tell which cards are on screen,
+/// and what was asked, answered and shown.
 pub struct Pool {
     bridges: Vec<WorkerBridge<PreviewWorker>>,
     origin: String,
     next: Cell<usize>,
-    asked_at: RefCell<HashMap<i64, f64>>,
-    /// Files being judged: their name, size and `blob:` URL (revoked once answered).
-    files: RefCell<HashMap<u32, (String, i64, String)>>,
     next_file: Cell<u32>,
+    book: RefCell<Book>,
+    dispatcher: UseReducerDispatcher<Previews>,
+    me: std::rc::Weak<Pool>,
+    /// Asks for a card's preview as it comes within [`PREFETCH_MARGIN`].
+    near: Option<Observer>,
+    /// Notes when a card is really on screen.
+    visible: Option<Observer>,
+}
+
+impl PartialEq for Pool {
+    /// One pool per page: equal only to itself.
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
 }
 
 /// Most files of one addition previewed from the file: the rest are verified by the server
@@ -139,75 +183,235 @@ fn now_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// The photo id a card element carries (`data-photo-id`).
+fn photo_id(element: &web_sys::Element) -> Option<i64> {
+    element.get_attribute("data-photo-id")?.parse().ok()
+}
+
+/// Stops watching a card when dropped (the card left the page, or no longer needs a preview).
+#[derive(Debug)]
+pub struct Watching {
+    pool: std::rc::Weak<Pool>,
+    element: web_sys::Element,
+    id: i64,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.upgrade() {
+            for observer in [&pool.near, &pool.visible].into_iter().flatten() {
+                observer.unwatch(&self.element);
+            }
+            pool.book.borrow_mut().watched.remove(&self.id);
+        }
+    }
+}
+
 impl Pool {
-    /// Starts the workers; their answers go to `previews` and, when there is a score, to the
-    /// server.
+    /// Starts the workers and the observers; answers go to `previews` and, when there is a
+    /// score, to the server.
     pub fn start(previews: UseReducerDispatcher<Previews>) -> Rc<Pool> {
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .unwrap_or(2.0) as usize;
-        Rc::new_cyclic(|pool: &std::rc::Weak<Pool>| {
+        Rc::new_cyclic(|me: &std::rc::Weak<Pool>| {
             let bridges = (0..pool_size(cores))
                 .map(|_| {
-                    let previews = previews.clone();
-                    let pool = pool.clone();
+                    let pool = me.clone();
                     PreviewWorker::spawner()
                         .callback(move |response| {
-                            if let PreviewResponse::JudgedFile { key, score, .. } = response {
-                                let file = pool
-                                    .upgrade()
-                                    .and_then(|p| p.files.borrow_mut().remove(&key));
-                                if let Some((name, size, url)) = file {
-                                    let _ = web_sys::Url::revoke_object_url(&url);
-                                    previews.dispatch(PreviewAction::FileJudged {
-                                        name,
-                                        size,
-                                        score,
-                                    });
-                                }
-                            } else if let PreviewResponse::Judged { id, score, .. } = response {
-                                let asked = pool
-                                    .upgrade()
-                                    .and_then(|p| p.asked_at.borrow_mut().remove(&id));
-                                let millis = asked.map_or(f64::NAN, |t| now_ms() - t);
-                                if let Ok(s) = score {
-                                    wasm_bindgen_futures::spawn_local(async move {
-                                        // The photo may be gone meanwhile; the preview is only
-                                        // a hint, so a failed store changes nothing shown.
-                                        let _ = crate::api::put_preview(id, f64::from(s)).await;
-                                    });
-                                }
-                                previews.dispatch(PreviewAction::Judged { id, score, millis });
+                            if let Some(pool) = pool.upgrade() {
+                                pool.answered(response);
                             }
                         })
                         .spawn("/worker.js")
                 })
                 .collect();
+            let near = {
+                let pool = me.clone();
+                Observer::new(PREFETCH_MARGIN, move |element| {
+                    if let (Some(pool), Some(id)) = (pool.upgrade(), photo_id(element)) {
+                        pool.near(id);
+                    }
+                })
+            };
+            let visible = {
+                let pool = me.clone();
+                Observer::new("0px", move |element| {
+                    if let (Some(pool), Some(id)) = (pool.upgrade(), photo_id(element)) {
+                        pool.on_screen(id);
+                    }
+                })
+            };
             Pool {
                 bridges,
                 origin: web_sys::window()
                     .and_then(|w| w.location().origin().ok())
                     .unwrap_or_default(),
                 next: Cell::new(0),
-                asked_at: RefCell::new(HashMap::new()),
-                files: RefCell::new(HashMap::new()),
                 next_file: Cell::new(0),
+                book: RefCell::new(Book::default()),
+                dispatcher: previews,
+                me: me.clone(),
+                near,
+                visible,
             }
         })
     }
 
+    /// Watches a card (an element with `data-photo-id`) whose photo needs a preview: it is
+    /// asked for as it nears the screen, unless `file` (the file it was added from, on this
+    /// page) is judged instead.
+    pub fn watch(&self, element: &web_sys::Element, file: Option<FileKey>) -> Option<Watching> {
+        let id = photo_id(element)?;
+        self.book.borrow_mut().watched.insert(id, file);
+        match (&self.near, &self.visible) {
+            (Some(near), Some(visible)) => {
+                near.watch(element);
+                visible.watch(element);
+            }
+            // No IntersectionObserver: judged at once rather than never.
+            _ => self.near(id),
+        }
+        Some(Watching {
+            pool: self.me.clone(),
+            element: element.clone(),
+            id,
+        })
+    }
+
+    /// A watched card came within the prefetch margin.
+    fn near(&self, id: i64) {
+        let wanted = {
+            let book = self.book.borrow();
+            let from_file = book
+                .watched
+                .get(&id)
+                .and_then(Option::as_ref)
+                .is_some_and(|key| book.file_keys.contains(key));
+            !from_file && !book.asked.contains_key(&id)
+        };
+        if wanted {
+            self.ask(id);
+        }
+    }
+
+    /// A watched card came on screen.
+    fn on_screen(&self, id: i64) {
+        let now = now_ms();
+        let mut book = self.book.borrow_mut();
+        if !book.asked.contains_key(&id) {
+            // Judged from its file, or it scrolled past faster than the prefetch observer
+            // reported: ask now, and time it from here.
+            drop(book);
+            self.near(id);
+            book = self.book.borrow_mut();
+            if !book.asked.contains_key(&id) {
+                return;
+            }
+        }
+        if book.shown.contains_key(&id) {
+            book.timings.on_screen.push(0.0);
+        } else {
+            book.seen.insert(id, now);
+        }
+    }
+
     /// Hands one photo to the next worker.
-    pub fn ask(&self, id: i64) {
+    fn ask(&self, id: i64) {
         if self.bridges.is_empty() {
             return;
         }
         let i = self.next.get() % self.bridges.len();
         self.next.set(i + 1);
-        self.asked_at.borrow_mut().insert(id, now_ms());
+        self.book.borrow_mut().asked.insert(id, now_ms());
         self.bridges[i].send(PreviewRequest::Analyze {
             id,
             origin: self.origin.clone(),
         });
+    }
+
+    /// A worker answered: the score goes to the server now and onto the page with the next
+    /// frame, together with every other answer of that frame.
+    fn answered(&self, response: PreviewResponse) {
+        let mut book = self.book.borrow_mut();
+        match response {
+            PreviewResponse::Judged {
+                id,
+                score,
+                fetch_millis,
+                millis,
+            } => {
+                if let Ok(s) = score {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        // The photo may be gone meanwhile; the preview is only a hint, so a
+                        // failed store changes nothing shown.
+                        let _ = crate::api::put_preview(id, f64::from(s)).await;
+                    });
+                }
+                book.timings.fetch.push(fetch_millis);
+                book.timings.judge.push(millis - fetch_millis);
+                book.pending_photos.push((id, score));
+            }
+            PreviewResponse::JudgedFile { key, score, .. } => {
+                if let Some((file, url)) = book.files.remove(&key) {
+                    let _ = web_sys::Url::revoke_object_url(&url);
+                    book.pending_files.push((file, score));
+                }
+            }
+            PreviewResponse::Pong { .. } => return,
+        }
+        if !book.frame_requested {
+            book.frame_requested = true;
+            drop(book);
+            self.request_frame();
+        }
+    }
+
+    /// Shows the pending answers before the next paint (at once without a window).
+    fn request_frame(&self) {
+        let pool = self.me.clone();
+        let show = move || {
+            if let Some(pool) = pool.upgrade() {
+                pool.show_pending();
+            }
+        };
+        let Some(window) = web_sys::window() else {
+            show();
+            return;
+        };
+        let callback = wasm_bindgen::closure::Closure::once_into_js(show);
+        if window
+            .request_animation_frame(callback.unchecked_ref())
+            .is_err()
+        {
+            // No frames to wait for (a hidden page may give none): show them now.
+            self.show_pending();
+        }
+    }
+
+    fn show_pending(&self) {
+        let now = now_ms();
+        let (photos, files) = {
+            let mut book = self.book.borrow_mut();
+            book.frame_requested = false;
+            let photos = std::mem::take(&mut book.pending_photos);
+            let files = std::mem::take(&mut book.pending_files);
+            for (id, _) in &photos {
+                book.shown.insert(*id, now);
+                if let Some(asked) = book.asked.get(id).copied() {
+                    book.timings.asked.push(now - asked);
+                }
+                if let Some(seen) = book.seen.remove(id) {
+                    book.timings.on_screen.push(now - seen);
+                }
+            }
+            (photos, files)
+        };
+        if !photos.is_empty() || !files.is_empty() {
+            self.dispatcher
+                .dispatch(PreviewAction::Answered { photos, files });
+        }
     }
 
     /// Hands one added file to the next worker; false when it cannot be (no workers, or no
@@ -221,10 +425,12 @@ impl Pool {
         };
         let key = self.next_file.get();
         self.next_file.set(key.wrapping_add(1));
-        let size = file.size() as i64;
-        self.files
-            .borrow_mut()
-            .insert(key, (file.name(), size, url.clone()));
+        let file_key = (file.name(), file.size() as i64);
+        {
+            let mut book = self.book.borrow_mut();
+            book.file_keys.insert(file_key.clone());
+            book.files.insert(key, (file_key, url.clone()));
+        }
         let i = self.next.get() % self.bridges.len();
         self.next.set(i + 1);
         self.bridges[i].send(PreviewRequest::AnalyzeFile { key, url });
@@ -234,6 +440,16 @@ impl Pool {
     /// Workers in the pool.
     pub fn size(&self) -> usize {
         self.bridges.len()
+    }
+
+    /// Photos asked for on this page so far.
+    pub fn asked(&self) -> usize {
+        self.book.borrow().asked.len()
+    }
+
+    /// The timings so far.
+    pub fn timings(&self) -> Timings {
+        self.book.borrow().timings.clone()
     }
 }
 
@@ -253,28 +469,9 @@ impl PartialEq for PreviewHandle {
 }
 
 impl PreviewHandle {
-    /// Asks for the previews of those of `photos` that need one and were not asked for yet:
-    /// no verified score, not failed, a link that still works, no stored preview.
-    pub fn ask_for<'a>(&self, photos: impl IntoIterator<Item = &'a shared::api::Photo>) {
-        let ids: Vec<i64> = photos
-            .into_iter()
-            .filter(|p| needs_preview(p) && !self.state.asked.contains(&p.id))
-            // Judged, or being judged, from the file it was added from.
-            .filter(|p| !from_file(&self.state, p))
-            .map(|p| p.id)
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
-        for id in &ids {
-            self.pool.ask(*id);
-        }
-        self.state.dispatch(PreviewAction::Asked(ids));
-    }
-
     /// Asks for the previews of files being added (the first [`MAX_FILE_PREVIEWS`]).
     pub fn ask_files(&self, files: &[web_sys::File]) {
-        let asked: Vec<(String, i64)> = files
+        let asked: Vec<FileKey> = files
             .iter()
             .take(MAX_FILE_PREVIEWS)
             .filter(|f| self.pool.ask_file(f))
@@ -318,7 +515,8 @@ pub fn source_of(previews: &Previews, photo: &shared::api::Photo) -> Option<&'st
     }
 }
 
-fn file_key(photo: &shared::api::Photo) -> Option<(String, i64)> {
+/// The key of the file a photo was added from.
+pub fn file_key(photo: &shared::api::Photo) -> Option<FileKey> {
     Some((photo.filename.clone(), photo.size_bytes?))
 }
 
@@ -328,12 +526,6 @@ fn file_score(previews: &Previews, photo: &shared::api::Photo) -> Option<f64> {
         return None;
     }
     previews.files.get(&file_key(photo)?).copied()
-}
-
-/// Whether the photo's preview comes, or will come, from the file it was added from.
-fn from_file(previews: &Previews, photo: &shared::api::Photo) -> bool {
-    file_key(photo)
-        .is_some_and(|k| previews.files.contains_key(&k) || previews.files_pending.contains(&k))
 }
 
 /// Whether a photo is worth previewing: the server has not judged it, and can serve it.
@@ -386,15 +578,12 @@ mod tests {
             ("b.jpg".into(), 9),
         ]));
         assert!(p.files_pending.contains(&("a.jpg".to_string(), 1234)));
-        let p = p.reduce(PreviewAction::FileJudged {
-            name: "a.jpg".into(),
-            size: 1234,
-            score: Ok(0.75),
-        });
-        let p = p.reduce(PreviewAction::FileJudged {
-            name: "b.jpg".into(),
-            size: 9,
-            score: Err("the file is empty".into()),
+        let p = p.reduce(PreviewAction::Answered {
+            photos: vec![],
+            files: vec![
+                (("a.jpg".into(), 1234), Ok(0.75)),
+                (("b.jpg".into(), 9), Err("the file is empty".into())),
+            ],
         });
         assert_eq!((p.files_asked, p.files_failed), (2, 1));
         assert!(p.files_pending.is_empty());
@@ -408,7 +597,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(preview_of(&p, &photo), Some(0.75));
         assert_eq!(source_of(&p, &photo), Some("file"));
-        assert!(from_file(&p, &photo), "its analysis image is not asked for");
+        assert_eq!(file_key(&photo), Some(("a.jpg".to_string(), 1234)));
         photo.size_bytes = Some(1235);
         assert_eq!(
             preview_of(&p, &photo),
@@ -421,23 +610,13 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_kept_by_photo_with_their_timings() {
-        let p = Rc::new(Previews::default());
-        let p = p.reduce(PreviewAction::Asked(vec![1, 2]));
-        let p = p.reduce(PreviewAction::Judged {
-            id: 1,
-            score: Ok(0.25),
-            millis: 12.0,
-        });
-        let p = p.reduce(PreviewAction::Judged {
-            id: 2,
-            score: Err("the server answered 404".into()),
-            millis: 3.0,
+    fn answers_of_one_frame_are_kept_by_photo() {
+        let p = Rc::new(Previews::default()).reduce(PreviewAction::Answered {
+            photos: vec![(1, Ok(0.25)), (2, Err("the server answered 404".into()))],
+            files: vec![],
         });
         assert_eq!(p.scores.get(&1), Some(&0.25));
         assert!(p.failed.contains_key(&2) && !p.scores.contains_key(&2));
-        assert_eq!(p.timings, [12.0, 3.0]);
-        assert!(p.asked.contains(&1) && p.asked.contains(&2));
     }
 
     #[test]

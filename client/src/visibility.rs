@@ -1,68 +1,94 @@
-//! "Tell me when this element comes on screen": one IntersectionObserver per element, which
-//! fires once (with a margin, so work starts just before the user scrolls to it) and then
-//! disconnects. Dropping the returned guard disconnects it early.
+//! "Tell me when these elements come on screen": one IntersectionObserver watches any number
+//! of elements and reports each once, the first time it comes within a margin of the viewport
+//! (then stops watching it). One observer for a whole grid costs the page far less than one
+//! per card.
+
+use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit};
+use web_sys::{Element, IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit};
 use yew::NodeRef;
 
-/// How far outside the viewport an element already counts as visible.
-const MARGIN: &str = "200px";
+type EntriesCallback = Closure<dyn FnMut(js_sys::Array, IntersectionObserver)>;
 
-/// Watches one element until it is first visible.
-pub struct Watch {
+/// Watches elements until each is first within `margin` of the viewport.
+pub struct Observer {
     observer: IntersectionObserver,
-    _callback: Closure<dyn FnMut(js_sys::Array, IntersectionObserver)>,
+    _callback: EntriesCallback,
 }
 
-impl Drop for Watch {
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+impl Drop for Observer {
     fn drop(&mut self) {
         self.observer.disconnect();
     }
 }
 
-/// Calls `then` once, when `node`'s element first intersects the viewport (grown by
-/// [`MARGIN`]). Without an element or an IntersectionObserver, `then` runs at once (and
-/// `None` is returned): the work is done rather than never.
-pub fn when_visible(node: &NodeRef, then: impl FnOnce() + 'static) -> Option<Watch> {
-    let Some(element) = node.cast::<web_sys::Element>() else {
-        then();
-        return None;
-    };
-    let then = std::rc::Rc::new(std::cell::RefCell::new(Some(then)));
-    let fire = {
-        let then = then.clone();
-        move || {
-            if let Some(then) = then.borrow_mut().take() {
-                then();
-            }
+impl Observer {
+    /// An observer whose elements count as visible `margin` (CSS, e.g. `"0px"` or `"100%"`)
+    /// outside the viewport; `on_enter` gets each element once. `None` without an
+    /// IntersectionObserver.
+    pub fn new(margin: &str, on_enter: impl Fn(&Element) + 'static) -> Option<Observer> {
+        let callback: EntriesCallback = Closure::new(
+            move |entries: js_sys::Array, observer: IntersectionObserver| {
+                for entry in entries.iter() {
+                    let Ok(entry) = entry.dyn_into::<IntersectionObserverEntry>() else {
+                        continue;
+                    };
+                    if entry.is_intersecting() {
+                        let target = entry.target();
+                        observer.unobserve(&target);
+                        on_enter(&target);
+                    }
+                }
+            },
+        );
+        let init = IntersectionObserverInit::new();
+        init.set_root_margin(margin);
+        let observer =
+            IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init)
+                .ok()?;
+        Some(Observer {
+            observer,
+            _callback: callback,
+        })
+    }
+
+    /// Starts watching `element`.
+    pub fn watch(&self, element: &Element) {
+        self.observer.observe(element);
+    }
+
+    /// Stops watching `element` (it left the page, or no longer needs reporting).
+    pub fn unwatch(&self, element: &Element) {
+        self.observer.unobserve(element);
+    }
+}
+
+/// A single element watched until it is first visible; dropping it stops the watch.
+pub struct Watch {
+    _observer: Observer,
+}
+
+/// Calls `then` once, when `node`'s element first comes within `margin` of the viewport.
+/// Without an element or an IntersectionObserver nothing is watched (`None`): the caller
+/// keeps a control the user can press instead.
+pub fn when_visible(node: &NodeRef, margin: &str, then: impl FnOnce() + 'static) -> Option<Watch> {
+    let element = node.cast::<Element>()?;
+    let then = Rc::new(std::cell::RefCell::new(Some(then)));
+    let observer = Observer::new(margin, move |_: &Element| {
+        if let Some(then) = then.borrow_mut().take() {
+            then();
         }
-    };
-    let fire_now = fire.clone();
-    let callback = Closure::<dyn FnMut(js_sys::Array, IntersectionObserver)>::new(
-        move |entries: js_sys::Array, observer: IntersectionObserver| {
-            let seen = entries.iter().any(|e| {
-                e.dyn_into::<IntersectionObserverEntry>()
-                    .is_ok_and(|e| e.is_intersecting())
-            });
-            if seen {
-                observer.disconnect();
-                fire();
-            }
-        },
-    );
-    let init = IntersectionObserverInit::new();
-    init.set_root_margin(MARGIN);
-    let Ok(observer) =
-        IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init)
-    else {
-        fire_now();
-        return None;
-    };
-    observer.observe(&element);
+    })?;
+    observer.watch(&element);
     Some(Watch {
-        observer,
-        _callback: callback,
+        _observer: observer,
     })
 }

@@ -5,6 +5,8 @@
 //! shows its scores without an image (none is requested) and offers to pick it again.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use crate::api;
@@ -61,10 +63,11 @@ pub struct PhotoCardProps {
     /// The browser's preview score (this page's, or the one the server kept).
     #[prop_or_default]
     pub preview: Option<f64>,
-    /// Called once with the photo's id when the card first comes on screen (or near it): the
-    /// grid asks for previews of what the user sees, not of every photo loaded.
+    /// The preview workers: a card whose photo needs a preview is watched by them, and
+    /// judged as it nears the screen (previews of what the user sees, not of every photo
+    /// loaded).
     #[prop_or_default]
-    pub on_visible: Option<Callback<i64>>,
+    pub preview_pool: Option<Rc<crate::previews::Pool>>,
     /// Where the preview came from: `page` (this page's worker, from the analysis image),
     /// `file` (from the file as it was added) or `server` (kept by the server).
     #[prop_or_default]
@@ -175,12 +178,15 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     let card = use_node_ref();
     {
         let card = card.clone();
-        let on_visible = props.on_visible.clone();
-        let id = p.id;
-        use_effect_with((id, on_visible.is_some()), move |_| {
-            let observer = on_visible
-                .and_then(|cb| crate::visibility::when_visible(&card, move || cb.emit(id)));
-            move || drop(observer)
+        let pool = props.preview_pool.clone();
+        let wanted = crate::previews::needs_preview(p);
+        let file = crate::previews::file_key(p);
+        use_effect_with((p.id, wanted, pool.is_some()), move |(_, wanted, _)| {
+            let watching = pool
+                .filter(|_| *wanted)
+                .zip(card.cast::<web_sys::Element>())
+                .and_then(|(pool, element)| pool.watch(&element, file));
+            move || drop(watching)
         });
     }
     let expired = link_expired(p);

@@ -110,20 +110,29 @@ pub fn DebugPage() -> Html {
 
     let previews = use_context::<crate::previews::PreviewHandle>();
     let preview_stats = previews.map(|h| {
-        let t = &h.state.timings;
-        let median = crate::previews::percentile(t, 0.5);
-        let p95 = crate::previews::percentile(t, 0.95);
+        use crate::previews::percentile;
+        let t = h.pool.timings();
+        let ms = |v: Option<f64>| v.map(|m| format!("{m:.1}"));
+        let median = percentile(&t.on_screen, 0.5);
+        let p95 = percentile(&t.on_screen, 0.95);
         let (long_tasks, longest) = crate::long_tasks::summary();
         html! {
             <>
             <p id="preview-stats" data-workers={h.pool.size().to_string()}
-               data-count={t.len().to_string()}
+               data-count={t.asked.len().to_string()}
+               data-seen={t.on_screen.len().to_string()}
                data-files={h.state.files.len().to_string()}
-               data-median-ms={median.map(|m| format!("{m:.1}"))}
-               data-p95-ms={p95.map(|m| format!("{m:.1}"))}>
-                { format!("Instant preview: {} workers; {} photos asked for, {} answered on this page", h.pool.size(), h.state.asked.len(), t.len()) }
+               data-median-ms={ms(median)} data-p95-ms={ms(p95)}
+               data-asked-median-ms={ms(percentile(&t.asked, 0.5))}
+               data-asked-p95-ms={ms(percentile(&t.asked, 0.95))}
+               data-fetch-median-ms={ms(percentile(&t.fetch, 0.5))}
+               data-judge-median-ms={ms(percentile(&t.judge, 0.5))}>
+                { format!("Instant preview: {} workers; {} photos asked for, {} answered on this page", h.pool.size(), h.pool.asked(), t.asked.len()) }
                 if let (Some(m), Some(p)) = (median, p95) {
                     { format!(", {} median, {} p95 from coming on screen to the score", crate::format::latency(m), crate::format::latency(p)) }
+                }
+                if let (Some(f), Some(j)) = (percentile(&t.fetch, 0.5), percentile(&t.judge, 0.5)) {
+                    { format!(" (a worker's median: {} fetching the image, {} judging it)", crate::format::latency(f), crate::format::latency(j)) }
                 }
                 if h.state.files_asked > 0 {
                     { format!("; {} of {} added files previewed from the file", h.state.files.len(), h.state.files_asked) }

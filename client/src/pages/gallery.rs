@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::{ActivityPanel, PhotoCard, PhotoView, UploadArea};
+use crate::hooks::use_stable_callback;
 use crate::library::{LibraryHandle, batch_finished};
 use crate::tabs::Tab;
 use crate::work;
@@ -407,19 +408,18 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
         .and_then(|l| l.tagging.clone())
         .filter(|t| t.enabled);
 
-    // A photo the server has not judged yet gets its preview as its card comes on screen, so
-    // the workers judge what the user looks at first, not every photo of a long page.
-    let on_visible = previews.clone().map(|previews| {
-        let grid = grid.clone();
-        Callback::from(move |id: i64| {
-            previews.ask_for(grid.items.iter().filter(|p| p.id == id));
-        })
-    });
+    // A photo the server has not judged yet gets its preview as its card nears the screen
+    // (the cards are watched by the pool), so the workers judge what the user looks at first,
+    // not every photo of a long page.
+    let preview_pool = previews.as_ref().map(|h| h.pool.clone());
 
     let load_more = {
         let grid = grid.clone();
         let counter = counter.clone();
-        Callback::from(move |_: MouseEvent| {
+        use_stable_callback(move |()| {
+            if grid.loading {
+                return;
+            }
             let Some(cursor) = grid.next_cursor.clone() else {
                 return;
             };
@@ -437,11 +437,30 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             );
         })
     };
+    // The next page loads by itself as the end of the grid nears the screen, like any photo
+    // library; the "Load more" button stays for the keyboard and for browsers without an
+    // IntersectionObserver.
+    let more = use_node_ref();
+    {
+        let more = more.clone();
+        let load_more = load_more.clone();
+        let armed = grid.next_cursor.is_some() && !grid.loading && grid.error.is_none();
+        use_effect_with((grid.next_cursor.clone(), armed), move |(_, armed)| {
+            let watch = armed
+                .then(|| {
+                    crate::visibility::when_visible(&more, "100% 0px", move || load_more.emit(()))
+                })
+                .flatten();
+            move || drop(watch)
+        });
+    }
 
+    // The cards' callbacks keep their identity across renders: a grid of hundreds of cards
+    // then renders only the cards whose own data changed (a preview answer, a verdict).
     let on_analyze = {
         let grid = grid.clone();
         let action_error = action_error.clone();
-        Callback::from(move |id: i64| {
+        use_stable_callback(move |id: i64| {
             let grid = grid.clone();
             let action_error = action_error.clone();
             grid.dispatch(GridAction::Working(id, true));
@@ -457,7 +476,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let on_delete = {
         let grid = grid.clone();
         let action_error = action_error.clone();
-        Callback::from(move |id: i64| {
+        use_stable_callback(move |id: i64| {
             if confirm_delete(&grid, id) {
                 delete(grid.clone(), action_error.clone(), id);
             }
@@ -466,7 +485,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
 
     let on_select = {
         let grid = grid.clone();
-        Callback::from(move |(id, range): (i64, bool)| {
+        use_stable_callback(move |(id, range): (i64, bool)| {
             grid.dispatch(GridAction::Select { id, range });
         })
     };
@@ -541,7 +560,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
 
     let on_tag_filter = {
         let tag_filter = tag_filter.clone();
-        Callback::from(move |tag: Option<String>| tag_filter.set(tag))
+        use_stable_callback(move |tag: Option<String>| tag_filter.set(tag))
     };
     let on_sort_select = {
         let sort = sort.clone();
@@ -623,7 +642,16 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             });
         })
     });
-    let on_tag = tag_photos.clone().map(|tag| tag.reform(|id: i64| vec![id]));
+    let on_tag = {
+        let enabled = tag_photos.is_some();
+        let tag_photos = tag_photos.clone();
+        let tag_one = use_stable_callback(move |id: i64| {
+            if let Some(tag) = &tag_photos {
+                tag.emit(vec![id]);
+            }
+        });
+        enabled.then_some(tag_one)
+    };
     let tag_selected = tag_photos.clone().map(|tag| {
         let grid = grid.clone();
         Callback::from(move |_: MouseEvent| {
@@ -655,7 +683,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let viewing = use_state_eq(|| None::<i64>);
     let on_open = {
         let viewing = viewing.clone();
-        Callback::from(move |id: i64| viewing.set(Some(id)))
+        use_stable_callback(move |id: i64| viewing.set(Some(id)))
     };
     let close_view = {
         let viewing = viewing.clone();
@@ -737,7 +765,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                                on_select={on_select.clone()}
                                preview={previews.as_ref().and_then(|h| h.score_of(photo))}
                                preview_from={previews.as_ref().and_then(|h| h.source_of(photo))}
-                               on_visible={on_visible.clone()}
+                               preview_pool={preview_pool.clone()}
                                threshold={library.as_ref().and_then(|l| l.threshold)}
                                on_tag={on_tag.clone()}
                                on_tag_filter={on_tag_filter.clone()} />
@@ -836,8 +864,9 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
             }
             { body }
             if grid.next_cursor.is_some() && grid.error.is_none() {
-                <div class="more">
-                    <button type="button" onclick={load_more} disabled={grid.loading}
+                <div class="more" ref={more}>
+                    <button type="button" onclick={load_more.reform(|_: MouseEvent| ())}
+                            disabled={grid.loading}
                             data-testid="load-more">{"Load more"}</button>
                 </div>
             }
