@@ -8,6 +8,7 @@
 //! (values decoded straight from PostgreSQL's binary format; every parameter bound with its own
 //! type, a `NULL` included, so each statement is parsed and planned once per connection). On
 //! SQLite the same text runs through the `Any` pool, where an `Option` bind caches safely.
+//! The typed pool also plans each statement once (`plan_cache_mode`, set in `Database::connect`).
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::error::BoxDynError;
