@@ -20,9 +20,10 @@
 //!   a third one started. Reports how many ids were pushed onto the queue per job (1.0 = no
 //!   duplicate pushes) and how long the batch took. `CLASSIFY_JOB_TIMEOUT_SECS=2` makes the
 //!   sweepers run every second over a backlog older than their re-push age.
-//! - `gallery-vs-pgbench N`: the gallery load on PostgreSQL (blurred/clear pages only), then
-//!   `pgbench -M prepared -c 32` running the same keyset query on the same database; prints
-//!   both rates and their ratio (bench/gallery_vs_pgbench.sh).
+//! - `gallery-vs-pgbench N`: the gallery load on PostgreSQL (blurred/clear pages only) from the
+//!   in-process generator, then from wrk (when installed), then `pgbench -M prepared -c 32` on
+//!   the same database running the keyset query the goal was set against, and the API's own
+//!   page statement; prints the rates and ratios (bench/gallery_vs_pgbench.sh).
 //! - `gallery N BACKEND [CLIENTS]`: inserts N verified photos for one user straight into the
 //!   database, then CLIENTS (default 32) concurrent clients fetch random gallery pages (random
 //!   filter, random cursor, 50 per page) for 20 s; reports p50/p90/p99 latency and requests/s.
@@ -366,16 +367,9 @@ async fn gallery(count: i64, backend: &str, clients: u64) {
     gallery_run(count, backend, clients, false).await;
 }
 
-/// The gallery's keyset query run by pgbench on the same database, 32 clients, prepared
-/// statements: the ceiling the API is compared with. Returns transactions per second.
-fn pgbench_rate(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> f64 {
-    let script = format!(
-        "\\set cursor random(1, {max_id})\n\\set f random(0, 1)\n\
-         SELECT id, user_id, source, filename, mime_type, size_bytes, width, height, \
-         content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
-         error, processed_at, created_at, is_blurred FROM photos WHERE user_id = {user_id} \
-         AND id < :cursor AND is_blurred = :f ORDER BY id DESC LIMIT 50;\n"
-    );
+/// pgbench's rate (transactions per second) running `script` on the database, 32 clients,
+/// prepared statements, with `options` (PGOPTIONS) for its sessions.
+fn pgbench_tps(database_url: &str, script: &str, clients: u64, options: &str) -> f64 {
     let file = std::env::temp_dir().join(format!("classify_gallery_{}.sql", std::process::id()));
     std::fs::write(&file, script).unwrap();
     let out = std::process::Command::new("pgbench")
@@ -383,6 +377,7 @@ fn pgbench_rate(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> 
         .args(["-c", &clients.to_string(), "-f"])
         .arg(&file)
         .arg(database_url)
+        .env("PGOPTIONS", options)
         .output()
         .expect("pgbench (Debian: postgresql-client)");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -392,6 +387,114 @@ fn pgbench_rate(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> 
         .and_then(|l| l.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no tps in pgbench's output: {text}"))
+}
+
+/// The gallery's keyset query as the goal was set (19 columns, no tags, the user and the page
+/// size written in), run by pgbench: the ceiling the API is compared with.
+fn pgbench_reference(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> f64 {
+    let script = format!(
+        "\\set cursor random(1, {max_id})\n\\set f random(0, 1)\n\
+         SELECT id, user_id, source, filename, mime_type, size_bytes, width, height, \
+         content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
+         error, processed_at, created_at, is_blurred FROM photos WHERE user_id = {user_id} \
+         AND id < :cursor AND is_blurred = :f ORDER BY id DESC LIMIT 50;\n"
+    );
+    pgbench_tps(database_url, &script, clients, "")
+}
+
+/// The very statement the API runs for a blurred or clear page (31 columns and the tags, the
+/// user, cursor and page size bound), run by pgbench with the session setting the server's
+/// typed pool uses.
+fn pgbench_api_statement(database_url: &str, user_id: i64, max_id: i64, clients: u64) -> f64 {
+    let bound = |filter| {
+        server::db::photos::page_sql(filter)
+            .replace("$1", ":user")
+            .replace("$2", ":cursor")
+            .replace("$3", ":limit")
+            .replace('\n', " ")
+    };
+    let script = format!(
+        "\\set cursor random(1, {max_id})\n\\set f random(0, 1)\n\\set user {user_id}\n\
+         \\set limit 51\n\\if :f\n{};\n\\else\n{};\n\\endif\n",
+        bound(shared::api::PhotoFilter::Blurred),
+        bound(shared::api::PhotoFilter::NotBlurred)
+    );
+    pgbench_tps(
+        database_url,
+        &script,
+        clients,
+        "-c plan_cache_mode=force_generic_plan",
+    )
+}
+
+/// wrk (Debian's package) asking for the same random pages as the in-process generator, 32
+/// connections on 2 threads for 18 s. Returns its report line, or why it did not run.
+fn wrk_rate(base: &str, token: &str, max_id: i64, clients: u64) -> Result<WrkReport, String> {
+    let script = format!(
+        "local n = 0\n\
+         setup = function(thread) n = n + 1; thread:set(\"seed\", n) end\n\
+         init = function() math.randomseed(seed) end\n\
+         wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n\
+         local filters = {{\"blurred\", \"not_blurred\"}}\n\
+         request = function()\n\
+           local path = \"/api/v1/photos?filter=\" .. filters[math.random(1, 2)] ..\n\
+             \"&limit=50&cursor=\" .. math.random(1, {max_id})\n\
+           return wrk.format(\"GET\", path)\n\
+         end\n"
+    );
+    let file = std::env::temp_dir().join(format!("classify_wrk_{}.lua", std::process::id()));
+    std::fs::write(&file, script).unwrap();
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &clients.to_string(),
+            "-d",
+            "18s",
+            "--latency",
+            "-s",
+        ])
+        .arg(&file)
+        .arg(base)
+        .output()
+        .map_err(|e| format!("wrk did not run ({e}); Debian: apt-get install wrk"))?;
+    let _ = std::fs::remove_file(&file);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if let Some(line) = text.lines().find(|l| l.contains("Non-2xx")) {
+        return Err(format!("wrk saw errors: {line}"));
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .map(|v| v.trim().to_string())
+    };
+    let ms = |v: Option<String>| -> Option<f64> {
+        let v = v?;
+        if let Some(us) = v.strip_suffix("us") {
+            return us.parse::<f64>().ok().map(|x| x / 1000.0);
+        }
+        if let Some(ms) = v.strip_suffix("ms") {
+            return ms.parse().ok();
+        }
+        v.strip_suffix('s')
+            .and_then(|s| s.parse::<f64>().ok())
+            .map(|x| x * 1000.0)
+    };
+    Ok(WrkReport {
+        req_per_s: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("no rate in wrk's output: {text}"))?,
+        p50_ms: ms(field("50%")).unwrap_or(f64::NAN),
+        p99_ms: ms(field("99%")).unwrap_or(f64::NAN),
+    })
+}
+
+/// What wrk measured.
+struct WrkReport {
+    req_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
 }
 
 async fn gallery_run(count: i64, backend: &str, clients: u64, against_pgbench: bool) {
@@ -500,14 +603,43 @@ async fn gallery_run(count: i64, backend: &str, clients: u64, against_pgbench: b
     );
     if against_pgbench {
         let api = l.len() as f64 / 18.0;
+        let wrk = {
+            let (base, token) = (app.base.clone(), app.token.clone());
+            tokio::task::spawn_blocking(move || wrk_rate(&base, &token, max_id, clients))
+                .await
+                .unwrap()
+        };
+        match &wrk {
+            Ok(w) => println!(
+                "gallery wrk clients={clients} req_per_s={:.0} p50_ms={:.2} p99_ms={:.2}",
+                w.req_per_s, w.p50_ms, w.p99_ms
+            ),
+            Err(why) => println!("gallery wrk skipped: {why}"),
+        }
         let url = storage.database_url.as_ref().unwrap().expose().to_string();
-        let tps = tokio::task::spawn_blocking(move || pgbench_rate(&url, user_id, max_id, clients))
-            .await
-            .unwrap();
+        let (reference, statement) = tokio::task::spawn_blocking(move || {
+            (
+                pgbench_reference(&url, user_id, max_id, clients),
+                pgbench_api_statement(&url, user_id, max_id, clients),
+            )
+        })
+        .await
+        .unwrap();
         println!(
-            "gallery-vs-pgbench api_req_per_s={api:.0} pgbench_tps={tps:.0} ratio={:.2}",
-            api / tps
+            "gallery-vs-pgbench api_req_per_s={api:.0} pgbench_tps={reference:.0} ratio={:.2} \
+             pgbench_api_statement_tps={statement:.0} ratio_same_statement={:.2}",
+            api / reference,
+            api / statement
         );
+        if let Ok(w) = wrk {
+            println!(
+                "gallery-vs-pgbench wrk_req_per_s={:.0} pgbench_tps={reference:.0} ratio={:.2} \
+                 ratio_same_statement={:.2}",
+                w.req_per_s,
+                w.req_per_s / reference,
+                w.req_per_s / statement
+            );
+        }
     }
     stop(app).await;
 }

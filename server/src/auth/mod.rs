@@ -168,7 +168,7 @@ where
             // One primary-key read per bearer request: logout (a version bump) and account
             // deletion end the tokens already out at once, not when they expire.
             let deps = crate::app::Deps::from_ref(state);
-            if tokens::current_version(deps.db.pool(), id).await? != Some(claims.ver) {
+            if tokens::current_version(&deps.db, id).await? != Some(claims.ver) {
                 return Err(AppError::InvalidToken(token_messages::ACCESS));
             }
             (id, AuthVia::Bearer)
@@ -176,7 +176,7 @@ where
             // Account deletion removes the user's sessions; a session that outlived its user
             // in a race is refused here.
             let deps = crate::app::Deps::from_ref(state);
-            if tokens::current_version(deps.db.pool(), id).await?.is_none() {
+            if tokens::current_version(&deps.db, id).await?.is_none() {
                 return Err(AppError::Unauthorized);
             }
             (id, AuthVia::Session)

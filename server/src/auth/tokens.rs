@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use shared::api::TokenResponse;
 use sqlx::AnyPool;
 
+use crate::db::Database;
+use crate::db::typed::Arg;
 use crate::time::now_ms;
 
 /// Lifetime of an access token.
@@ -128,8 +130,8 @@ impl TokenKeys {
 
     /// A new access + refresh pair at the user's current version; the refresh token is
     /// recorded. A user that no longer exists gets none.
-    pub async fn issue(&self, pool: &AnyPool, user_id: i64) -> Result<TokenResponse, TokenError> {
-        let version = current_version(pool, user_id)
+    pub async fn issue(&self, db: &Database, user_id: i64) -> Result<TokenResponse, TokenError> {
+        let version = current_version(db, user_id)
             .await?
             .ok_or(TokenError::Invalid)?;
         let access_token = self.access_token(user_id, version)?;
@@ -141,7 +143,7 @@ impl TokenKeys {
         .bind(user_id)
         .bind(claims.exp * 1000)
         .bind(now_ms())
-        .execute(pool)
+        .execute(db.pool())
         .await?;
         Ok(TokenResponse {
             access_token,
@@ -153,9 +155,9 @@ impl TokenKeys {
 
     /// Exchanges a refresh token for a new pair. The old one is spent; spending it twice
     /// revokes every refresh token of the user.
-    pub async fn refresh(&self, pool: &AnyPool, token: &str) -> Result<TokenResponse, TokenError> {
+    pub async fn refresh(&self, db: &Database, token: &str) -> Result<TokenResponse, TokenError> {
         let (user_id, claims) = self.verify(token, "refresh")?;
-        if current_version(pool, user_id).await? != Some(claims.ver) {
+        if current_version(db, user_id).await? != Some(claims.ver) {
             return Err(TokenError::Invalid);
         }
         let now = now_ms();
@@ -166,14 +168,14 @@ impl TokenKeys {
         .bind(&claims.jti)
         .bind(user_id)
         .bind(now)
-        .execute(pool)
+        .execute(db.pool())
         .await?;
         if spent.rows_affected() != 1 {
             // A replay: whoever holds the user's tokens may not be the user.
-            revoke_all(pool, user_id).await?;
+            revoke_all(db.pool(), user_id).await?;
             return Err(TokenError::Invalid);
         }
-        self.issue(pool, user_id).await
+        self.issue(db, user_id).await
     }
 }
 
@@ -194,10 +196,12 @@ pub async fn revoke_all(pool: &AnyPool, user_id: i64) -> Result<(), sqlx::Error>
 }
 
 /// The user's token version; `None` when the user no longer exists.
-pub async fn current_version(pool: &AnyPool, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT token_version FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(pool)
+pub async fn current_version(db: &Database, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT token_version FROM users WHERE id = $1",
+            &[Arg::Int(user_id)],
+        )
         .await?;
     Ok(row.map(|(v,)| v))
 }

@@ -3,9 +3,10 @@
 //! library changes between pages.
 
 use shared::api::{PhotoFilter, PhotoSort};
-use sqlx::AnyPool;
 
-use super::photos::{PhotoRow, columns_of_p, photo_filter_sql};
+use super::Database;
+use super::photos::{PageRow, PhotoRow, columns_of_p, photo_filter_sql, tags_of_p};
+use super::typed::Arg;
 
 /// Where the next page starts: the last row's sort key and id.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,16 +82,16 @@ impl Cursor {
 /// One page of the user's photos of `filter` (and `tag`, when given) in `sort` order, after
 /// `cursor`. Ties on the key are broken by id, newest first.
 pub async fn page(
-    pool: &AnyPool,
+    db: &Database,
     user_id: i64,
     filter: PhotoFilter,
     tag: Option<&str>,
     sort: PhotoSort,
     cursor: Option<Cursor>,
     limit: i64,
-) -> Result<Vec<PhotoRow>, sqlx::Error> {
+) -> Result<Vec<PageRow>, sqlx::Error> {
     let (key, ascending) = order_sql(sort);
-    let mut sql = format!("SELECT {} FROM photos p", columns_of_p());
+    let mut sql = format!("SELECT {}, {} FROM photos p", columns_of_p(), tags_of_p());
     let mut next = 2; // $1 is the user.
     if tag.is_some() {
         sql.push_str(&format!(
@@ -113,18 +114,19 @@ pub async fn page(
         " ORDER BY {key} {direction}, p.id DESC LIMIT ${next}"
     ));
 
-    let mut query = sqlx::query_as::<_, PhotoRow>(&sql).bind(user_id);
+    let mut args = vec![Arg::Int(user_id)];
     if let Some(tag) = tag {
-        query = query.bind(tag.to_owned());
+        args.push(Arg::Text(tag));
     }
     if let Some(c) = cursor {
-        query = match c.key {
-            Key::Score(s) => query.bind(s),
-            Key::Time(t) => query.bind(t),
-        }
-        .bind(c.id);
+        args.push(match c.key {
+            Key::Score(s) => Arg::Float(s),
+            Key::Time(t) => Arg::Int(t),
+        });
+        args.push(Arg::Int(c.id));
     }
-    query.bind(limit).fetch_all(pool).await
+    args.push(Arg::Int(limit));
+    db.fetch_all(&sql, &args).await
 }
 
 #[cfg(test)]

@@ -3,9 +3,13 @@
 //! The queue only carries ids; a job's status, attempts and error live here. Every state change
 //! is a conditional UPDATE, so a job delivered twice is run once.
 
+use std::sync::LazyLock;
+
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use super::photos::{Selection, photo_filter_sql};
+use super::photos::{self, PhotoRow, Selection, Verdict, photo_filter_sql};
+use super::typed::{Arg, execute_on};
+use super::{Backend, Database};
 use crate::time::now_ms;
 
 /// A job's lifecycle state.
@@ -135,60 +139,209 @@ pub struct Lease {
     pub owner: String,
 }
 
-/// Takes a job for running under `lease`, until `until_ms`: a queued job, or a running one
-/// whose lease ran out (its worker died), while attempts remain. Returns `None` when another
-/// worker holds it, it is finished, or it has no attempts left, which is how a duplicate
-/// delivery becomes a no-op.
-pub async fn start(
-    pool: &AnyPool,
-    lease: &Lease,
-    until_ms: i64,
-) -> Result<Option<JobRow>, sqlx::Error> {
-    let now = now_ms();
-    sqlx::query_as(&format!(
+/// The condition every update of a running job states: the job ($1) is running under the
+/// lease of owner $2.
+const LEASE_HELD: &str = "id = $1 AND lease_owner = $2 AND status = 'running'";
+
+/// Takes a job ($1) for lease owner $2 until $3 at time $4: a queued job, or a running one
+/// whose lease ran out, while attempts remain.
+static START: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $2,
              lease_until = $3, started_at = $4, updated_at = $4
          WHERE id = $1 AND attempts < max_attempts
            AND (status = 'queued' OR (status = 'running' AND lease_until < $4))
          RETURNING {COLUMNS}"
-    ))
-    .bind(lease.job_id)
-    .bind(&lease.owner)
-    .bind(until_ms)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
+    )
+});
+
+/// [`START`] and the job's photo in one statement (PostgreSQL: SQLite has no UPDATE inside
+/// WITH). The job's columns are renamed `job_*`, as the photo's take their own names.
+static START_WITH_PHOTO: LazyLock<String> = LazyLock::new(|| {
+    let job: Vec<String> = COLUMNS
+        .split(',')
+        .map(|c| format!("s.{c} AS job_{c}", c = c.trim()))
+        .collect();
+    format!(
+        "WITH s AS ({}) SELECT {}, {} FROM s LEFT JOIN photos p ON p.id = s.photo_id",
+        *START,
+        job.join(", "),
+        photos::columns_of_p()
+    )
+});
+
+/// A started job and, when it names one that exists, its photo as it was at the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    /// The job.
+    pub job: JobRow,
+    /// Its photo.
+    pub photo: Option<PhotoRow>,
+}
+
+/// A row of [`START_WITH_PHOTO`].
+#[derive(FromRow)]
+struct StartedRow {
+    job_id: i64,
+    job_kind: String,
+    job_payload: String,
+    job_status: String,
+    job_attempts: i64,
+    job_max_attempts: i64,
+    job_error: Option<String>,
+    job_user_id: Option<i64>,
+    job_photo_id: Option<i64>,
+    #[sqlx(flatten)]
+    photo: JoinedPhoto,
+}
+
+/// The photo side of a LEFT JOIN: none when the join found no photo (its id is NULL).
+struct JoinedPhoto(Option<PhotoRow>);
+
+impl<'r, R: sqlx::Row> FromRow<'r, R> for JoinedPhoto
+where
+    PhotoRow: FromRow<'r, R>,
+    &'r str: sqlx::ColumnIndex<R>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let id: Option<i64> = row.try_get("id")?;
+        Ok(Self(match id {
+            Some(_) => Some(PhotoRow::from_row(row)?),
+            None => None,
+        }))
+    }
+}
+
+impl From<StartedRow> for Started {
+    fn from(r: StartedRow) -> Self {
+        Started {
+            job: JobRow {
+                id: r.job_id,
+                kind: r.job_kind,
+                payload: r.job_payload,
+                status: r.job_status,
+                attempts: r.job_attempts,
+                max_attempts: r.job_max_attempts,
+                error: r.job_error,
+                user_id: r.job_user_id,
+                photo_id: r.job_photo_id,
+            },
+            photo: r.photo.0,
+        }
+    }
+}
+
+/// Takes a job for running under `lease`, until `until_ms`: a queued job, or a running one
+/// whose lease ran out (its worker died), while attempts remain. Returns `None` when another
+/// worker holds it, it is finished, or it has no attempts left, which is how a duplicate
+/// delivery becomes a no-op. The job's photo comes along, in the same round trip on
+/// PostgreSQL.
+pub async fn start(
+    db: &Database,
+    lease: &Lease,
+    until_ms: i64,
+) -> Result<Option<Started>, sqlx::Error> {
+    let args = [
+        Arg::Int(lease.job_id),
+        Arg::Text(&lease.owner),
+        Arg::Int(until_ms),
+        Arg::Int(now_ms()),
+    ];
+    if db.backend() == Backend::Postgres {
+        let row: Option<StartedRow> = db.fetch_optional(&START_WITH_PHOTO, &args).await?;
+        return Ok(row.map(Started::from));
+    }
+    let Some(job) = db.fetch_optional::<JobRow>(&START, &args).await? else {
+        return Ok(None);
+    };
+    let photo = match job.photo_id {
+        Some(id) => photos::get_any(db, id).await?,
+        None => None,
+    };
+    Ok(Some(Started { job, photo }))
 }
 
 /// Extends a lease to `until_ms`; false when the lease is no longer held (taken over, or the
 /// job finished).
-pub async fn renew(pool: &AnyPool, lease: &Lease, until_ms: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE jobs SET lease_until = $3
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+pub async fn renew(db: &Database, lease: &Lease, until_ms: i64) -> Result<bool, sqlx::Error> {
+    let done = db
+        .execute(
+            &format!("UPDATE jobs SET lease_until = $3 WHERE {LEASE_HELD}"),
+            &[
+                Arg::Int(lease.job_id),
+                Arg::Text(&lease.owner),
+                Arg::Int(until_ms),
+            ],
+        )
+        .await?;
+    Ok(done == 1)
+}
+
+/// Marks the leased job ($1, $2) done at time `$now`.
+fn finish_sql(now: usize) -> String {
+    format!(
+        "UPDATE jobs SET status = 'done', error = NULL, finished_at = ${now}, updated_at = ${now},
+             lease_until = NULL
+         WHERE {LEASE_HELD}"
     )
-    .bind(lease.job_id)
-    .bind(&lease.owner)
-    .bind(until_ms)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Marks a leased job done; false when the lease was lost (the outcome is someone else's now).
-pub async fn finish(pool: &AnyPool, lease: &Lease) -> Result<bool, sqlx::Error> {
-    let now = now_ms();
-    let done = sqlx::query(
-        "UPDATE jobs SET status = 'done', error = NULL, finished_at = $3, updated_at = $3,
-             lease_until = NULL
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+pub async fn finish(db: &Database, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let done = db
+        .execute(
+            &finish_sql(3),
+            &[
+                Arg::Int(lease.job_id),
+                Arg::Text(&lease.owner),
+                Arg::Int(now_ms()),
+            ],
+        )
+        .await?;
+    Ok(done == 1)
+}
+
+/// The verdict ($3..$7, `photos::verdict_sql`) stored only while the lease ($1, $2) is held,
+/// then the job finished, in one statement (PostgreSQL). The photo's row is locked before the
+/// job's, the order in which deleting a photo takes them (its jobs go by cascade), so the two
+/// never wait on each other.
+static FINISH_WITH_VERDICT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH verdict AS ({} AND EXISTS (SELECT 1 FROM jobs WHERE {LEASE_HELD}) RETURNING id)
+         {} AND EXISTS (SELECT 1 FROM verdict)",
+        photos::verdict_sql(3),
+        finish_sql(7)
     )
-    .bind(lease.job_id)
-    .bind(&lease.owner)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+});
+
+/// Stores a verification's verdict and marks its leased job done: false, and nothing written,
+/// when the lease was already lost or the photo is gone. One statement on PostgreSQL; one
+/// transaction on SQLite.
+pub async fn finish_with_verdict(
+    db: &Database,
+    lease: &Lease,
+    photo_id: i64,
+    verdict: &Verdict<'_>,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let held = [Arg::Int(lease.job_id), Arg::Text(&lease.owner)];
+    let stored = photos::verdict_args(photo_id, verdict, now);
+    if db.backend() == Backend::Postgres {
+        let args: Vec<Arg<'_>> = held.iter().chain(&stored).copied().collect();
+        return Ok(db.execute(&FINISH_WITH_VERDICT, &args).await? == 1);
+    }
+    // The job's update first: on SQLite a write takes the database's write lock at once.
+    let mut tx = db.pool().begin().await?;
+    let finished = execute_on(&mut tx, &finish_sql(3), &[held[0], held[1], Arg::Int(now)]).await?;
+    let written =
+        finished == 1 && execute_on(&mut tx, &photos::verdict_sql(1), &stored).await? == 1;
+    if !written {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Records a failed attempt: back to `queued` while attempts remain, else `failed` for good.
@@ -199,14 +352,14 @@ pub async fn record_failure(
     error: &str,
 ) -> Result<Option<JobStatus>, sqlx::Error> {
     let now = now_ms();
-    let row: Option<(String,)> = sqlx::query_as(
+    let row: Option<(String,)> = sqlx::query_as(&format!(
         "UPDATE jobs SET
              status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
              finished_at = CASE WHEN attempts >= max_attempts THEN $4 ELSE NULL END,
              error = $3, updated_at = $4, lease_until = NULL
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-         RETURNING status",
-    )
+         WHERE {LEASE_HELD}
+         RETURNING status"
+    ))
     .bind(lease.job_id)
     .bind(&lease.owner)
     .bind(error)
@@ -224,11 +377,11 @@ pub async fn fail_permanently(
     error: &str,
 ) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, updated_at = $4,
              lease_until = NULL
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-    )
+         WHERE {LEASE_HELD}"
+    ))
     .bind(lease.job_id)
     .bind(&lease.owner)
     .bind(error)
@@ -241,11 +394,11 @@ pub async fn fail_permanently(
 /// Hands a leased job back unfinished (its worker is shutting down): queued again, and the
 /// attempt it was on is not counted against it. False when the lease was lost.
 pub async fn release(pool: &AnyPool, lease: &Lease) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
              lease_until = NULL, updated_at = $3
-         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-    )
+         WHERE {LEASE_HELD}"
+    ))
     .bind(lease.job_id)
     .bind(&lease.owner)
     .bind(now_ms())

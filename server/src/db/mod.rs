@@ -2,14 +2,18 @@
 //! try-out default), chosen at runtime from `DATABASE_URL`, and the migrations for each.
 //!
 //! Queries go through sqlx's `Any` driver, so one set of SQL serves both backends; the schema
-//! keeps to the types both share (see migrations/README.md).
+//! keeps to the types both share (see migrations/README.md). The hot statements (gallery pages,
+//! the per-request token check, a job's start and end) run from the same SQL on a typed
+//! PostgreSQL pool instead (`typed`); on PostgreSQL the two pools share the process's
+//! `DATABASE_MAX_CONNECTIONS` ([`pool_sizes`]).
 //!
 //! # Nullable binds
 //! On PostgreSQL, the `Any` driver prepares a cached statement with the type of the first
 //! values bound; when a parameter is first bound as `None`, later binds of `Some(f64)` on the
-//! same connection fail ("incorrect binary data format"). Every query that binds an `Option`
-//! therefore calls `.persistent(false)`, so it is prepared with the types of each execution.
-//! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards this.
+//! same connection fail ("incorrect binary data format"). Every `Any` query that binds an
+//! `Option` therefore calls `.persistent(false)`, so it is prepared with the types of each
+//! execution. Statements run through `typed` bind a `None` with its type and stay cached.
+//! `tests/api/photos.rs` (`nullable_values_bind_in_any_order`) guards both.
 
 pub mod albums;
 pub mod batches;
@@ -20,6 +24,7 @@ pub mod media_cache;
 pub mod photos;
 pub mod picker;
 pub mod tags;
+pub mod typed;
 pub mod users;
 
 use std::path::Path;
@@ -28,6 +33,7 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AnyPool, Connection};
 
 use crate::config::StorageArgs;
@@ -108,6 +114,8 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: AnyPool,
+    /// The typed pool for the hot statements, on PostgreSQL only (see `typed`).
+    pg: Option<PgPool>,
     backend: Backend,
 }
 
@@ -132,20 +140,48 @@ impl Database {
             .map_err(|_| connect_error(sqlx::Error::PoolTimedOut))?
             .map_err(connect_error)?;
         let _ = probe.close().await;
+        let (any_size, typed_size) = pool_sizes(backend, storage.database_max_connections);
         let pool = AnyPoolOptions::new()
-            .max_connections(storage.database_max_connections.max(1))
+            .max_connections(any_size)
             .acquire_timeout(Duration::from_secs(5))
             .connect(&url)
             .await
             .map_err(connect_error)?;
-        if backend == Backend::Sqlite {
-            // WAL lets the gallery read while a worker writes; it persists in the file.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await
-                .map_err(connect_error)?;
+        let mut pg = None;
+        match backend {
+            Backend::Sqlite => {
+                // WAL lets the gallery read while a worker writes; it persists in the file.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await
+                    .map_err(connect_error)?;
+            }
+            Backend::Postgres => {
+                pg = Some(
+                    PgPoolOptions::new()
+                        .max_connections(typed_size)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // A page binds its LIMIT, and PostgreSQL rates a generic plan
+                                // of an unknown LIMIT as reading a tenth of the table, so by
+                                // default it plans every execution anew (a custom plan), which
+                                // cost a third of its time per page here. Every statement on
+                                // this pool is a primary-key or keyset read or write whose
+                                // plan does not depend on the values bound.
+                                sqlx::query("SET plan_cache_mode = force_generic_plan")
+                                    .execute(conn)
+                                    .await
+                                    .map(|_| ())
+                            })
+                        })
+                        .connect(&url)
+                        .await
+                        .map_err(connect_error)?,
+                );
+            }
         }
-        Ok(Self { pool, backend })
+        Ok(Self { pool, pg, backend })
     }
 
     /// Applies every pending migration of this backend.
@@ -197,6 +233,20 @@ impl Database {
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
+    }
+}
+
+/// How many connections each pool may open, `Any` then typed, out of the process's budget:
+/// the whole budget on SQLite (no typed pool); on PostgreSQL half each, so the documented
+/// connections per process still hold (at least one each, so a budget of 1 opens 2).
+pub fn pool_sizes(backend: Backend, budget: u32) -> (u32, u32) {
+    let budget = budget.max(1);
+    match backend {
+        Backend::Sqlite => (budget, 0),
+        Backend::Postgres => ((budget / 2).max(1), (budget - budget / 2).max(1)),
     }
 }
 
@@ -255,6 +305,14 @@ mod tests {
             Backend::from_url("mysql://u:secret@h/db"),
             Err(DbError::UnsupportedUrl(u)) if !u.contains("secret")
         ));
+    }
+
+    #[test]
+    fn the_connection_budget_is_shared_by_the_pools() {
+        assert_eq!(pool_sizes(Backend::Sqlite, 10), (10, 0));
+        assert_eq!(pool_sizes(Backend::Postgres, 10), (5, 5));
+        assert_eq!(pool_sizes(Backend::Postgres, 3), (1, 2));
+        assert_eq!(pool_sizes(Backend::Postgres, 1), (1, 1));
     }
 
     #[test]

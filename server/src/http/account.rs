@@ -68,7 +68,7 @@ pub async fn token(
             state
                 .auth
                 .keys
-                .issue(state.deps.db.pool(), user_id)
+                .issue(&state.deps.db, user_id)
                 .await
                 .map_err(token_error)?,
         )),
@@ -116,7 +116,7 @@ pub async fn token(
                 state
                     .auth
                     .keys
-                    .issue(state.deps.db.pool(), signed_in.user_id)
+                    .issue(&state.deps.db, signed_in.user_id)
                     .await
                     .map_err(token_error)?,
             ))
@@ -135,7 +135,7 @@ pub async fn refresh(
     state
         .auth
         .keys
-        .refresh(state.deps.db.pool(), &body.refresh_token)
+        .refresh(&state.deps.db, &body.refresh_token)
         .await
         .map(Json)
         .map_err(token_error)

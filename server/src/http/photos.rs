@@ -90,26 +90,27 @@ pub async fn list(
         ),
     };
     // One extra row says whether another page follows without a COUNT.
-    let pool = state.deps.db.pool();
+    let db = &state.deps.db;
     let (uid, filter, sort) = (user.id(), query.filter, query.sort);
+    // Each page is one statement that brings its photos' tags along.
     let mut rows = match (&tag, sort) {
         // Newest first is the hot path: one prepared range scan of an index.
-        (None, PhotoSort::Newest) => photos::page(pool, uid, filter, before, limit + 1).await?,
+        (None, PhotoSort::Newest) => photos::page(db, uid, filter, before, limit + 1).await?,
         (Some(tag), PhotoSort::Newest) => {
-            photos::page_with_tag(pool, uid, tag, filter, before, limit + 1).await?
+            photos::page_with_tag(db, uid, tag, filter, before, limit + 1).await?
         }
         (tag, sort) => {
-            gallery::page(pool, uid, filter, tag.as_deref(), sort, after, limit + 1).await?
+            gallery::page(db, uid, filter, tag.as_deref(), sort, after, limit + 1).await?
         }
     };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = rows.last().filter(|_| more).map(|r| match sort {
-        PhotoSort::Newest => r.id.to_string(),
-        sort => Cursor::after(sort, r).encode(),
+        PhotoSort::Newest => r.photo.id.to_string(),
+        sort => Cursor::after(sort, &r.photo).encode(),
     });
     Ok(Json(PhotoPage {
-        items: with_tags(pool, &rows).await?,
+        items: rows.iter().map(photos::PageRow::to_api).collect(),
         next_cursor,
     }))
 }

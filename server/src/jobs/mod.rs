@@ -106,6 +106,21 @@ pub enum JobError {
     Permanent(String),
 }
 
+/// What a handler that succeeded leaves for the worker to store with the job's end, in the same
+/// write as the job's status, so a worker that lost its lease writes neither.
+#[derive(Debug, Clone, Copy)]
+pub enum Finished {
+    /// Nothing beyond the job's status (the handler stored what it had to).
+    Plain,
+    /// A verified photo's verdict.
+    Verdict {
+        /// The photo.
+        photo_id: i64,
+        /// Its verdict.
+        verdict: photos::Verdict<'static>,
+    },
+}
+
 /// A batch accepted for running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Queued {

@@ -30,7 +30,7 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
             TagError::Disabled
         )));
     }
-    let Some(photo) = photos::get_any(ctx.db.pool(), photo_id)
+    let Some(photo) = photos::get_any(&ctx.db, photo_id)
         .await
         .map_err(|e| retry(&e))?
     else {

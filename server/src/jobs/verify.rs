@@ -5,7 +5,7 @@
 
 use shared::kernel::BlurType;
 
-use super::JobError;
+use super::{Finished, JobError};
 use crate::app::Deps;
 use crate::db::photos::PhotoRow;
 use crate::db::photos::Source;
@@ -42,18 +42,15 @@ pub(crate) async fn photo_bytes(ctx: &Deps, photo: &PhotoRow) -> Result<bytes::B
     }
 }
 
-/// Verifies the job's photo.
-pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
-    let retry = |e: &dyn std::fmt::Display| JobError::Retryable(e.to_string());
+/// Verifies the job's photo (`photo`, read when the job started); the verdict is the worker's
+/// to store with the job's end.
+pub async fn run(ctx: &Deps, job: &JobRow, photo: Option<PhotoRow>) -> Result<Finished, JobError> {
     let photo_id = job
         .photo_id
         .ok_or_else(|| JobError::Permanent("the job names no photo".into()))?;
-    let Some(photo) = photos::get_any(ctx.db.pool(), photo_id)
-        .await
-        .map_err(|e| retry(&e))?
-    else {
+    let Some(photo) = photo else {
         // Deleted since it was queued: nothing left to verify.
-        return Ok(());
+        return Ok(Finished::Plain);
     };
     let bytes = photo_bytes(ctx, &photo).await?;
     let limits = ctx.limits;
@@ -81,7 +78,5 @@ pub async fn run(ctx: &Deps, job: &JobRow) -> Result<(), JobError> {
         blur_kind: kind,
         motion_angle_deg: report.motion_angle_deg.map(f64::from),
     };
-    photos::store_verdict(ctx.db.pool(), photo_id, &verdict)
-        .await
-        .map_err(|e| retry(&e))
+    Ok(Finished::Verdict { photo_id, verdict })
 }

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{JobError, JobKind, album, import, tag, verify};
+use super::{Finished, JobError, JobKind, album, import, tag, verify};
 use crate::app::Deps;
 use crate::db::jobs::{self, JobRow, JobStatus, Lease};
 use crate::db::photos;
+use crate::db::photos::PhotoRow;
 use crate::queue::QueueError;
 use crate::time::now_ms;
 
@@ -148,14 +149,16 @@ impl Worker {
             job_id,
             owner: format!("{:016x}", rand::random::<u64>()),
         };
-        let Some(job) = jobs::start(self.pool(), &lease, self.lease_end()).await? else {
+        let Some(jobs::Started { job, photo }) =
+            jobs::start(&self.deps.db, &lease, self.lease_end()).await?
+        else {
             self.deps.queue.ack(job_id).await?;
             return Ok(Outcome::Skipped { job_id });
         };
         let kind = JobKind::parse(&job.kind);
         let photo_id = job.photo_id;
         let result = match kind {
-            Some(kind) => match self.execute(kind, job, &lease, shutdown).await? {
+            Some(kind) => match self.execute(kind, job, photo, &lease, shutdown).await? {
                 Some(result) => result,
                 None => {
                     if jobs::release(self.pool(), &lease).await? {
@@ -184,14 +187,19 @@ impl Worker {
         kind: Option<JobKind>,
         photo_id: Option<i64>,
         lease: &Lease,
-        result: Result<(), JobError>,
+        result: Result<Finished, JobError>,
     ) -> Result<JobStatus, WorkerError> {
         let job_id = lease.job_id;
         // `None`: the lease was lost (this worker stalled past it and another took the job
         // over); the outcome is the new holder's to write, so nothing more is written here.
         let (status, failure) = match result {
-            Ok(()) => {
-                let held = jobs::finish(self.pool(), lease).await?;
+            Ok(finished) => {
+                let held = match finished {
+                    Finished::Plain => jobs::finish(&self.deps.db, lease).await?,
+                    Finished::Verdict { photo_id, verdict } => {
+                        jobs::finish_with_verdict(&self.deps.db, lease, photo_id, &verdict).await?
+                    }
+                };
                 (held.then_some(JobStatus::Done), None)
             }
             Err(JobError::Permanent(reason)) => {
@@ -244,10 +252,11 @@ impl Worker {
         &self,
         kind: JobKind,
         job: JobRow,
+        photo: Option<PhotoRow>,
         lease: &Lease,
         shutdown: &CancellationToken,
-    ) -> Result<Option<Result<(), JobError>>, WorkerError> {
-        let mut handle = tokio::spawn(handle(self.deps.clone(), kind, job));
+    ) -> Result<Option<Result<Finished, JobError>>, WorkerError> {
+        let mut handle = tokio::spawn(handle(self.deps.clone(), kind, job, photo));
         let mut renew = tokio::time::interval(self.config.renew_every);
         renew.tick().await; // the first tick is immediate; the lease is fresh
         let grace = async {
@@ -267,7 +276,7 @@ impl Worker {
                     }));
                 }
                 _ = renew.tick() => {
-                    match jobs::renew(self.pool(), lease, self.lease_end()).await {
+                    match jobs::renew(&self.deps.db, lease, self.lease_end()).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(job_id = lease.job_id, "lease lost while running"),
                         // The database is down: keep going; if it stays down past the lease,
@@ -358,12 +367,18 @@ impl Worker {
 const STRANDED_AFTER: Duration = Duration::from_secs(600);
 
 /// Dispatches a job to the handler of its kind.
-async fn handle(deps: Deps, kind: JobKind, job: JobRow) -> Result<(), JobError> {
+async fn handle(
+    deps: Deps,
+    kind: JobKind,
+    job: JobRow,
+    photo: Option<PhotoRow>,
+) -> Result<Finished, JobError> {
+    let plain = |()| Finished::Plain;
     match kind {
-        JobKind::VerifyPhoto => verify::run(&deps, &job).await,
-        JobKind::PickerImport => import::run(&deps, &job).await,
-        JobKind::TagPhoto => tag::run(&deps, &job).await,
-        JobKind::Album => album::run(&deps, &job).await,
+        JobKind::VerifyPhoto => verify::run(&deps, &job, photo).await,
+        JobKind::PickerImport => import::run(&deps, &job).await.map(plain),
+        JobKind::TagPhoto => tag::run(&deps, &job).await.map(plain),
+        JobKind::Album => album::run(&deps, &job).await.map(plain),
     }
 }
 

@@ -51,6 +51,12 @@ async fn every_order_pages_through_the_gallery_once(backend: Backend) {
         .execute(app.deps.db.pool())
         .await
         .unwrap();
+        // As `db::tags::store` does: a tagged photo says when it was tagged.
+        sqlx::query("UPDATE photos SET tagged_at = 0 WHERE id = $1")
+            .bind(id)
+            .execute(app.deps.db.pool())
+            .await
+            .unwrap();
     }
 
     let all = list_all(&app, "all", 50).await;
@@ -255,7 +261,7 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
             blur_kind: if angle.is_some() { "motion" } else { "defocus" },
             motion_angle_deg: angle,
         };
-        store_verdict(pool, *id, &verdict).await.unwrap();
+        store_verdict(&app.deps.db, *id, &verdict).await.unwrap();
     }
     let (_, photo) = app
         .call(

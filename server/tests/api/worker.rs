@@ -22,6 +22,7 @@ on_both_backends!(
     a_job_whose_workers_keep_dying_ends_failed_with_the_reason,
     the_sweeper_pushes_again_only_what_the_queue_lost,
     a_slow_job_whose_worker_is_alive_is_never_run_twice,
+    a_verdict_whose_lease_was_lost_is_not_stored,
 );
 
 fn worker(app: &TestApp, lease: Duration) -> Worker {
@@ -60,7 +61,7 @@ async fn start_and_die(app: &TestApp, id: i64, lease_ms: i64) {
     };
     let until = server::time::now_ms() + lease_ms;
     assert!(
-        jobs::start(app.deps.db.pool(), &lease, until)
+        jobs::start(&app.deps.db, &lease, until)
             .await
             .unwrap()
             .is_some()
@@ -149,7 +150,7 @@ async fn a_job_held_by_a_dead_worker_comes_back_when_its_lease_runs_out(backend:
         job_id: id,
         owner: "dead-worker".into(),
     };
-    assert!(!jobs::finish(app.deps.db.pool(), &stale).await.unwrap());
+    assert!(!jobs::finish(&app.deps.db, &stale).await.unwrap());
     app.stop().await;
 }
 
@@ -271,5 +272,96 @@ async fn a_slow_job_whose_worker_is_alive_is_never_run_twice(backend: Backend) {
     for w in workers {
         w.await.unwrap();
     }
+    app.stop().await;
+}
+
+/// A verification's verdict and its job's end are one write: a worker whose lease was taken over
+/// stores neither, and the new holder stores both. The job's photo comes with its start.
+async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
+    use server::db::photos::{NewPhoto, Source, Verdict, get_any, insert};
+    let app = TestApp::spawn(backend).await;
+    let photo = NewPhoto {
+        user_id: app.local_user(),
+        source: Source::Local,
+        sha256: &format!("{:064}", 7),
+        blob_key: "originals/x",
+        filename: "x.jpg",
+        mime_type: "image/jpeg",
+        size_bytes: 1,
+        width: 1,
+        height: 1,
+        exposure_time_s: None,
+        focal_length_mm: None,
+        taken_at: None,
+        camera_make: None,
+        camera_model: None,
+        aperture_f_number: None,
+        iso: None,
+    };
+    let mut conn = app.deps.db.pool().acquire().await.unwrap();
+    let photo_id = insert(&mut conn, &photo).await.unwrap().0.id;
+    drop(conn);
+    let job_id = jobs::insert(
+        app.deps.db.pool(),
+        &NewJob {
+            kind: "verify_photo",
+            payload: "{}",
+            user_id: Some(app.local_user()),
+            photo_id: Some(photo_id),
+            max_attempts: 3,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let lease = |owner: &str| Lease {
+        job_id,
+        owner: owner.into(),
+    };
+    let now = server::time::now_ms();
+    // The first worker's lease has already run out when the second one starts the job.
+    let started = jobs::start(&app.deps.db, &lease("first"), now - 1000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(started.photo.map(|p| p.id), Some(photo_id));
+    let taken_over = jobs::start(&app.deps.db, &lease("second"), now + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken_over.job.attempts, 2);
+    let verdict = Verdict {
+        blur_score: 0.75,
+        blur_kind: "motion",
+        motion_angle_deg: Some(30.0),
+    };
+    let (first, second) = (lease("first"), lease("second"));
+    let stale = jobs::finish_with_verdict(&app.deps.db, &first, photo_id, &verdict);
+    assert!(!stale.await.unwrap());
+    let row = get_any(&app.deps.db, photo_id).await.unwrap().unwrap();
+    assert_eq!((row.blur_score, row.status.as_str()), (None, "unprocessed"));
+    assert_eq!(
+        jobs::get(app.deps.db.pool(), job_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status(),
+        Some(JobStatus::Running)
+    );
+
+    let held = jobs::finish_with_verdict(&app.deps.db, &second, photo_id, &verdict);
+    assert!(held.await.unwrap());
+    let row = get_any(&app.deps.db, photo_id).await.unwrap().unwrap();
+    assert_eq!(row.blur_score, Some(0.75));
+    assert_eq!(row.motion_angle_deg, Some(30.0));
+    assert_eq!(row.status, "done");
+    assert_eq!(
+        jobs::get(app.deps.db.pool(), job_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status(),
+        Some(JobStatus::Done)
+    );
     app.stop().await;
 }

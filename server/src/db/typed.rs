@@ -1,0 +1,148 @@
+//! Hot statements from one SQL text on both engines: typed and prepared on PostgreSQL, through
+//! the `Any` driver on SQLite.
+//!
+//! On PostgreSQL the `Any` driver converts every value of every row into its own form before a
+//! row is decoded, and a statement that binds an `Option` cannot be cached (see "Nullable binds"
+//! in `db/mod.rs`). The statements that run per gallery page, per request and per job therefore
+//! go through [`Database::fetch_all`] and its siblings, which run them on a typed `PgPool`
+//! (values decoded straight from PostgreSQL's binary format; every parameter bound with its own
+//! type, a `NULL` included, so each statement is parsed and planned once per connection). On
+//! SQLite the same text runs through the `Any` pool, where an `Option` bind caches safely.
+//! The typed pool also plans each statement once (`plan_cache_mode`, set in `Database::connect`).
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::{Any, AnyConnection, Arguments, Encode, FromRow, Postgres, Type};
+
+use super::Database;
+
+/// One parameter of a statement run by [`Database`]'s typed methods. A nullable value keeps
+/// its type when it is `None`, which is what lets PostgreSQL cache the statement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    /// A BIGINT.
+    Int(i64),
+    /// A DOUBLE PRECISION (REAL on SQLite).
+    Float(f64),
+    /// A TEXT.
+    Text(&'a str),
+    /// A BIGINT or NULL.
+    NullableInt(Option<i64>),
+    /// A DOUBLE PRECISION or NULL.
+    NullableFloat(Option<f64>),
+    /// A TEXT or NULL.
+    NullableText(Option<&'a str>),
+}
+
+/// A row type the typed methods can decode from either engine.
+pub trait FromEitherRow:
+    Send + Unpin + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, AnyRow>
+{
+}
+
+impl<T> FromEitherRow for T where
+    T: Send + Unpin + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, AnyRow>
+{
+}
+
+/// The arguments of one execution, for either driver.
+fn arguments<'q, A>(args: &[Arg<'q>]) -> Result<A, sqlx::Error>
+where
+    A: Arguments<'q>,
+    i64: Encode<'q, A::Database> + Type<A::Database>,
+    f64: Encode<'q, A::Database> + Type<A::Database>,
+    &'q str: Encode<'q, A::Database> + Type<A::Database>,
+    Option<i64>: Encode<'q, A::Database> + Type<A::Database>,
+    Option<f64>: Encode<'q, A::Database> + Type<A::Database>,
+    Option<&'q str>: Encode<'q, A::Database> + Type<A::Database>,
+{
+    let mut out = A::default();
+    for arg in args {
+        let added: Result<(), BoxDynError> = match *arg {
+            Arg::Int(v) => out.add(v),
+            Arg::Float(v) => out.add(v),
+            Arg::Text(v) => out.add(v),
+            Arg::NullableInt(v) => out.add(v),
+            Arg::NullableFloat(v) => out.add(v),
+            Arg::NullableText(v) => out.add(v),
+        };
+        added.map_err(sqlx::Error::Encode)?;
+    }
+    Ok(out)
+}
+
+impl Database {
+    /// Every row `sql` returns.
+    pub async fn fetch_all<'q, T: FromEitherRow>(
+        &self,
+        sql: &'q str,
+        args: &[Arg<'q>],
+    ) -> Result<Vec<T>, sqlx::Error> {
+        match &self.pg {
+            Some(pg) => {
+                sqlx::query_as_with::<Postgres, T, PgArguments>(sql, arguments(args)?)
+                    .fetch_all(pg)
+                    .await
+            }
+            None => {
+                sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+    }
+
+    /// The first row `sql` returns, if any.
+    pub async fn fetch_optional<'q, T: FromEitherRow>(
+        &self,
+        sql: &'q str,
+        args: &[Arg<'q>],
+    ) -> Result<Option<T>, sqlx::Error> {
+        match &self.pg {
+            Some(pg) => {
+                sqlx::query_as_with::<Postgres, T, PgArguments>(sql, arguments(args)?)
+                    .fetch_optional(pg)
+                    .await
+            }
+            None => {
+                sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?)
+                    .fetch_optional(&self.pool)
+                    .await
+            }
+        }
+    }
+
+    /// Runs `sql`; returns how many rows it changed.
+    pub async fn execute<'q>(&self, sql: &'q str, args: &[Arg<'q>]) -> Result<u64, sqlx::Error> {
+        match &self.pg {
+            Some(pg) => Ok(
+                sqlx::query_with::<Postgres, PgArguments>(sql, arguments(args)?)
+                    .execute(pg)
+                    .await?
+                    .rows_affected(),
+            ),
+            None => Ok(
+                sqlx::query_with::<Any, AnyArguments<'q>>(sql, arguments(args)?)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected(),
+            ),
+        }
+    }
+}
+
+/// Runs `sql` on one `Any` connection (a transaction's, on SQLite); returns how many rows it
+/// changed.
+pub async fn execute_on<'q>(
+    conn: &mut AnyConnection,
+    sql: &'q str,
+    args: &[Arg<'q>],
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query_with::<Any, AnyArguments<'q>>(sql, arguments(args)?)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
