@@ -299,16 +299,13 @@ impl Pool {
     /// A watched card came on screen.
     fn on_screen(&self, id: i64) {
         let now = now_ms();
+        // Normally asked already (the prefetch margin came first); if the card arrived faster
+        // than that observer reported, it is asked now and timed from here.
+        self.near(id);
         let mut book = self.book.borrow_mut();
         if !book.asked.contains_key(&id) {
-            // Judged from its file, or it scrolled past faster than the prefetch observer
-            // reported: ask now, and time it from here.
-            drop(book);
-            self.near(id);
-            book = self.book.borrow_mut();
-            if !book.asked.contains_key(&id) {
-                return;
-            }
+            // Judged from the file it was added from instead.
+            return;
         }
         if book.shown.contains_key(&id) {
             book.timings.on_screen.push(0.0);

@@ -13,6 +13,29 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// A photo row for tests that write the database directly: a 1 × 1 local JPEG with no camera
+/// data; fill in what a test is about with `..bare_photo(user, sha)`.
+pub fn bare_photo(user_id: i64, sha256: &str) -> server::db::photos::NewPhoto<'_> {
+    server::db::photos::NewPhoto {
+        user_id,
+        source: server::db::photos::Source::Local,
+        sha256,
+        blob_key: "originals/x",
+        filename: "x.jpg",
+        mime_type: "image/jpeg",
+        size_bytes: 1,
+        width: 1,
+        height: 1,
+        exposure_time_s: None,
+        focal_length_mm: None,
+        taken_at: None,
+        camera_make: None,
+        camera_model: None,
+        aperture_f_number: None,
+        iso: None,
+    }
+}
+
 /// Which storage a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

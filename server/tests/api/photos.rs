@@ -224,7 +224,7 @@ async fn the_gallery_filters_follow_the_shared_category_rule(backend: Backend) {
 /// On one connection, a `None` bound before a `Some` (and the reverse) must both work: photos
 /// without EXIF next to photos with it, defocus verdicts (no angle) next to motion ones.
 async fn nullable_values_bind_in_any_order(backend: Backend) {
-    use server::db::photos::{NewPhoto, Source, Verdict, insert, store_verdict};
+    use server::db::photos::{NewPhoto, Verdict, insert, store_verdict};
     let data_dir = tempfile::tempdir().unwrap();
     let mut storage = crate::helpers::storage(backend, data_dir.path().to_path_buf()).await;
     storage.database_max_connections = 1;
@@ -235,22 +235,13 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
     for (i, exposure) in [None, Some(0.01), None, Some(0.5)].into_iter().enumerate() {
         let sha = format!("{i:064}");
         let photo = NewPhoto {
-            user_id: user,
-            source: Source::Local,
-            sha256: &sha,
-            blob_key: "originals/x",
-            filename: "x.jpg",
-            mime_type: "image/jpeg",
-            size_bytes: 1,
-            width: 1,
-            height: 1,
             exposure_time_s: exposure,
             focal_length_mm: exposure.map(|e| e * 100.0),
             taken_at: exposure.map(|_| 1_700_000_000_000),
             camera_make: exposure.map(|_| "Canon"),
-            camera_model: None,
             aperture_f_number: exposure.map(|e| e * 10.0),
             iso: exposure.map(|_| 400),
+            ..crate::helpers::bare_photo(user, &sha)
         };
         let mut conn = pool.acquire().await.unwrap();
         ids.push(insert(&mut conn, &photo).await.unwrap().0.id);

@@ -278,26 +278,10 @@ async fn a_slow_job_whose_worker_is_alive_is_never_run_twice(backend: Backend) {
 /// A verification's verdict and its job's end are one write: a worker whose lease was taken over
 /// stores neither, and the new holder stores both. The job's photo comes with its start.
 async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
-    use server::db::photos::{NewPhoto, Source, Verdict, get_any, insert};
+    use server::db::photos::{Verdict, get_any, insert};
     let app = TestApp::spawn(backend).await;
-    let photo = NewPhoto {
-        user_id: app.local_user(),
-        source: Source::Local,
-        sha256: &format!("{:064}", 7),
-        blob_key: "originals/x",
-        filename: "x.jpg",
-        mime_type: "image/jpeg",
-        size_bytes: 1,
-        width: 1,
-        height: 1,
-        exposure_time_s: None,
-        focal_length_mm: None,
-        taken_at: None,
-        camera_make: None,
-        camera_model: None,
-        aperture_f_number: None,
-        iso: None,
-    };
+    let sha = format!("{:064}", 7);
+    let photo = crate::helpers::bare_photo(app.local_user(), &sha);
     let mut conn = app.deps.db.pool().acquire().await.unwrap();
     let photo_id = insert(&mut conn, &photo).await.unwrap().0.id;
     drop(conn);
@@ -340,14 +324,14 @@ async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
     assert!(!stale.await.unwrap());
     let row = get_any(&app.deps.db, photo_id).await.unwrap().unwrap();
     assert_eq!((row.blur_score, row.status.as_str()), (None, "unprocessed"));
-    assert_eq!(
+    let job_status = || async {
         jobs::get(app.deps.db.pool(), job_id)
             .await
             .unwrap()
             .unwrap()
-            .status(),
-        Some(JobStatus::Running)
-    );
+            .status()
+    };
+    assert_eq!(job_status().await, Some(JobStatus::Running));
 
     let held = jobs::finish_with_verdict(&app.deps.db, &second, photo_id, &verdict);
     assert!(held.await.unwrap());
@@ -355,13 +339,6 @@ async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
     assert_eq!(row.blur_score, Some(0.75));
     assert_eq!(row.motion_angle_deg, Some(30.0));
     assert_eq!(row.status, "done");
-    assert_eq!(
-        jobs::get(app.deps.db.pool(), job_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status(),
-        Some(JobStatus::Done)
-    );
+    assert_eq!(job_status().await, Some(JobStatus::Done));
     app.stop().await;
 }
