@@ -7,6 +7,8 @@
 //   thumbnails): fetched first, and answered from the last good copy when the server cannot
 //   be reached, so the last library view still shows offline. Open pages are told when an
 //   answer came from the copy, so they can say so. Writes are never cached or replayed.
+//   Copies follow the server's Cache-Control: nothing marked `no-store` is kept, and a copy
+//   with a `max-age` goes when that runs out (Google media: within 60 minutes).
 // - Signing out or deleting the account empties the copies: the next person on this device
 //   must not see them.
 // - A share (POST /share, multipart, field "photos", see manifest.webmanifest) is kept in a
@@ -14,7 +16,8 @@
 //
 // Plain JavaScript on purpose: a service worker must be ready before any wasm could load.
 
-const VERSION = "v1";
+// v2: copies follow Cache-Control; the activate step drops v1 copies kept without an end.
+const VERSION = "v2";
 const SHELL = `classify-shell-${VERSION}`;
 const DATA = `classify-data-${VERSION}`;
 const SHARED = "classify-shared";
@@ -139,24 +142,61 @@ async function networkFirst(request, cacheName, clientId) {
   try {
     const response = await fetch(request);
     if (response.ok) {
-      await cache.put(request, response.clone());
+      const copy = await keepable(response.clone());
+      if (copy) await cache.put(request, copy);
+      else await cache.delete(request);
       if (cacheName === DATA) trim(cache);
     }
     tell(clientId, false);
     return response;
   } catch (offline) {
     const cached = await cache.match(request);
-    if (!cached) throw offline;
+    if (!cached || expired(cached)) {
+      if (cached) await cache.delete(request);
+      throw offline;
+    }
     tell(clientId, true);
     return cached;
   }
 }
 
-// Drops the oldest copies beyond the bound (keys come back in insertion order).
+// The copy to keep of a response, as its Cache-Control allows: none for `no-store`, and one
+// marked with when it must go for a `max-age` that is not `immutable`. The server gives a
+// Google photo's image at most what is left of its 60 minutes (Google's terms), so copies of
+// Google media never outlive that here either.
+const EXPIRES = "x-classify-expires";
+async function keepable(response) {
+  const control = (response.headers.get("cache-control") || "").toLowerCase();
+  if (/(^|[\s,])no-store($|[\s,])/.test(control)) return null;
+  const maxAge = /(?:^|[\s,])max-age=(\d+)/.exec(control);
+  if (!maxAge || /(^|[\s,])immutable($|[\s,])/.test(control)) return response;
+  const headers = new Headers(response.headers);
+  headers.set(EXPIRES, String(Date.now() + Number(maxAge[1]) * 1000));
+  return new Response(await response.blob(), {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+function expired(cached) {
+  const at = Number(cached.headers.get(EXPIRES));
+  return at > 0 && at <= Date.now();
+}
+
+// Drops the oldest copies beyond the bound (keys come back in insertion order), and copies
+// whose time is up (looked for at most once a minute: each look reads every entry).
+let lastSweep = 0;
 async function trim(cache) {
   const keys = await cache.keys();
   for (const key of keys.slice(0, Math.max(0, keys.length - MAX_DATA_ENTRIES))) {
     await cache.delete(key);
+  }
+  if (Date.now() - lastSweep < 60_000) return;
+  lastSweep = Date.now();
+  for (const key of keys) {
+    const cached = await cache.match(key);
+    if (cached && expired(cached)) await cache.delete(key);
   }
 }
 

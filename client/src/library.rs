@@ -19,6 +19,51 @@ pub struct Refused {
     pub reason: String,
 }
 
+impl Refused {
+    /// A refused file and why. The server's reason may begin with the file's name (its error
+    /// for a whole request names the file); the page names the file once, beside the reason.
+    pub fn new(filename: String, reason: &str) -> Self {
+        let reason = reason
+            .strip_prefix(filename.as_str())
+            .and_then(|r| r.strip_prefix(": "))
+            .unwrap_or(reason)
+            .to_string();
+        Self { filename, reason }
+    }
+}
+
+/// The photos an upload stored: new ones, and files the library already held (the same bytes
+/// uploaded before come back as the photo they already are, not as a second copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stored {
+    /// New photos.
+    pub new: usize,
+    /// Files that were already in the library.
+    pub already: usize,
+}
+
+impl Stored {
+    /// What one upload answer stored.
+    pub fn of(response: &shared::api::UploadResponse) -> Self {
+        let already = response
+            .items
+            .iter()
+            .filter(|p| response.duplicates.contains(&p.id))
+            .count();
+        Self {
+            new: response.items.len() - already,
+            already,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Stored {
+    fn add_assign(&mut self, other: Self) {
+        self.new += other.new;
+        self.already += other.already;
+    }
+}
+
 /// Where an upload stands.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UploadProgress {
@@ -26,8 +71,8 @@ pub struct UploadProgress {
     pub sent: usize,
     /// Files to handle.
     pub total: usize,
-    /// Photos stored (new or already there).
-    pub stored: usize,
+    /// Photos stored: new ones, and files the library already held.
+    pub stored: Stored,
     /// Files the server (or the browser) refused.
     pub refused: Vec<Refused>,
     /// The upload is over.
@@ -99,7 +144,7 @@ pub enum LibraryAction {
         /// Files the request carried.
         sent: usize,
         /// Photos it stored.
-        stored: usize,
+        stored: Stored,
         /// Files it refused.
         refused: Vec<Refused>,
     },
@@ -230,6 +275,19 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_file_is_named_once() {
+        let r = Refused::new("empty.jpg".into(), "empty.jpg: the file is empty");
+        assert_eq!(
+            (r.filename.as_str(), r.reason.as_str()),
+            ("empty.jpg", "the file is empty")
+        );
+        let r = Refused::new("a.jpg".into(), "the file is empty");
+        assert_eq!(r.reason, "the file is empty");
+        let r = Refused::new("a.jpg".into(), "a.jpgx: odd");
+        assert_eq!(r.reason, "a.jpgx: odd");
+    }
+
+    #[test]
     fn an_upload_counts_its_chunks_and_refreshes_when_over() {
         let mut l = reduce(
             Library::default(),
@@ -240,7 +298,10 @@ mod tests {
             l,
             LibraryAction::UploadChunk {
                 sent: 16,
-                stored: 15,
+                stored: Stored {
+                    new: 12,
+                    already: 3,
+                },
                 refused: vec![Refused {
                     filename: "a.txt".into(),
                     reason: "not an image".into(),
@@ -251,14 +312,21 @@ mod tests {
             l,
             LibraryAction::UploadChunk {
                 sent: 4,
-                stored: 4,
+                stored: Stored { new: 4, already: 0 },
                 refused: vec![],
             },
         );
         let upload = l.upload.clone().unwrap_or_default();
         assert_eq!(
             (upload.sent, upload.stored, upload.refused.len()),
-            (20, 19, 1)
+            (
+                20,
+                Stored {
+                    new: 16,
+                    already: 3
+                },
+                1
+            )
         );
         let before = l.revision;
         l = reduce(l, LibraryAction::UploadFinished);

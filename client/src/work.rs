@@ -8,7 +8,7 @@ use gloo_timers::future::TimeoutFuture;
 use shared::api::{JobAccepted, JobProgress, PhotoFilter};
 
 use crate::api::{self, ApiError};
-use crate::library::{BatchKind, LibraryAction, LibraryHandle, Refused, batch_finished};
+use crate::library::{BatchKind, LibraryAction, LibraryHandle, Refused, Stored, batch_finished};
 
 /// Files per upload request: the server accepts at most 16.
 pub const FILES_PER_REQUEST: usize = 16;
@@ -57,7 +57,7 @@ pub async fn upload_and_verify(library: LibraryHandle, files: Vec<web_sys::File>
     if !skipped.is_empty() {
         library.dispatch(LibraryAction::UploadChunk {
             sent: skipped.len(),
-            stored: 0,
+            stored: Stored::default(),
             refused: skipped
                 .iter()
                 .map(|f| Refused {
@@ -68,7 +68,7 @@ pub async fn upload_and_verify(library: LibraryHandle, files: Vec<web_sys::File>
         });
     }
     let sizes: Vec<f64> = files.iter().map(|f| f.size()).collect();
-    let mut stored = 0;
+    let mut stored = Stored::default();
     for range in plan_chunks(&sizes, FILES_PER_REQUEST, BYTES_PER_REQUEST) {
         let chunk = &files[range];
         match upload_chunk(chunk).await {
@@ -91,29 +91,27 @@ pub async fn upload_and_verify(library: LibraryHandle, files: Vec<web_sys::File>
         }
     }
     library.dispatch(LibraryAction::UploadFinished);
-    if stored > 0 {
+    if stored.new + stored.already > 0 {
         verify_unprocessed(library).await;
     }
 }
 
-/// Sends one chunk; answers how many photos were stored and which files were refused.
+/// Sends one chunk; answers how many photos were stored (new, or already in the library) and
+/// which files were refused.
 /// When the server refuses the whole chunk it names only its first reason, so the files
 /// are then sent one by one to give each refused file its own reason.
-async fn upload_chunk(chunk: &[web_sys::File]) -> Result<(usize, Vec<Refused>), ApiError> {
+async fn upload_chunk(chunk: &[web_sys::File]) -> Result<(Stored, Vec<Refused>), ApiError> {
     match api::upload(chunk).await {
         Ok(response) => Ok((
-            response.items.len(),
+            Stored::of(&response),
             response
                 .rejected
                 .into_iter()
-                .map(|r| Refused {
-                    filename: r.filename,
-                    reason: r.message,
-                })
+                .map(|r| Refused::new(r.filename, &r.message))
                 .collect(),
         )),
         Err(e) if e.is_client_error() && chunk.len() > 1 => {
-            let mut stored = 0;
+            let mut stored = Stored::default();
             let mut refused = Vec::new();
             for file in chunk {
                 let (ok, mut no) = Box::pin(upload_chunk(std::slice::from_ref(file))).await?;
@@ -123,13 +121,10 @@ async fn upload_chunk(chunk: &[web_sys::File]) -> Result<(usize, Vec<Refused>), 
             Ok((stored, refused))
         }
         Err(e) if e.is_client_error() => Ok((
-            0,
+            Stored::default(),
             chunk
                 .iter()
-                .map(|f| Refused {
-                    filename: f.name(),
-                    reason: e.message(),
-                })
+                .map(|f| Refused::new(f.name(), &e.message()))
                 .collect(),
         )),
         Err(e) => Err(e),

@@ -35,19 +35,42 @@ fn file_preview_view(previews: &Previews, threshold: Option<f64>) -> Html {
     }
 }
 
+/// What a finished upload did, in words: new photos, files already in the library (not stored
+/// twice), and the refused ones counted (each is named once, below).
+pub fn upload_summary(upload: &UploadProgress) -> String {
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let mut parts = vec![format!("{} new", upload.stored.new)];
+    if upload.stored.already > 0 {
+        parts.push(format!("{} already in your library", upload.stored.already));
+    }
+    if !upload.refused.is_empty() {
+        parts.push(format!("{} refused", upload.refused.len()));
+    }
+    format!(
+        "Uploaded {}: {}.",
+        plural(upload.total, "file", "files"),
+        parts.join(", ")
+    )
+}
+
 fn upload_view(upload: &UploadProgress) -> Html {
     let text = if upload.finished {
-        format!(
-            "Uploaded {} of {} files ({} stored).",
-            upload.sent, upload.total, upload.stored
-        )
+        upload_summary(upload)
     } else {
         format!("Uploading… {} of {} files", upload.sent, upload.total)
     };
     html! {
         <div class="activity-row" data-testid="upload-progress"
              data-sent={upload.sent.to_string()} data-total={upload.total.to_string()}
-             data-finished={upload.finished.to_string()}>
+             data-finished={upload.finished.to_string()}
+             data-new={upload.stored.new.to_string()}
+             data-already={upload.stored.already.to_string()}>
             <progress max={upload.total.max(1).to_string()} value={upload.sent.to_string()}
                       aria-label="Upload progress" />
             <span>{ text }</span>
@@ -124,5 +147,47 @@ pub fn ActivityPanel() -> Html {
                 <p class="error" role="alert" data-testid="activity-error">{ error }</p>
             }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::{Refused, Stored};
+
+    fn upload(new: usize, already: usize, refused: &[&str]) -> UploadProgress {
+        UploadProgress {
+            sent: new + already + refused.len(),
+            total: new + already + refused.len(),
+            stored: Stored { new, already },
+            refused: refused
+                .iter()
+                .map(|f| Refused {
+                    filename: (*f).into(),
+                    reason: "the file is empty".into(),
+                })
+                .collect(),
+            finished: true,
+        }
+    }
+
+    #[test]
+    fn duplicates_read_as_already_in_the_library_not_as_stored() {
+        assert_eq!(
+            upload_summary(&upload(3, 0, &[])),
+            "Uploaded 3 files: 3 new."
+        );
+        assert_eq!(
+            upload_summary(&upload(12, 4, &[])),
+            "Uploaded 16 files: 12 new, 4 already in your library."
+        );
+        assert_eq!(
+            upload_summary(&upload(0, 1, &["empty.jpg"])),
+            "Uploaded 2 files: 0 new, 1 already in your library, 1 refused."
+        );
+        assert_eq!(
+            upload_summary(&upload(1, 0, &[])),
+            "Uploaded 1 file: 1 new."
+        );
     }
 }

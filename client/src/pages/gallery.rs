@@ -12,13 +12,16 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::{ActivityPanel, PhotoCard, PhotoView, UploadArea};
-use crate::hooks::use_stable_callback;
+use crate::hooks::{use_revealed, use_stable_callback};
 use crate::library::{LibraryHandle, batch_finished};
 use crate::tabs::Tab;
 use crate::work;
 
 /// Photos per page (a multiple of 2, 3, 4 and 5 columns).
 const PAGE: u32 = 60;
+/// Cards mounted per frame while a page arrives: each frame's task stays short (a card mounts
+/// in well under a millisecond in a release build; a slow phone has room to spare).
+const CARDS_PER_FRAME: usize = 12;
 
 /// Properties of [`GalleryPage`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -441,10 +444,15 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     // library; the "Load more" button stays for the keyboard and for browsers without an
     // IntersectionObserver.
     let more = use_node_ref();
+    // The cards of a page that just arrived mount a slice per frame (see `use_revealed`); the
+    // grid counts as loaded once all are in, and the next page waits until then.
+    let revealed = use_revealed(grid.items.len(), CARDS_PER_FRAME);
+    let all_shown = revealed >= grid.items.len();
     {
         let more = more.clone();
         let load_more = load_more.clone();
-        let armed = grid.next_cursor.is_some() && !grid.loading && grid.error.is_none();
+        let armed =
+            grid.next_cursor.is_some() && !grid.loading && grid.error.is_none() && all_shown;
         use_effect_with((grid.next_cursor.clone(), armed), move |(_, armed)| {
             let watch = armed
                 .then(|| {
@@ -755,8 +763,9 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     } else {
         html! {
             <ul class="grid" data-testid="grid" data-filter={api::filter_param(filter)}
-                data-loaded={grid.loaded.to_string()} aria-busy={grid.loading.to_string()}>
-                { for grid.items.iter().map(|photo| html! {
+                data-loaded={(grid.loaded && all_shown).to_string()}
+                aria-busy={(grid.loading || !all_shown).to_string()}>
+                { for grid.items.iter().take(revealed).map(|photo| html! {
                     <PhotoCard key={photo.id} photo={photo.clone()}
                                working={grid.working.contains(&photo.id)}
                                on_analyze={on_analyze.clone()} on_delete={on_delete.clone()}
@@ -863,7 +872,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
                 <p class="error" role="alert">{ e }</p>
             }
             { body }
-            if grid.next_cursor.is_some() && grid.error.is_none() {
+            if grid.next_cursor.is_some() && grid.error.is_none() && all_shown {
                 <div class="more" ref={more}>
                     <button type="button" onclick={load_more.reform(|_: MouseEvent| ())}
                             disabled={grid.loading}

@@ -331,6 +331,16 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         1,
         "only the broken file is refused: {refused}"
     );
+    assert_eq!(
+        refused.matches("broken.jpg").count(),
+        1,
+        "the refused file is named once: {refused}"
+    );
+    let said = upload.text().await.unwrap();
+    assert!(
+        said.starts_with("Uploaded 20 files: 19 new, 1 refused."),
+        "{said}"
+    );
 
     // Verification is queued on its own after the upload; the page follows it to the end.
     let batch = browser
@@ -476,6 +486,32 @@ async fn photos_added_in_the_page_are_verified_sorted_and_counted(backend: Backe
         text_of(&browser, "[data-testid='threshold-value']").await,
         "1.00"
     );
+
+    // The same two files again: the library already has them, and the page says so instead
+    // of counting them as stored.
+    wait_for(&browser, "#tab-all").await.click().await.unwrap();
+    wait_for(&browser, "input[data-testid='file-input']")
+        .await
+        .send_keys(&paths[..2].join("\n"))
+        .await
+        .unwrap();
+    let again = wait_for(
+        &browser,
+        "[data-testid='upload-progress'][data-finished='true'][data-total='2']",
+    )
+    .await;
+    assert_eq!(
+        again.attr("data-already").await.unwrap().as_deref(),
+        Some("2")
+    );
+    assert_eq!(again.attr("data-new").await.unwrap().as_deref(), Some("0"));
+    let said = again.text().await.unwrap();
+    assert!(
+        said.starts_with("Uploaded 2 files: 0 new, 2 already in your library."),
+        "{said}"
+    );
+    let (_, stats) = app.get_json("/api/v1/stats").await;
+    assert_eq!(stats["total"], 19, "nothing was stored twice: {stats}");
 
     browser.close().await.unwrap();
     app.stop().await;
@@ -1337,6 +1373,17 @@ async fn two_hundred_photos_previewed_while_scrolling() {
              new PerformanceObserver(list => list.getEntries()
                  .forEach(e => window.__longTasks.push(e.duration)))
                .observe({type: 'longtask'});
+             window.__loaf = [];
+             new PerformanceObserver(list => list.getEntries()
+                 .forEach(e => window.__loaf.push({
+                     duration: Math.round(e.duration),
+                     blocking: Math.round(e.blockingDuration),
+                     render: Math.round(e.startTime + e.duration - (e.renderStart || e.startTime + e.duration)),
+                     layout: Math.round(e.startTime + e.duration - (e.styleAndLayoutStart || e.startTime + e.duration)),
+                     scripts: e.scripts.map(s => [s.invoker, s.invokerType, Math.round(s.duration),
+                         Math.round(s.forcedStyleAndLayoutDuration), s.sourceFunctionName]),
+                 })))
+               .observe({type: 'long-animation-frame'});
              return null;",
             vec![],
         )
@@ -1362,6 +1409,13 @@ async fn two_hundred_photos_previewed_while_scrolling() {
         .await
         .unwrap();
     let long_tasks: Vec<f64> = serde_json::from_value(long_tasks).unwrap();
+    let loaf = browser
+        .execute("return window.__loaf;", vec![])
+        .await
+        .unwrap();
+    for frame in loaf.as_array().into_iter().flatten() {
+        eprintln!("long animation frame: {frame}");
+    }
     wait_for(&browser, "#tab-debug")
         .await
         .click()

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use serde_json::Value;
 
 use crate::browser::{client_dir, count, settled_text, start_browser, wait_for};
 use crate::google::real_library;
@@ -130,6 +131,44 @@ async fn a_user_signs_in_with_google_picks_photos_and_sees_them_verified(backend
         .await
         .unwrap();
     assert!(loaded, "not every thumbnail loaded: {images}");
+    // The app's offline copies of Google media end within Google's 60 minutes: the service
+    // worker keeps each thumbnail with the end the proxy's Cache-Control gives it.
+    let mut left = Value::Null;
+    for _ in 0..150 {
+        left = browser
+            .execute(
+                r#"if (!navigator.serviceWorker.controller) return null;
+                   const ids = Array.from(document.querySelectorAll("[data-testid='photo-card']"))
+                     .map(c => c.dataset.photoId);
+                   const name = (await caches.keys()).find(k => k.startsWith("classify-data-"));
+                   const cache = await caches.open(name);
+                   const left = [];
+                   for (const id of ids) {
+                     const url = `/api/v1/photos/${id}/image?size=thumb`;
+                     await fetch(url);
+                     const kept = await cache.match(url);
+                     left.push(kept ? Number(kept.headers.get("x-classify-expires")) - Date.now()
+                                    : "not kept");
+                   }
+                   return left;"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        if !left.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let left = left
+        .as_array()
+        .expect("the service worker never took control of the page");
+    assert_eq!(left.len(), 9, "{left:?}");
+    assert!(
+        left.iter()
+            .all(|ms| ms.as_f64().is_some_and(|ms| ms > 0.0 && ms <= 3_600_000.0)),
+        "each copy ends within 60 minutes (ms left): {left:?}"
+    );
     // The blurred tab holds the six `_F`/`_M` photos.
     wait_for(&browser, "#tab-blurred")
         .await

@@ -183,6 +183,32 @@ async fn the_app_installs_takes_shared_photos_and_opens_offline() {
     )
     .await;
 
+    // One photo's thumbnail copy is made to look as a Google photo's does once its time is
+    // up (the service worker marks a copy with the end its Cache-Control gave it).
+    let ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let marked = script(
+        &browser,
+        &format!(
+            r#"const name = (await caches.keys()).find(k => k.startsWith("classify-data-"));
+               const cache = await caches.open(name);
+               const url = "/api/v1/photos/{}/image?size=thumb";
+               const kept = await cache.match(url);
+               if (!kept) return "no copy of " + url;
+               const headers = new Headers(kept.headers);
+               headers.set("x-classify-expires", String(Date.now() - 1));
+               await cache.put(url, new Response(await kept.blob(), {{ headers }}));
+               return "marked";"#,
+            ids[0]
+        ),
+    )
+    .await;
+    assert_eq!(marked, json!("marked"));
+
     // The server goes away. Reopened, the app shows the library as last seen, and says why.
     app.stop().await;
     browser.refresh().await.unwrap();
@@ -202,6 +228,22 @@ async fn the_app_installs_takes_shared_photos_and_opens_offline() {
     }
     shown.sort();
     assert_eq!(shown, ["shared-blurred.jpg", "shared-sharp.jpg"]);
+    // Offline, the copy whose time is up is gone; the other is still served.
+    let offline_thumbs = script(
+        &browser,
+        &format!(
+            r#"const get = async id => {{
+                 // no-store: past the HTTP cache, to the service worker's copies.
+                 try {{ return (await fetch(`/api/v1/photos/${{id}}/image?size=thumb`,
+                                          {{ cache: "no-store" }})).status; }}
+                 catch (_) {{ return "unreachable"; }}
+               }};
+               return [await get({}), await get({})];"#,
+            ids[0], ids[1]
+        ),
+    )
+    .await;
+    assert_eq!(offline_thumbs, json!(["unreachable", 200]));
 
     browser.close().await.unwrap();
 }
