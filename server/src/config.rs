@@ -215,12 +215,6 @@ pub struct StorageArgs {
     #[arg(long, env = "CLASSIFY_JOB_TIMEOUT_SECS", default_value_t = DEFAULT_JOB_LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_timeout_secs: u64,
 
-    /// In a backlog, each consumer claims and starts its next job while a verification decodes,
-    /// so the queue and database round trips overlap the decode (the next job's lease is
-    /// renewed meanwhile). `false` runs one job at a time per consumer, claimed after the last.
-    #[arg(long, env = "CLASSIFY_JOB_PREFETCH", default_value_t = true, action = clap::ArgAction::Set)]
-    pub job_prefetch: bool,
-
     /// Apply pending database migrations at start (`serve`, `worker`). Set it to false where
     /// migrations run once per release (`classify migrate`, a Kubernetes Job): the process then
     /// only checks that none is pending, and refuses to start if one is.
@@ -614,7 +608,6 @@ impl StorageArgs {
             redis_prefix: "classify".into(),
             blob_dir: None,
             job_timeout_secs: DEFAULT_JOB_LEASE_SECS,
-            job_prefetch: true,
             migrate_at_start: true,
             decode_memory_mib: crate::media::budget::DEFAULT_DECODE_MEMORY_MIB,
             limits: LimitArgs {

@@ -22,10 +22,7 @@ use crate::tagging::Tagging;
 
 /// Worker timing for these storage options (`CLASSIFY_JOB_TIMEOUT_SECS` is the lease).
 pub fn worker_config(storage: &StorageArgs) -> WorkerConfig {
-    WorkerConfig {
-        prefetch: storage.job_prefetch,
-        ..WorkerConfig::with_lease(Duration::from_secs(storage.job_timeout_secs))
-    }
+    WorkerConfig::with_lease(Duration::from_secs(storage.job_timeout_secs))
 }
 
 /// A bound, ready-to-run server.

@@ -9,17 +9,7 @@
 //!   workers keep dying ends `failed` once its attempts are spent; the worker itself never stops
 //!   for one job. Handlers must be idempotent (delivery is at-least-once).
 //! - On shutdown the job in hand is finished within a grace period, else handed back.
-//! - In a backlog (the job in hand was claimed without waiting), a consumer claims and starts
-//!   the next job while a verification decodes, so its queue and database round trips overlap
-//!   the decode instead of following it (`prefetch`). The next job is started under its own
-//!   lease, renewed with the running job's until its turn comes, so a worker that dies holding
-//!   it gives it back about one lease later like any job it holds; on shutdown it is handed
-//!   back unrun (its attempt not counted) once the job in hand ends. Only behind a
-//!   verification: its decode is short, so the next job never waits long while another worker
-//!   idles.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -49,9 +39,6 @@ pub struct WorkerConfig {
     /// How long the job in hand may still run after shutdown is asked for; then it is handed
     /// back to the queue.
     pub shutdown_grace: Duration,
-    /// In a backlog, claim and start the next job while a verification decodes (see the
-    /// module docs). Only [`Worker::run`] prefetches; [`Worker::run_once`] never does.
-    pub prefetch: bool,
 }
 
 impl WorkerConfig {
@@ -65,7 +52,6 @@ impl WorkerConfig {
             repush_after: lease * 2,
             idle_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(20),
-            prefetch: true,
         }
     }
 }
@@ -151,117 +137,48 @@ impl Worker {
     }
 
     /// Claims one job and runs it; if `shutdown` fires meanwhile, the job gets the grace period
-    /// to finish and is handed back after it. Never prefetches.
+    /// to finish and is handed back after it.
     pub async fn run_once_until(
         &self,
         shutdown: &CancellationToken,
     ) -> Result<Outcome, WorkerError> {
-        match self.claim_and_start(Some(self.config.idle_wait)).await? {
-            Claim::Idle => Ok(Outcome::Idle),
-            Claim::Skipped(job_id) => Ok(Outcome::Skipped { job_id }),
-            Claim::Started { claimed, .. } => self.run_claimed(claimed, shutdown, false).await.0,
-        }
-    }
-
-    /// Claims an id (waiting up to `wait` for one when it is `Some`, else only taking one that
-    /// is ready) and starts its job under a new lease. A job that cannot start (a duplicate
-    /// delivery, finished, another worker's) is acknowledged and skipped.
-    async fn claim_and_start(&self, wait: Option<Duration>) -> Result<Claim, WorkerError> {
-        let (job_id, waited) = match self.deps.queue.try_claim().await? {
-            Some(id) => (id, false),
-            None => match wait {
-                None => return Ok(Claim::Idle),
-                Some(wait) => match self.deps.queue.claim(wait).await? {
-                    Some(id) => (id, true),
-                    None => return Ok(Claim::Idle),
-                },
-            },
+        let Some(job_id) = self.deps.queue.claim(self.config.idle_wait).await? else {
+            return Ok(Outcome::Idle);
         };
         let lease = Lease {
             job_id,
             owner: format!("{:016x}", rand::random::<u64>()),
         };
-        match jobs::start(&self.deps.db, &lease, self.lease_end()).await? {
-            Some(started) => Ok(Claim::Started {
-                claimed: Claimed { lease, started },
-                waited,
-            }),
-            None => {
-                self.deps.queue.ack(job_id).await?;
-                Ok(Claim::Skipped(job_id))
-            }
-        }
-    }
-
-    /// Runs a started job to the end: handler, outcome, acknowledgement. With `prefetch` (and a
-    /// verification in hand) the next job is claimed and started meanwhile; it comes back with
-    /// the outcome, its lease held and fresh, also when this job failed to record.
-    async fn run_claimed(
-        &self,
-        claimed: Claimed,
-        shutdown: &CancellationToken,
-        prefetch: bool,
-    ) -> (Result<Outcome, WorkerError>, Option<Claimed>) {
-        let Claimed {
-            lease,
-            started: jobs::Started { job, photo },
-        } = claimed;
-        let job_id = lease.job_id;
+        let Some(jobs::Started { job, photo }) =
+            jobs::start(&self.deps.db, &lease, self.lease_end()).await?
+        else {
+            self.deps.queue.ack(job_id).await?;
+            return Ok(Outcome::Skipped { job_id });
+        };
         let kind = JobKind::parse(&job.kind);
         let photo_id = job.photo_id;
-        let prefetch = prefetch && kind == Some(JobKind::VerifyPhoto) && !shutdown.is_cancelled();
-        let mut next = None;
-        let ahead = prefetch.then_some(&mut next);
         let result = match kind {
-            Some(kind) => {
-                let ran = self
-                    .execute(kind, job, photo, &lease, shutdown, ahead)
-                    .await;
-                match ran {
-                    Some(result) => result,
-                    None => {
-                        let handed = self.hand_back(&lease).await;
-                        tracing::info!(job_id, "shutting down: job handed back to the queue");
-                        return (handed.map(|()| Outcome::HandedBack { job_id }), next);
+            Some(kind) => match self.execute(kind, job, photo, &lease, shutdown).await? {
+                Some(result) => result,
+                None => {
+                    if jobs::release(self.pool(), &lease).await? {
+                        self.deps.queue.push(job_id).await?;
                     }
+                    tracing::info!(job_id, "shutting down: job handed back to the queue");
+                    return Ok(Outcome::HandedBack { job_id });
                 }
-            }
+            },
             // A newer server queued it: fail for good instead of retrying forever.
             None => Err(JobError::Permanent(format!(
                 "unknown job kind '{}'",
                 job.kind
             ))),
         };
-        let status = match self.record(kind, photo_id, &lease, result).await {
-            Ok(status) => status,
-            Err(e) => return (Err(e), next),
-        };
+        let status = self.record(kind, photo_id, &lease, result).await?;
         // Acknowledged last: if this worker dies before, the sweeper still finds the job by its
         // lease, and a finished job delivered again is skipped.
-        if let Err(e) = self.deps.queue.ack(job_id).await {
-            return (Err(e.into()), next);
-        }
-        (Ok(Outcome::Ran { job_id, status }), next)
-    }
-
-    /// Gives a started job back unrun: queued again, its attempt not counted.
-    async fn hand_back(&self, lease: &Lease) -> Result<(), WorkerError> {
-        if jobs::release(self.pool(), lease).await? {
-            self.deps.queue.push(lease.job_id).await?;
-        }
-        Ok(())
-    }
-
-    /// Hands back a prefetched job that will not run here (shutdown, or the worker's step
-    /// failed); if even that fails, its lease runs out and the sweeper brings it back.
-    async fn hand_back_unrun(&self, claimed: Claimed) {
-        let job_id = claimed.lease.job_id;
-        match self.hand_back(&claimed.lease).await {
-            Ok(()) => tracing::info!(job_id, "prefetched job handed back to the queue"),
-            Err(e) => {
-                tracing::warn!(job_id, error = %e, "could not hand back a prefetched job; its lease will run out")
-            }
-        }
+        self.deps.queue.ack(job_id).await?;
+        Ok(Outcome::Ran { job_id, status })
     }
 
     /// Stores a job's outcome under its lease; returns the job's status afterwards.
@@ -330,8 +247,7 @@ impl Worker {
 
     /// Runs the handler in its own task (a panic on hostile data becomes this job's failure,
     /// not the worker's), renewing the lease while it runs. `None` when shutdown's grace ran
-    /// out first. With `prefetch` (`Some`), claims and starts the next job meanwhile and leaves
-    /// it there, its lease renewed with this one's.
+    /// out first.
     async fn execute(
         &self,
         kind: JobKind,
@@ -339,11 +255,7 @@ impl Worker {
         photo: Option<PhotoRow>,
         lease: &Lease,
         shutdown: &CancellationToken,
-        prefetch: Option<&mut Option<Claimed>>,
-    ) -> Option<Result<Finished, JobError>> {
-        let mut unused = None;
-        let want = prefetch.is_some();
-        let next = prefetch.unwrap_or(&mut unused);
+    ) -> Result<Option<Result<Finished, JobError>>, WorkerError> {
         let mut handle = tokio::spawn(handle(self.deps.clone(), kind, job, photo));
         let mut renew = tokio::time::interval(self.config.renew_every);
         renew.tick().await; // the first tick is immediate; the lease is fresh
@@ -352,80 +264,31 @@ impl Worker {
             tokio::time::sleep(self.config.shutdown_grace).await;
         };
         tokio::pin!(grace);
-        // The claim of the next job in progress. Never dropped halfway (an id claimed but not
-        // started would sit in flight until the sweeper's re-push age): awaited to the end
-        // before this returns.
-        let mut claiming: Option<ClaimFuture<'_>> =
-            want.then(|| Box::pin(self.claim_and_start(None)) as ClaimFuture<'_>);
-        let result = loop {
+        loop {
             tokio::select! {
                 joined = &mut handle => {
-                    break Some(match joined {
+                    return Ok(Some(match joined {
                         Ok(result) => result,
                         Err(e) if e.is_panic() => {
                             Err(JobError::Permanent("the job handler panicked".into()))
                         }
                         Err(_) => Err(JobError::Retryable("the job was cancelled".into())),
-                    });
-                }
-                claim = pending_claim(&mut claiming) => {
-                    claiming = None;
-                    if self.prefetched(claim, next) {
-                        claiming = Some(Box::pin(self.claim_and_start(None)));
-                    }
+                    }));
                 }
                 _ = renew.tick() => {
-                    self.renew(lease, "running").await;
-                    if let Some(held) = next.as_ref()
-                        && !self.renew(&held.lease, "prefetched").await
-                    {
-                        // Taken over: its new holder runs it; nothing of it is ours to ack.
-                        *next = None;
+                    match jobs::renew(&self.deps.db, lease, self.lease_end()).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job_id = lease.job_id, "lease lost while running"),
+                        // The database is down: keep going; if it stays down past the lease,
+                        // another worker may take the job over, and this one's outcome is
+                        // refused by the lease check.
+                        Err(e) => tracing::warn!(job_id = lease.job_id, error = %e, "could not renew the lease"),
                     }
                 }
                 () = &mut grace => {
                     handle.abort();
-                    break None;
+                    return Ok(None);
                 }
-            }
-        };
-        if let Some(claim) = claiming.take() {
-            self.prefetched(claim.await, next);
-        }
-        result
-    }
-
-    /// Keeps a prefetched job in `next`; true when the claim found a job it could not start
-    /// (a duplicate delivery: worth claiming again).
-    fn prefetched(&self, claim: Result<Claim, WorkerError>, next: &mut Option<Claimed>) -> bool {
-        match claim {
-            Ok(Claim::Started { claimed, .. }) => {
-                *next = Some(claimed);
-                false
-            }
-            Ok(Claim::Skipped(_)) => true,
-            Ok(Claim::Idle) => false,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not prefetch the next job");
-                false
-            }
-        }
-    }
-
-    /// Renews a lease; false when it is no longer held.
-    async fn renew(&self, lease: &Lease, which: &'static str) -> bool {
-        match jobs::renew(&self.deps.db, lease, self.lease_end()).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::warn!(job_id = lease.job_id, which, "lease lost");
-                false
-            }
-            // The database is down: keep going; if it stays down past the lease, another
-            // worker may take the job over, and this one's outcome is refused by the lease
-            // check.
-            Err(e) => {
-                tracing::warn!(job_id = lease.job_id, which, error = %e, "could not renew the lease");
-                true
             }
         }
     }
@@ -478,8 +341,6 @@ impl Worker {
     /// (a dependency down) are logged and retried with a pause; they never end the loop.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut next_sweep = tokio::time::Instant::now();
-        // A job started ahead while the previous one ran (see the module docs).
-        let mut next: Option<Claimed> = None;
         while !shutdown.is_cancelled() {
             if tokio::time::Instant::now() >= next_sweep {
                 if let Err(e) = self.sweep().await {
@@ -489,70 +350,14 @@ impl Worker {
             }
             // The claim (idle wait) is short, and a claimed job is seen through: shutdown is
             // handled inside by the grace period, never by dropping the job mid-way.
-            let claimed = match next.take() {
-                Some(claimed) => Ok(Some((claimed, false))),
-                None => match self.claim_and_start(Some(self.config.idle_wait)).await {
-                    Ok(Claim::Started { claimed, waited }) => Ok(Some((claimed, waited))),
-                    Ok(Claim::Idle | Claim::Skipped(_)) => Ok(None),
-                    Err(e) => Err(e),
-                },
-            };
-            let step = match claimed {
-                // A job that had to be waited for is not part of a backlog: another worker may
-                // be idle, so nothing is taken ahead of it.
-                Ok(Some((claimed, waited))) => {
-                    let prefetch = self.config.prefetch && !waited;
-                    let (outcome, prefetched) =
-                        self.run_claimed(claimed, &shutdown, prefetch).await;
-                    next = prefetched;
-                    outcome.map(|_| ())
-                }
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = step {
+            if let Err(e) = self.run_once_until(&shutdown).await {
                 tracing::warn!(error = %e, "worker step failed; retrying shortly");
-                if let Some(claimed) = next.take() {
-                    self.hand_back_unrun(claimed).await;
-                }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
         }
-        if let Some(claimed) = next.take() {
-            self.hand_back_unrun(claimed).await;
-        }
-    }
-}
-
-/// A job this consumer claimed and started (its lease taken), not yet run.
-#[derive(Debug)]
-struct Claimed {
-    lease: Lease,
-    started: jobs::Started,
-}
-
-/// What one claim found.
-#[derive(Debug)]
-enum Claim {
-    /// Nothing ready.
-    Idle,
-    /// An id whose job could not start (acknowledged).
-    Skipped(i64),
-    /// A started job; `waited` when the queue was empty at first (no backlog).
-    Started { claimed: Claimed, waited: bool },
-}
-
-/// A claim of the next job in progress.
-type ClaimFuture<'a> = Pin<Box<dyn Future<Output = Result<Claim, WorkerError>> + Send + 'a>>;
-
-/// The claim in progress, or never when there is none.
-async fn pending_claim(claiming: &mut Option<ClaimFuture<'_>>) -> Result<Claim, WorkerError> {
-    match claiming {
-        Some(claim) => claim.await,
-        None => std::future::pending().await,
     }
 }
 

@@ -1,9 +1,7 @@
 //! The worker over a real database and queue: outcomes are recorded in the jobs table, a job it
 //! cannot run ends `failed` with its reason, duplicates are skipped, a dead worker's job comes
 //! back when its lease runs out, a job whose workers keep dying ends failed, and the sweeper
-//! pushes again only what the queue does not hold. A job started ahead (prefetched) while a
-//! verification decodes keeps its lease while it waits, comes back when its worker dies, and is
-//! handed back unrun at shutdown.
+//! pushes again only what the queue does not hold.
 
 use std::time::Duration;
 
@@ -25,9 +23,6 @@ on_both_backends!(
     the_sweeper_pushes_again_only_what_the_queue_lost,
     a_slow_job_whose_worker_is_alive_is_never_run_twice,
     a_verdict_whose_lease_was_lost_is_not_stored,
-    a_prefetched_job_keeps_its_lease_while_it_waits_and_runs_once,
-    a_prefetched_job_of_a_dead_worker_comes_back_when_its_lease_runs_out,
-    a_prefetched_job_is_handed_back_unrun_at_shutdown,
 );
 
 fn worker(app: &TestApp, lease: Duration) -> Worker {
@@ -345,188 +340,5 @@ async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
     assert_eq!(row.motion_angle_deg, Some(30.0));
     assert_eq!(row.status, "done");
     assert_eq!(job_status().await, Some(JobStatus::Done));
-    app.stop().await;
-}
-
-/// A photo whose verification takes a while (64 megapixels) and a small one, queued in that
-/// order as two batches, so a worker that takes the first while the queue holds the second
-/// prefetches the second behind a long decode. Returns (slow job, quick job, their batches).
-async fn queue_slow_then_quick(app: &TestApp) -> ((i64, i64), (i64, i64)) {
-    let side = 8000;
-    let big = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(side, side, |x, y| {
-        image::Luma([((x / 7 + y / 5 + (x * y) % 3) % 256) as u8])
-    }));
-    let files = [
-        ("big.png".to_string(), crate::fixtures::png(&big)),
-        ("small.jpg".to_string(), crate::fixtures::sharp_jpeg(3)),
-    ];
-    let mut queued = Vec::new();
-    for file in files {
-        let (status, body) = app.upload(&[file], None).await;
-        assert_eq!(status, 201, "{body}");
-        let photo = body["items"][0]["id"].as_i64().unwrap();
-        let (status, accepted) = app
-            .call(
-                Method::POST,
-                &format!("/api/v1/photos/{photo}/analyze"),
-                None,
-                Some(json!({})),
-            )
-            .await;
-        assert_eq!(status, 202, "{accepted}");
-        let (job,): (i64,) = sqlx::query_as("SELECT id FROM jobs WHERE photo_id = $1")
-            .bind(photo)
-            .fetch_one(app.deps.db.pool())
-            .await
-            .unwrap();
-        queued.push((job, accepted["batch_id"].as_i64().unwrap()));
-    }
-    (queued[0], queued[1])
-}
-
-/// Worker timing for the prefetch tests: a short lease, renewed four times per lease.
-fn short_lease(lease: Duration) -> WorkerConfig {
-    let mut config = WorkerConfig::with_lease(lease);
-    config.lease = lease;
-    config.renew_every = lease / 4;
-    config.sweep_every = lease / 2;
-    config.idle_wait = Duration::from_millis(50);
-    config.repush_after = lease * 2;
-    assert!(config.prefetch, "prefetching is the default");
-    config
-}
-
-async fn job_row(app: &TestApp, id: i64) -> jobs::JobRow {
-    jobs::get(app.deps.db.pool(), id).await.unwrap().unwrap()
-}
-
-/// Waits until the slow job and the quick one are both running: the worker holds the quick one
-/// as its next job while it decodes the slow one.
-async fn wait_until_both_running(app: &TestApp, slow: i64, quick: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (a, b) = (job_row(app, slow).await, job_row(app, quick).await);
-        if a.status() == Some(JobStatus::Running) && b.status() == Some(JobStatus::Running) {
-            return;
-        }
-        assert!(
-            a.status() != Some(JobStatus::Done),
-            "the slow job finished before the quick one was started ahead: {b:?}"
-        );
-        assert!(tokio::time::Instant::now() < deadline, "{a:?} {b:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// The job started ahead waits out the whole slow decode (many leases) under a lease its
-/// worker renews, so a second worker, sweeping all the while, never takes it over.
-async fn a_prefetched_job_keeps_its_lease_while_it_waits_and_runs_once(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let ((slow, slow_batch), (quick, quick_batch)) = queue_slow_then_quick(&app).await;
-    let lease = Duration::from_millis(100);
-    let shutdown = CancellationToken::new();
-    let first =
-        tokio::spawn(Worker::new(app.deps.clone(), short_lease(lease)).run(shutdown.clone()));
-    wait_until_both_running(&app, slow, quick).await;
-    let started = tokio::time::Instant::now();
-    let second =
-        tokio::spawn(Worker::new(app.deps.clone(), short_lease(lease)).run(shutdown.clone()));
-    for batch in [slow_batch, quick_batch] {
-        let done = app.wait_for_batch(batch, None, 120).await;
-        assert_eq!(done["done"], 1, "{done}");
-    }
-    let waited = started.elapsed();
-    assert!(
-        waited > lease * 3,
-        "the slow job ended {waited:?} after the quick one was prefetched: too quick to span three leases of {lease:?}"
-    );
-    for id in [slow, quick] {
-        let row = job_row(&app, id).await;
-        assert_eq!(
-            (row.status(), row.attempts),
-            (Some(JobStatus::Done), 1),
-            "job {id} (quick {quick}) after {waited:?}: {row:?}"
-        );
-    }
-    shutdown.cancel();
-    first.await.unwrap();
-    second.await.unwrap();
-    app.stop().await;
-}
-
-/// A worker that dies holding a running job and a prefetched one loses both to the sweeper
-/// about one lease later; another worker runs them, each attempt counted.
-async fn a_prefetched_job_of_a_dead_worker_comes_back_when_its_lease_runs_out(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let ((slow, slow_batch), (quick, quick_batch)) = queue_slow_then_quick(&app).await;
-    let lease = Duration::from_millis(300);
-    let shutdown = CancellationToken::new();
-    let first =
-        tokio::spawn(Worker::new(app.deps.clone(), short_lease(lease)).run(shutdown.clone()));
-    wait_until_both_running(&app, slow, quick).await;
-    // Dies: no renewal, no hand-back, no outcome (its handler task may still finish the
-    // decode; nothing of it is stored).
-    first.abort();
-    let _ = first.await;
-    let died = tokio::time::Instant::now();
-    let second =
-        tokio::spawn(Worker::new(app.deps.clone(), short_lease(lease)).run(shutdown.clone()));
-    // Both started again by the second worker within seconds (a lease, then a sweep).
-    loop {
-        let (a, b) = (job_row(&app, slow).await, job_row(&app, quick).await);
-        if a.attempts == 2 && b.attempts == 2 {
-            break;
-        }
-        assert!(
-            died.elapsed() < Duration::from_secs(5),
-            "not started again within 5 s: {a:?} {b:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    for batch in [slow_batch, quick_batch] {
-        let done = app.wait_for_batch(batch, None, 120).await;
-        assert_eq!(done["done"], 1, "{done}");
-    }
-    for id in [slow, quick] {
-        let row = job_row(&app, id).await;
-        assert_eq!(
-            (row.status(), row.attempts),
-            (Some(JobStatus::Done), 2),
-            "job {id} (quick {quick}): the dead worker's attempt counts: {row:?}"
-        );
-    }
-    shutdown.cancel();
-    second.await.unwrap();
-    app.stop().await;
-}
-
-/// At shutdown the job in hand is finished, and the one started ahead goes back to the queue
-/// unrun, its attempt not counted.
-async fn a_prefetched_job_is_handed_back_unrun_at_shutdown(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let ((slow, slow_batch), (quick, _)) = queue_slow_then_quick(&app).await;
-    let shutdown = CancellationToken::new();
-    let worker = Worker::new(app.deps.clone(), short_lease(Duration::from_secs(10)));
-    let running = tokio::spawn(worker.run(shutdown.clone()));
-    wait_until_both_running(&app, slow, quick).await;
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(60), running)
-        .await
-        .expect("the worker stops within its grace period")
-        .unwrap();
-    let done = app.wait_for_batch(slow_batch, None, 5).await;
-    assert_eq!(
-        done["done"], 1,
-        "the job in hand finishes within the grace: {done}"
-    );
-    let row = job_row(&app, quick).await;
-    assert_eq!(
-        (row.status(), row.attempts),
-        (Some(JobStatus::Queued), 0),
-        "{row:?}"
-    );
-    let depth = app.deps.queue.depth().await.unwrap();
-    assert_eq!((depth.ready, depth.in_flight), (1, 0), "{depth:?}");
-    assert_eq!(app.deps.queue.try_claim().await.unwrap(), Some(quick));
     app.stop().await;
 }
