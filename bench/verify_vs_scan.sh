@@ -3,9 +3,8 @@
 # default settings) against its honest peer, `classify scan -j 2`, on the same 1,000 2048x1536
 # JPEGs, in one run. Prints both rates, their ratio (goal: >= 0.85) and the load average.
 #   bench/verify_vs_scan.sh [N]
-# BENCH_CONSUMERS=K runs K consumers per worker process; CLASSIFY_JOB_PREFETCH=false turns the
-# workers' prefetching off; BENCH_POLL_MS sets the progress poll (the clock stops at the last
-# job's finished_at either way).
+# BENCH_CONSUMERS=K runs K consumers per worker process; BENCH_POLL_MS sets the progress poll
+# (the clock stops at the last job's finished_at either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}

@@ -218,7 +218,7 @@ async fn verify(count: u64, mode: &str, photos_dir: Option<&str>) {
     let mut children = Vec::new();
     if mode == "redis" {
         // Consumers per worker process: `classify worker`'s default unless BENCH_CONSUMERS
-        // says otherwise. (CLASSIFY_JOB_PREFETCH=false, inherited, turns prefetching off.)
+        // says otherwise.
         let consumers = std::env::var("BENCH_CONSUMERS").ok();
         for _ in 0..2 {
             children.push(worker_process(&storage, consumers.as_deref()));
