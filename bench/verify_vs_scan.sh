@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Verification throughput of the server (PostgreSQL + Redis, two `classify worker` processes of
-# one consumer each) against its honest peer, `classify scan -j 2`, on the same 1,000
-# 2048x1536 JPEGs, in one run. Prints both rates and their ratio (goal: >= 0.85).
+# Verification throughput of the server (PostgreSQL + Redis, two `classify worker` processes with
+# default settings) against its honest peer, `classify scan -j 2`, on the same 1,000 2048x1536
+# JPEGs, in one run. Prints both rates, their ratio (goal: >= 0.85) and the load average.
 #   bench/verify_vs_scan.sh [N]
+# BENCH_CONSUMERS=K runs K consumers per worker process; BENCH_POLL_MS sets the progress poll
+# (the clock stops at the last job's finished_at either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -13,12 +15,13 @@ if [ ! -f "$dir/done" ]; then
     "$target/release/examples/bench_api" photos "$dir" "$n"
     touch "$dir/done"
 fi
+load=$(cut -d' ' -f1 /proc/loadavg)
 start=$(date +%s.%N)
 "$target/release/classify" scan -j 2 --json "$dir" > /dev/null
 end=$(date +%s.%N)
 scan=$(echo "$n / ($end - $start)" | bc -l)
-line=$("$target/release/examples/bench_api" verify "$n" redis | tail -1)
+line=$("$target/release/examples/bench_api" verify "$n" redis "$dir" | tail -1)
 echo "$line"
 server=$(echo "$line" | sed -E 's/.*photos_per_s=([0-9.]+).*/\1/')
-printf 'scan -j 2: %.1f photos/s; server (redis, 2 workers): %.1f photos/s; ratio %.2f\n' \
-    "$scan" "$server" "$(echo "$server / $scan" | bc -l)"
+printf 'scan -j 2: %.1f photos/s; server (redis, 2 workers): %.1f photos/s; ratio %.2f; load %s\n' \
+    "$scan" "$server" "$(echo "$server / $scan" | bc -l)" "$load"

@@ -9,10 +9,13 @@
 //! cargo run --release -p server --example bench_api -- gallery 100000 embedded
 //! ```
 //!
-//! - `verify N MODE`: uploads N distinct 2048×1536 JPEGs, queues one batch, and reports photos
-//!   verified per second from the batch request until the batch is done. `embedded`: SQLite, the
+//! - `verify N MODE [DIR]`: uploads N distinct 2048×1536 JPEGs (read from DIR when `photos DIR
+//!   N` wrote them there, else made anew), queues one batch, and reports photos verified per
+//!   second from the batch request until the last job's `finished_at` (stored with its verdict).
+//!   The end is noticed by a progress poll every `BENCH_POLL_MS` (default 1000). `embedded`: SQLite, the
 //!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
-//!   running no worker and two `classify worker` processes (one consumer each).
+//!   running no worker and two `classify worker` processes (their default consumers, or
+//!   `BENCH_CONSUMERS` each).
 //! - `photos DIR N`: writes the same N photos that `verify N` uploads into DIR, so
 //!   `classify scan` can be timed on exactly those files (bench/verify_vs_scan.sh).
 //! - `pushes N`: PostgreSQL + Redis, N small distinct photos in one batch, two `classify worker`
@@ -158,27 +161,39 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn verify(count: u64, mode: &str) {
+/// The N photos `verify` uploads: read from `dir` when `photos DIR N` wrote them there (the
+/// same bytes), else made here.
+fn bench_photos(count: u64, dir: Option<&str>) -> Vec<Vec<u8>> {
+    if let Some(dir) = dir.map(PathBuf::from)
+        && (0..count).all(|i| dir.join(format!("{i:05}.jpg")).is_file())
+    {
+        eprintln!("reading {count} photos from {}", dir.display());
+        return (0..count)
+            .map(|i| std::fs::read(dir.join(format!("{i:05}.jpg"))).unwrap())
+            .collect();
+    }
     eprintln!("making {count} distinct 2048x1536 JPEGs ...");
-    let files: Vec<Vec<u8>> = {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                std::thread::spawn(move || {
-                    (0..count)
-                        .filter(|i| i % threads == t)
-                        .map(|i| (i, scene(i)))
-                        .collect::<Vec<_>>()
-                })
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                (0..count)
+                    .filter(|i| i % threads == t)
+                    .map(|i| (i, scene(i)))
+                    .collect::<Vec<_>>()
             })
-            .collect();
-        let mut all: Vec<(u64, Vec<u8>)> = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect();
-        all.sort_by_key(|(i, _)| *i);
-        all.into_iter().map(|(_, b)| b).collect()
-    };
+        })
+        .collect();
+    let mut all: Vec<(u64, Vec<u8>)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, b)| b).collect()
+}
+
+async fn verify(count: u64, mode: &str, photos_dir: Option<&str>) {
+    let files = bench_photos(count, photos_dir);
     let embedded_workers = if mode == "embedded" { 2 } else { 0 };
     let (app, storage) = start(mode, embedded_workers).await;
     let http = reqwest::Client::new();
@@ -202,16 +217,26 @@ async fn verify(count: u64, mode: &str) {
     }
     let mut children = Vec::new();
     if mode == "redis" {
-        // Consumers per worker process (BENCH_CONSUMERS, default 1): more than one overlaps a
-        // job's database and queue round trips with another job's decoding.
-        let consumers = std::env::var("BENCH_CONSUMERS").unwrap_or_else(|_| "1".into());
+        // Consumers per worker process: `classify worker`'s default unless BENCH_CONSUMERS
+        // says otherwise.
+        let consumers = std::env::var("BENCH_CONSUMERS").ok();
         for _ in 0..2 {
-            children.push(worker_process(&storage, &consumers));
+            children.push(worker_process(&storage, consumers.as_deref()));
         }
         // Let them connect before the clock starts.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     eprintln!("verifying ...");
+    // The clock starts as the batch is asked for and stops at the last job's `finished_at`,
+    // written in the same statement as its verdict. The progress poll only notices the end, so
+    // it runs rarely (BENCH_POLL_MS, default 1000): every poll is a query on the same cores.
+    let poll = Duration::from_millis(
+        std::env::var("BENCH_POLL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000),
+    );
+    let started_ms = server::time::now_ms();
     let started = Instant::now();
     let accepted: serde_json::Value = http
         .post(format!("{}/api/v1/blur/analyze-batch", app.base))
@@ -225,6 +250,7 @@ async fn verify(count: u64, mode: &str) {
         .unwrap();
     let job = accepted["batch_id"].as_i64().unwrap();
     loop {
+        tokio::time::sleep(poll).await;
         let p: serde_json::Value = http
             .get(format!("{}/api/v1/blur/jobs/{job}", app.base))
             .bearer_auth(&app.token)
@@ -235,16 +261,23 @@ async fn verify(count: u64, mode: &str) {
             .await
             .unwrap();
         if p["status"] == "done" || p["status"] == "failed" {
-            let secs = started.elapsed().as_secs_f64();
+            let seen = started.elapsed().as_secs_f64();
+            let (last,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(finished_at) FROM jobs WHERE batch_id = $1")
+                    .bind(job)
+                    .fetch_one(app.services.db.pool())
+                    .await
+                    .unwrap();
+            let secs = (last.unwrap() - started_ms) as f64 / 1000.0;
             println!(
-                "verify mode={mode} photos={count} done={} failed={} seconds={secs:.2} photos_per_s={:.1}",
+                "verify mode={mode} photos={count} done={} failed={} poll_ms={} seen_after={seen:.2} seconds={secs:.2} photos_per_s={:.1}",
                 p["done"],
                 p["failed"],
+                poll.as_millis(),
                 count as f64 / secs
             );
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for mut c in children {
         let _ = c.start_kill();
@@ -253,15 +286,19 @@ async fn verify(count: u64, mode: &str) {
     stop(app).await;
 }
 
-fn worker_process(storage: &StorageArgs, consumers: &str) -> tokio::process::Child {
+fn worker_process(storage: &StorageArgs, consumers: Option<&str>) -> tokio::process::Child {
     let exe = std::env::current_exe().unwrap();
     let classify: PathBuf = exe.parent().unwrap().parent().unwrap().join("classify");
     assert!(
         classify.exists(),
         "build it first: cargo build --release -p server"
     );
-    tokio::process::Command::new(&classify)
-        .args(["worker", "--workers", consumers])
+    let mut command = tokio::process::Command::new(&classify);
+    command.arg("worker");
+    if let Some(consumers) = consumers {
+        command.args(["--workers", consumers]);
+    }
+    command
         .env(
             "DATABASE_URL",
             storage.database_url.as_ref().unwrap().expose(),
@@ -305,8 +342,8 @@ async fn pushes(count: u64) {
         assert_eq!(r.status(), 201);
     }
     let pushes_before = app.services.queue.pushes().await.unwrap();
-    let mut first = worker_process(&storage, "1");
-    let second = worker_process(&storage, "1");
+    let mut first = worker_process(&storage, Some("1"));
+    let second = worker_process(&storage, Some("1"));
     let started = Instant::now();
     let accepted: serde_json::Value = http
         .post(format!("{}/api/v1/blur/analyze-batch", app.base))
@@ -341,7 +378,7 @@ async fn pushes(count: u64) {
             first.start_kill().unwrap();
             first.wait().await.unwrap();
             eprintln!("killed a worker at {done}/{count}");
-            third = Some(worker_process(&storage, "1"));
+            third = Some(worker_process(&storage, Some("1")));
         }
         if p["status"] == "done" || p["status"] == "failed" {
             let secs = started.elapsed().as_secs_f64();
@@ -656,7 +693,8 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("verify") => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
-            verify(n, args.get(2).map_or("embedded", String::as_str)).await;
+            let mode = args.get(2).map_or("embedded", String::as_str);
+            verify(n, mode, args.get(3).map(String::as_str)).await;
         }
         Some("photos") => {
             let dir = PathBuf::from(args.get(1).map_or("target/bench-photos", String::as_str));
@@ -681,7 +719,7 @@ async fn main() {
             gallery(n, args.get(2).map_or("postgres", String::as_str), clients).await;
         }
         _ => eprintln!(
-            "usage: bench_api verify [N] [embedded|redis] | photos DIR [N] | pushes [N] | gallery [N] [postgres|embedded] | gallery-vs-pgbench [N]"
+            "usage: bench_api verify [N] [embedded|redis] [PHOTOS_DIR] | photos DIR [N] | pushes [N] | gallery [N] [postgres|embedded] | gallery-vs-pgbench [N]"
         ),
     }
 }
