@@ -12,9 +12,12 @@
 //!    ratios, kernel v2 ("before"), kernel v3 (shipped), ablations of v3, v3 with the EXIF
 //!    hand-held prior, and the Laplacian-variance baseline (its threshold, too, is fitted on
 //!    the training folds only).
-//! 2. Fold by fold, v2 against v3, so a gain can be seen to hold across folds.
-//! 3. The photos the shipped model still gets wrong in cross-validation (`--wrong`).
-//! 4. The constants to paste into `shared/src/kernel/model.rs`, fitted on all photos, and
+//! 2. The EXIF hand-held rule as a fixed (not fitted) prior on the shipped model's
+//!    out-of-fold log-odds, for the blur type and for the score, optionally only where the
+//!    image evidence is ambivalent; photos with EXIF and without, and the photos that flip.
+//! 3. Fold by fold, v2 against v3, so a gain can be seen to hold across folds.
+//! 4. The photos the shipped model still gets wrong in cross-validation (`--wrong`).
+//! 5. The constants to paste into `shared/src/kernel/model.rs`, fitted on all photos, and
 //!    the in-sample figures (for reference only: never the headline).
 //!
 //! Grouping: every photo whose pixels come from one source folder stays in one fold. For a
@@ -402,6 +405,162 @@ fn row(label: &str, s: &[Sample], p: &[f64], keep: &dyn Fn(&Sample) -> bool) -> 
     )
 }
 
+/// The hand-held rule as a fixed prior on the out-of-fold log-odds of the shipped model, not
+/// fitted (only 27 dev photos carry EXIF exposure and focal length, 7 of them blurred): z + k ·
+/// clamp(stops, lo, 3) on photos that carry EXIF, optionally only where the image evidence is
+/// ambivalent (|z| < m). Photos without EXIF keep their score and type by construction, so the
+/// question is only whether it helps those that have it. Printed for the blur type (motion vs
+/// defocus) and for the score, each with EXIF and without.
+fn exif_prior(s: &[Sample], score: &[f64], motion: &[f64]) {
+    let bound = |m: f64| {
+        if m.is_finite() {
+            format!("{m}")
+        } else {
+            "–".into()
+        }
+    };
+    let logit = |p: f64| {
+        let p = p.clamp(1e-9, 1.0 - 1e-9);
+        (p / (1.0 - p)).ln()
+    };
+    let stops = |x: &Sample| x.m.handheld_stops.map(f64::from);
+    let with = |x: &Sample| stops(x).is_some();
+    let prior = |x: &Sample, p: f64, k: f64, lo: f64, m: f64| {
+        let z = logit(p);
+        match stops(x) {
+            Some(st) if z.abs() < m => z + k * st.clamp(lo, 3.0),
+            _ => z,
+        }
+    };
+    println!("## The EXIF hand-held rule as a prior (fixed k, not fitted)\n");
+    println!(
+        "{} photos carry EXIF exposure time and focal length ({} blurred); the rest are unchanged by construction.\n",
+        s.iter().filter(|x| with(x)).count(),
+        s.iter().filter(|x| with(x) && x.blurred).count()
+    );
+    println!(
+        "| blur type prior | k | stops clamped to | only where \\|z\\| < | type right, blurred with EXIF | without EXIF | real blurred | photos that flip |"
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|---|");
+    for (k, lo, m) in [
+        (0.0, 0.0, f64::INFINITY),
+        (0.5, 0.0, f64::INFINITY),
+        (1.0, 0.0, f64::INFINITY),
+        (2.0, 0.0, f64::INFINITY),
+        (1.0, -2.0, f64::INFINITY),
+        (1.0, 0.0, 1.0),
+        (2.0, 0.0, 1.0),
+    ] {
+        let right = |keep: &dyn Fn(&Sample) -> bool| {
+            let v: Vec<bool> = s
+                .iter()
+                .zip(motion)
+                .filter(|(x, _)| x.blurred && keep(x))
+                .map(|(x, &p)| (prior(x, p, k, lo, m) >= 0.0) == x.motion)
+                .collect();
+            format!("{}/{}", v.iter().filter(|&&r| r).count(), v.len())
+        };
+        let flips: Vec<String> = s
+            .iter()
+            .zip(motion)
+            .filter(|&(x, &p)| x.blurred && (p >= 0.5) != (prior(x, p, k, lo, m) >= 0.0))
+            .map(|(x, _)| {
+                format!(
+                    "{} ({}, {:.2} stops)",
+                    x.file.trim_start_matches("images/"),
+                    if x.motion { "motion" } else { "defocus" },
+                    stops(x).unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!(
+            "| {} | {k} | [{lo}, 3] | {} | {} | {} | {} | {} |",
+            if k == 0.0 {
+                "none (shipped)"
+            } else {
+                "motion + k·stops"
+            },
+            bound(m),
+            right(&|x| with(x)),
+            right(&|x| !with(x)),
+            right(&|x| !x.synthetic),
+            if flips.is_empty() {
+                "none".into()
+            } else {
+                flips.join("; ")
+            }
+        );
+    }
+    println!();
+    println!(
+        "| score prior | k | only where \\|z\\| < | with EXIF: caught, kept | without EXIF: caught, kept | all: AUC, bal. acc. | photos that flip |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for (k, m) in [
+        (0.0, f64::INFINITY),
+        (0.5, f64::INFINITY),
+        (1.0, f64::INFINITY),
+        (0.5, 1.0),
+        (1.0, 1.0),
+        (2.0, 1.0),
+        (1.0, 0.5),
+    ] {
+        let q: Vec<f64> = s
+            .iter()
+            .zip(score)
+            .map(|(x, &p)| sigmoid(prior(x, p, k, 0.0, m)))
+            .collect();
+        let cell = |keep: &dyn Fn(&Sample) -> bool| {
+            let (sc, y): (Vec<f64>, Vec<bool>) = s
+                .iter()
+                .zip(&q)
+                .filter(|(x, _)| keep(x))
+                .map(|(x, &v)| (v, x.blurred))
+                .unzip();
+            let c = Confusion::at(&sc, &y, 0.5);
+            (
+                format!("{}/{}, {}/{}", c.tp, c.tp + c.fn_, c.tn, c.tn + c.fp),
+                format!(
+                    "{}, {}",
+                    f3(metrics::roc_auc(&sc, &y)),
+                    f3(c.balanced_accuracy())
+                ),
+            )
+        };
+        let flips: Vec<String> = s
+            .iter()
+            .zip(score.iter().zip(&q))
+            .filter(|(_, (a, b))| (**a >= 0.5) != (**b >= 0.5))
+            .map(|(x, (a, b))| {
+                format!(
+                    "{} ({}, {:.2} stops) {a:.2} → {b:.2}",
+                    x.file.trim_start_matches("images/"),
+                    if x.blurred { "blurred" } else { "sharp" },
+                    stops(x).unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!(
+            "| {} | {k} | {} | {} | {} | {} | {} |",
+            if k == 0.0 {
+                "none (shipped)"
+            } else {
+                "z + k·stops"
+            },
+            bound(m),
+            cell(&|x| with(x)).0,
+            cell(&|x| !with(x)).0,
+            cell(&|_| true).1,
+            if flips.is_empty() {
+                "none".into()
+            } else {
+                flips.join("; ")
+            }
+        );
+    }
+    println!();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args
@@ -498,6 +657,8 @@ fn main() {
             shipped_type = motion_p;
         }
     }
+
+    exif_prior(&s, &shipped_cv, &shipped_type);
 
     println!("## Fold by fold: before (v2) vs after (v3)\n");
     println!(
