@@ -8,6 +8,8 @@
 //! progress) and the pick flow, and hands them to every page as contexts.
 
 use gloo_events::EventListener;
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use crate::account::{self, Account, AccountHandle};
@@ -15,7 +17,7 @@ use crate::components::picker::{PickContext, PickerStatus, use_picker};
 use crate::components::{GoogleBanner, ThresholdSlider, UserMenu};
 use crate::library::{Library, LibraryAction, LibraryHandle};
 use crate::pages::{AlbumsPage, DebugPage, GalleryPage, SignInPage, StatisticsPage};
-use crate::previews::{Pool, PreviewHandle, Previews};
+use crate::previews::{Pool, PreviewProvider};
 use crate::tabs::Tab;
 
 fn current_tab() -> Tab {
@@ -117,15 +119,7 @@ fn Shell(props: &ShellProps) -> Html {
         });
     }
     // The preview workers start with the shell and live as long as it does.
-    let previews = use_reducer(Previews::default);
-    let pool = {
-        let dispatcher = previews.dispatcher();
-        use_memo((), move |_| Pool::start(dispatcher))
-    };
-    let preview_handle = PreviewHandle {
-        state: previews,
-        pool: (*pool).clone(),
-    };
+    let preview_pool: Rc<Pool> = (*use_memo((), |_| Pool::start())).clone();
     let account_error = use_state(|| None::<String>);
     let me = props.account.user();
     let google = me.as_deref().is_some_and(account::is_google);
@@ -139,7 +133,7 @@ fn Shell(props: &ShellProps) -> Html {
     // verified like photos chosen in the page.
     {
         let library = library.clone();
-        let previews = preview_handle.clone();
+        let previews = preview_pool.clone();
         use_effect_with((), move |_| {
             let Some(announced) = crate::install::shared_count() else {
                 return;
@@ -195,7 +189,8 @@ fn Shell(props: &ShellProps) -> Html {
     let start = picker.context.start.reform(|_: MouseEvent| ());
     html! {
         <ContextProvider<LibraryHandle> context={library}>
-        <ContextProvider<PreviewHandle> context={preview_handle}>
+        <ContextProvider<Rc<Pool>> context={preview_pool.clone()}>
+        <PreviewProvider pool={preview_pool}>
         <ContextProvider<PickContext> context={picker.context.clone()}>
         <div class="shell">
             <a class="skip-link" href="#content" onclick={skip_to_content()}
@@ -269,7 +264,8 @@ fn Shell(props: &ShellProps) -> Html {
             </main>
         </div>
         </ContextProvider<PickContext>>
-        </ContextProvider<PreviewHandle>>
+        </PreviewProvider>
+        </ContextProvider<Rc<Pool>>>
         </ContextProvider<LibraryHandle>>
     }
 }

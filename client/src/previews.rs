@@ -7,7 +7,9 @@
 //! Files the user adds are judged from the file itself while they upload; their scores are
 //! kept by file name and size, which the photo they become carries.
 //!
-//! The state is a plain reducer, so its rules are tested natively.
+//! A card subscribes to its own photo's answers, so an answer renders that one card, never the
+//! whole grid; the app's panels (activity, Debug) follow a revision counter instead. The
+//! state's rules are a plain `apply`, tested natively.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -65,11 +67,10 @@ pub enum PreviewAction {
     FilesAsked(Vec<FileKey>),
 }
 
-impl Reducible for Previews {
-    type Action = PreviewAction;
-
-    fn reduce(self: Rc<Self>, action: PreviewAction) -> Rc<Self> {
-        let mut p = (*self).clone();
+impl Previews {
+    /// Takes in what changed.
+    pub fn apply(&mut self, action: PreviewAction) {
+        let p = self;
         match action {
             PreviewAction::Answered { photos, files } => {
                 for (id, score) in photos {
@@ -97,7 +98,34 @@ impl Reducible for Previews {
                 p.files_pending.extend(keys);
             }
         }
-        Rc::new(p)
+    }
+}
+
+/// How many times the previews changed: what the app's panels re-render on.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Revision(pub u64);
+
+impl Reducible for Revision {
+    type Action = ();
+
+    fn reduce(self: Rc<Self>, _: ()) -> Rc<Self> {
+        Rc::new(Revision(self.0.wrapping_add(1)))
+    }
+}
+
+/// A card waiting for its photo's preview: its photo, the file it was added from, and what
+/// renders it again.
+#[derive(Debug)]
+struct Subscriber {
+    id: i64,
+    file: Option<FileKey>,
+    changed: Callback<()>,
+}
+
+impl Subscriber {
+    /// Whether answers for these photos and files change what the card shows.
+    fn concerned(&self, photos: &HashSet<i64>, files: &HashSet<FileKey>) -> bool {
+        photos.contains(&self.id) || self.file.as_ref().is_some_and(|k| files.contains(k))
     }
 }
 
@@ -151,7 +179,14 @@ pub struct Pool {
     next: Cell<usize>,
     next_file: Cell<u32>,
     book: RefCell<Book>,
-    dispatcher: UseReducerDispatcher<Previews>,
+    /// What is known; read by the cards and panels as they render.
+    state: RefCell<Previews>,
+    /// The cards on the page, by subscription number.
+    cards: RefCell<HashMap<u32, Subscriber>>,
+    next_card: Cell<u32>,
+    /// Told once per frame in which anything changed: the panels' revision (see
+    /// [`PreviewProvider`]).
+    changed: RefCell<Option<Callback<()>>>,
     me: std::rc::Weak<Pool>,
     /// Asks for a card's preview as it comes within [`PREFETCH_MARGIN`].
     near: Option<Observer>,
@@ -207,10 +242,25 @@ impl Drop for Watching {
     }
 }
 
+/// Stops a card's subscription when dropped.
+#[derive(Debug)]
+pub struct Subscription {
+    pool: std::rc::Weak<Pool>,
+    number: u32,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.upgrade() {
+            pool.cards.borrow_mut().remove(&self.number);
+        }
+    }
+}
+
 impl Pool {
-    /// Starts the workers and the observers; answers go to `previews` and, when there is a
-    /// score, to the server.
-    pub fn start(previews: UseReducerDispatcher<Previews>) -> Rc<Pool> {
+    /// Starts the workers and the observers; answers go to the cards that show them, to the
+    /// panels (once a frame, see [`PreviewProvider`]) and, when there is a score, to the server.
+    pub fn start() -> Rc<Pool> {
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .unwrap_or(2.0) as usize;
@@ -251,7 +301,10 @@ impl Pool {
                 next: Cell::new(0),
                 next_file: Cell::new(0),
                 book: RefCell::new(Book::default()),
-                dispatcher: previews,
+                state: RefCell::new(Previews::default()),
+                cards: RefCell::new(HashMap::new()),
+                next_card: Cell::new(0),
+                changed: RefCell::new(None),
                 me: me.clone(),
                 near,
                 visible,
@@ -405,15 +458,81 @@ impl Pool {
             }
             (photos, files)
         };
-        if !photos.is_empty() || !files.is_empty() {
-            self.dispatcher
-                .dispatch(PreviewAction::Answered { photos, files });
+        if photos.is_empty() && files.is_empty() {
+            return;
+        }
+        let answered: HashSet<i64> = photos.iter().map(|(id, _)| *id).collect();
+        let answered_files: HashSet<FileKey> = files.iter().map(|(k, _)| k.clone()).collect();
+        self.state
+            .borrow_mut()
+            .apply(PreviewAction::Answered { photos, files });
+        // Collected first: a card rendering again must find nothing borrowed.
+        let to_tell: Vec<Callback<()>> = self
+            .cards
+            .borrow()
+            .values()
+            .filter(|c| c.concerned(&answered, &answered_files))
+            .map(|c| c.changed.clone())
+            .collect();
+        for card in to_tell {
+            card.emit(());
+        }
+        self.tell_panels();
+    }
+
+    /// Tells `changed` whenever the preview of photo `id` (or of `file`, the file it was added
+    /// from) arrives, until the subscription is dropped.
+    pub fn subscribe(&self, id: i64, file: Option<FileKey>, changed: Callback<()>) -> Subscription {
+        let number = self.next_card.get();
+        self.next_card.set(number.wrapping_add(1));
+        self.cards
+            .borrow_mut()
+            .insert(number, Subscriber { id, file, changed });
+        Subscription {
+            pool: self.me.clone(),
+            number,
+        }
+    }
+
+    /// Tells the panels that the previews changed.
+    fn tell_panels(&self) {
+        let changed = self.changed.borrow().clone();
+        if let Some(changed) = changed {
+            changed.emit(());
+        }
+    }
+
+    /// What is known so far.
+    pub fn state(&self) -> std::cell::Ref<'_, Previews> {
+        self.state.borrow()
+    }
+
+    /// The preview shown for a photo, and where it came from (see [`preview_of`],
+    /// [`source_of`]).
+    pub fn preview(&self, photo: &shared::api::Photo) -> (Option<f64>, Option<&'static str>) {
+        let state = self.state.borrow();
+        (preview_of(&state, photo), source_of(&state, photo))
+    }
+
+    /// Asks for the previews of files being added (the first [`MAX_FILE_PREVIEWS`]).
+    pub fn ask_files(&self, files: &[web_sys::File]) {
+        let asked: Vec<FileKey> = files
+            .iter()
+            .take(MAX_FILE_PREVIEWS)
+            .filter(|f| self.ask_file(f))
+            .map(|f| (f.name(), f.size() as i64))
+            .collect();
+        if !asked.is_empty() {
+            self.state
+                .borrow_mut()
+                .apply(PreviewAction::FilesAsked(asked));
+            self.tell_panels();
         }
     }
 
     /// Hands one added file to the next worker; false when it cannot be (no workers, or no
     /// URL for the file).
-    pub fn ask_file(&self, file: &web_sys::File) -> bool {
+    fn ask_file(&self, file: &web_sys::File) -> bool {
         if self.bridges.is_empty() {
             return false;
         }
@@ -450,43 +569,83 @@ impl Pool {
     }
 }
 
-/// The previews and the pool, shared through the app's context.
+/// The pool and the previews' revision, shared through the app's context with the panels that
+/// show totals (a new revision renders them again). The grid takes the pool alone (its own
+/// context, which never changes), so an answer does not render the grid.
 #[derive(Debug, Clone)]
 pub struct PreviewHandle {
-    /// What is known.
-    pub state: UseReducerHandle<Previews>,
-    /// The workers.
+    /// The workers and what they found.
     pub pool: Rc<Pool>,
+    /// Changes whenever the previews do.
+    pub revision: u64,
 }
 
 impl PartialEq for PreviewHandle {
     fn eq(&self, other: &Self) -> bool {
-        self.state == other.state && Rc::ptr_eq(&self.pool, &other.pool)
+        self.revision == other.revision && Rc::ptr_eq(&self.pool, &other.pool)
     }
 }
 
-impl PreviewHandle {
-    /// Asks for the previews of files being added (the first [`MAX_FILE_PREVIEWS`]).
-    pub fn ask_files(&self, files: &[web_sys::File]) {
-        let asked: Vec<FileKey> = files
-            .iter()
-            .take(MAX_FILE_PREVIEWS)
-            .filter(|f| self.pool.ask_file(f))
-            .map(|f| (f.name(), f.size() as i64))
-            .collect();
-        if !asked.is_empty() {
-            self.state.dispatch(PreviewAction::FilesAsked(asked));
-        }
-    }
+/// Properties of [`PreviewProvider`].
+#[derive(Debug, Clone, PartialEq, Properties)]
+pub struct PreviewProviderProps {
+    /// The app's pool.
+    pub pool: Rc<Pool>,
+    /// What sees the [`PreviewHandle`].
+    pub children: Html,
+}
 
-    /// Where the preview shown for a photo comes from (see [`source_of`]).
-    pub fn source_of(&self, photo: &shared::api::Photo) -> Option<&'static str> {
-        source_of(&self.state, photo)
+/// Gives its children the [`PreviewHandle`], with a revision that changes whenever the
+/// previews do. The revision lives here, not in the app's shell, so an answer renders this
+/// provider and the panels that read the handle, not the whole app.
+#[component]
+pub fn PreviewProvider(props: &PreviewProviderProps) -> Html {
+    let revision = use_reducer(Revision::default);
+    {
+        let dispatcher = revision.dispatcher();
+        use_effect_with(props.pool.clone(), move |pool| {
+            *pool.changed.borrow_mut() = Some(Callback::from(move |()| dispatcher.dispatch(())));
+            let pool = pool.clone();
+            move || *pool.changed.borrow_mut() = None
+        });
     }
+    let handle = PreviewHandle {
+        pool: props.pool.clone(),
+        revision: revision.0,
+    };
+    html! {
+        <ContextProvider<PreviewHandle> context={handle}>
+            { props.children.clone() }
+        </ContextProvider<PreviewHandle>>
+    }
+}
 
-    /// The preview of a photo: the page's own, else the one the server kept.
-    pub fn score_of(&self, photo: &shared::api::Photo) -> Option<f64> {
-        preview_of(&self.state, photo)
+/// A card's preview, and where it came from: read from the pool, and rendered again when its
+/// photo's (or its file's) answer arrives.
+#[hook]
+pub fn use_card_preview(
+    pool: Option<Rc<Pool>>,
+    photo: &shared::api::Photo,
+) -> (Option<f64>, Option<&'static str>) {
+    let render = use_force_update();
+    let id = photo.id;
+    let file = file_key(photo);
+    {
+        let pool = pool.clone();
+        use_effect_with((id, file), move |(id, file)| {
+            let subscription = pool.map(|pool| {
+                pool.subscribe(
+                    *id,
+                    file.clone(),
+                    Callback::from(move |()| render.force_update()),
+                )
+            });
+            move || drop(subscription)
+        });
+    }
+    match pool {
+        Some(pool) => pool.preview(photo),
+        None => (photo.preview_score, photo.preview_score.map(|_| "server")),
     }
 }
 
@@ -570,12 +729,13 @@ mod tests {
 
     #[test]
     fn a_files_preview_follows_it_into_the_photo_it_became_until_verified() {
-        let p = Rc::new(Previews::default()).reduce(PreviewAction::FilesAsked(vec![
+        let mut p = Previews::default();
+        p.apply(PreviewAction::FilesAsked(vec![
             ("a.jpg".into(), 1234),
             ("b.jpg".into(), 9),
         ]));
         assert!(p.files_pending.contains(&("a.jpg".to_string(), 1234)));
-        let p = p.reduce(PreviewAction::Answered {
+        p.apply(PreviewAction::Answered {
             photos: vec![],
             files: vec![
                 (("a.jpg".into(), 1234), Ok(0.75)),
@@ -607,8 +767,24 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_concerns_only_the_card_of_its_photo_or_of_its_file() {
+        let card = |id, file: Option<(&str, i64)>| Subscriber {
+            id,
+            file: file.map(|(n, s)| (n.to_string(), s)),
+            changed: Callback::noop(),
+        };
+        let photos: HashSet<i64> = [7].into();
+        let files: HashSet<FileKey> = [("a.jpg".to_string(), 10)].into();
+        assert!(card(7, None).concerned(&photos, &files));
+        assert!(card(8, Some(("a.jpg", 10))).concerned(&photos, &files));
+        assert!(!card(8, Some(("a.jpg", 11))).concerned(&photos, &files));
+        assert!(!card(8, None).concerned(&photos, &files));
+    }
+
+    #[test]
     fn answers_of_one_frame_are_kept_by_photo() {
-        let p = Rc::new(Previews::default()).reduce(PreviewAction::Answered {
+        let mut p = Previews::default();
+        p.apply(PreviewAction::Answered {
             photos: vec![(1, Ok(0.25)), (2, Err("the server answered 404".into()))],
             files: vec![],
         });

@@ -141,7 +141,7 @@ pub fn ActivityPanel() -> Html {
     html! {
         <div class="activity" aria-live="polite" data-testid="activity">
             { library.upload.as_ref().map(upload_view).unwrap_or_default() }
-            { previews.map(|p| file_preview_view(&p.state, library.threshold)).unwrap_or_default() }
+            { previews.map(|p| file_preview_view(&p.pool.state(), library.threshold)).unwrap_or_default() }
             { library.batch.as_ref().map(|b| batch_view(b, library.streaming)).unwrap_or_default() }
             if let Some(error) = &library.error {
                 <p class="error" role="alert" data-testid="activity-error">{ error }</p>

@@ -60,18 +60,12 @@ pub struct PhotoCardProps {
     pub selected: bool,
     /// Its selection box was clicked: the id, and whether Shift was held (a range).
     pub on_select: Callback<(i64, bool)>,
-    /// The browser's preview score (this page's, or the one the server kept).
-    #[prop_or_default]
-    pub preview: Option<f64>,
     /// The preview workers: a card whose photo needs a preview is watched by them, and
     /// judged as it nears the screen (previews of what the user sees, not of every photo
-    /// loaded).
+    /// loaded). The card shows the browser's preview score from them (this page's, the
+    /// added file's, or the one the server kept) and renders again when it arrives.
     #[prop_or_default]
     pub preview_pool: Option<Rc<crate::previews::Pool>>,
-    /// Where the preview came from: `page` (this page's worker, from the analysis image),
-    /// `file` (from the file as it was added) or `server` (kept by the server).
-    #[prop_or_default]
-    pub preview_from: Option<&'static str>,
     /// The user's threshold, once loaded (the preview's verdict is judged against it).
     #[prop_or_default]
     pub threshold: Option<f64>,
@@ -175,6 +169,9 @@ fn placeholder(photo: &Photo, expired: bool, pick: Option<&PickContext>) -> Html
 pub fn PhotoCard(props: &PhotoCardProps) -> Html {
     let p = &props.photo;
     let pick_context = use_context::<PickContext>();
+    // `data-preview-from`: `page` (this page's worker, from the analysis image), `file` (from
+    // the file as it was added) or `server` (kept by the server).
+    let (preview, preview_from) = crate::previews::use_card_preview(props.preview_pool.clone(), p);
     let card = use_node_ref();
     {
         let card = card.clone();
@@ -228,8 +225,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         }
     };
     let (status_class, status_text) = status_label(p.status);
-    let view = shown(p, props.preview, props.threshold);
-    let meter = p.blur_score.or(props.preview);
+    let view = shown(p, preview, props.threshold);
+    let meter = p.blur_score.or(preview);
     let (verdict, score, preview_note) = match view {
         Shown::Verified {
             score,
@@ -272,8 +269,8 @@ pub fn PhotoCard(props: &PhotoCardProps) -> Html {
         <li ref={card} class={classes!("card", verdict, props.selected.then_some("selected"))}
             data-testid="photo-card" data-photo-id={id.to_string()} data-status={status_class}
             data-verdict={verdict} data-selected={props.selected.to_string()}
-            data-preview={props.preview.map(|s| s.to_string())}
-            data-preview-from={props.preview_from}>
+            data-preview={preview.map(|s| s.to_string())}
+            data-preview-from={preview_from}>
             <div class="thumb">
                 { thumb }
                 <input type="checkbox" class="select" checked={props.selected} onclick={on_select}

@@ -8,11 +8,11 @@ use yew::prelude::*;
 
 use crate::files::{self, Dropped};
 use crate::library::LibraryHandle;
-use crate::previews::PreviewHandle;
+use crate::previews::Pool;
 use crate::work;
 
 /// Uploads and verifies `files`; meanwhile the preview workers judge them from the files.
-pub fn start(library: &LibraryHandle, previews: Option<&PreviewHandle>, files: Vec<web_sys::File>) {
+pub fn start(library: &LibraryHandle, previews: Option<&Pool>, files: Vec<web_sys::File>) {
     if files.is_empty() {
         return;
     }
@@ -35,7 +35,7 @@ pub struct UploadAreaProps {
 #[component]
 pub fn UploadArea(props: &UploadAreaProps) -> Html {
     let library = use_context::<LibraryHandle>();
-    let previews = use_context::<PreviewHandle>();
+    let previews = use_context::<std::rc::Rc<Pool>>();
     let hovering = use_state(|| false);
     let Some(library) = library else {
         return html! {};
@@ -58,7 +58,7 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
                 .unwrap_or_default();
             // Cleared so that choosing the same files again fires `change` again.
             input.set_value("");
-            start(&library, previews.as_ref(), chosen);
+            start(&library, previews.as_deref(), chosen);
         })
     };
     let on_drag_over = {
@@ -88,7 +88,7 @@ pub fn UploadArea(props: &UploadAreaProps) -> Html {
             let previews = previews.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let files = dropped.files().await;
-                start(&library, previews.as_ref(), files);
+                start(&library, previews.as_deref(), files);
             });
         })
     };

@@ -112,6 +112,7 @@ pub fn DebugPage() -> Html {
     let preview_stats = previews.map(|h| {
         use crate::previews::percentile;
         let t = h.pool.timings();
+        let state = h.pool.state();
         let ms = |v: Option<f64>| v.map(|m| format!("{m:.1}"));
         let median = percentile(&t.on_screen, 0.5);
         let p95 = percentile(&t.on_screen, 0.95);
@@ -121,7 +122,7 @@ pub fn DebugPage() -> Html {
             <p id="preview-stats" data-workers={h.pool.size().to_string()}
                data-count={t.asked.len().to_string()}
                data-seen={t.on_screen.len().to_string()}
-               data-files={h.state.files.len().to_string()}
+               data-files={state.files.len().to_string()}
                data-median-ms={ms(median)} data-p95-ms={ms(p95)}
                data-asked-median-ms={ms(percentile(&t.asked, 0.5))}
                data-asked-p95-ms={ms(percentile(&t.asked, 0.95))}
@@ -134,11 +135,11 @@ pub fn DebugPage() -> Html {
                 if let (Some(f), Some(j)) = (percentile(&t.fetch, 0.5), percentile(&t.judge, 0.5)) {
                     { format!(" (a worker's median: {} fetching the image, {} judging it)", crate::format::latency(f), crate::format::latency(j)) }
                 }
-                if h.state.files_asked > 0 {
-                    { format!("; {} of {} added files previewed from the file", h.state.files.len(), h.state.files_asked) }
+                if state.files_asked > 0 {
+                    { format!("; {} of {} added files previewed from the file", state.files.len(), state.files_asked) }
                 }
-                if !h.state.failed.is_empty() {
-                    { format!("; {} could not be previewed", h.state.failed.len()) }
+                if !state.failed.is_empty() {
+                    { format!("; {} could not be previewed", state.failed.len()) }
                 }
             </p>
             if crate::long_tasks::recorded() {
