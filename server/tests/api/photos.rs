@@ -246,11 +246,18 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
         let mut conn = pool.acquire().await.unwrap();
         ids.push(insert(&mut conn, &photo).await.unwrap().0.id);
     }
-    for (id, angle) in ids.iter().zip([None, Some(45.0), None, Some(90.0)]) {
+    // The map's NULL falls on other photos than the angle's, so each is bound both ways.
+    let maps = [None, None, Some(vec![1, 1, 90]), Some(vec![2, 1, 10, 255])];
+    for ((id, angle), map) in ids
+        .iter()
+        .zip([None, Some(45.0), None, Some(90.0)])
+        .zip(maps)
+    {
         let verdict = Verdict {
             blur_score: 0.9,
             blur_kind: if angle.is_some() { "motion" } else { "defocus" },
             motion_angle_deg: angle,
+            sharpness_map: map,
         };
         store_verdict(&app.deps.db, *id, &verdict).await.unwrap();
     }
@@ -264,6 +271,19 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
         .await;
     assert_eq!(photo["motion_angle_deg"], 45.0);
     assert_eq!(photo["blur_type"], "motion");
+    assert_eq!(photo["sharpness_map"], serde_json::Value::Null);
+    let (_, photo) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{}", ids[3]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        photo["sharpness_map"],
+        json!({"columns": 2, "rows": 1, "cells": [10, 255]})
+    );
     app.stop().await;
 }
 
