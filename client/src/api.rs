@@ -8,8 +8,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::api::{
     AnalyzeBatchRequest, ErrorCode, ErrorResponse, JobAccepted, JobProgress, Me, Photo,
-    PhotoFilter, PhotoPage, PhotoSort, PickerSession, PreviewRequest, ServicesReport, Settings,
-    Stats, SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
+    PhotoDetail, PhotoFilter, PhotoPage, PhotoSort, PickerSession, PreviewRequest, ServicesReport,
+    Settings, Stats, SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
 };
 
 /// Starts signing in with Google: a full-page navigation (the server redirects to Google).
@@ -162,8 +162,13 @@ pub async fn photos(
     json(build(Request::get("/api/v1/photos").query(query))?).await
 }
 
-/// `GET /api/v1/photos/{id}`.
+/// `GET /api/v1/photos/{id}`, read as the photo lists show it.
 pub async fn photo(id: i64) -> Result<Photo, ApiError> {
+    json(build(Request::get(&format!("/api/v1/photos/{id}")))?).await
+}
+
+/// `GET /api/v1/photos/{id}` with what only the photo view needs (the sharpness map).
+pub async fn photo_detail(id: i64) -> Result<PhotoDetail, ApiError> {
     json(build(Request::get(&format!("/api/v1/photos/{id}")))?).await
 }
 

@@ -1,10 +1,12 @@
 //! The photo view, for confirming a verdict before acting on it: the photo large, the verdict
 //! in words, the score against the threshold, the blur type (an arrow along a camera shake),
-//! when it was taken and with what camera, why it failed, its AI tags (a wrong one can be removed), and Keep /
-//! Delete. The arrow keys step through the grid and Escape closes it, as in a
+//! where the photo is sharp (the kernel's map, laid over the photo on request), when it was
+//! taken and with what camera, why it failed, its AI tags (a wrong one can be removed), and
+//! Keep / Delete. The arrow keys step through the grid and Escape closes it, as in a
 //! photographer's culling tool.
 
 use shared::api::{ApiBlurType, Photo, VerificationStatus};
+use shared::kernel::SharpnessMap;
 use yew::prelude::*;
 
 use crate::api;
@@ -45,6 +47,51 @@ pub fn file_size(bytes: i64) -> String {
         format!("{:.0} KB", (b / 1e3).max(1.0))
     }
 }
+
+/// How a cell of the sharpness map is drawn: its class, which the legend names in words.
+pub fn cell_class(value: u8) -> &'static str {
+    if value == SharpnessMap::FLAT {
+        "flat"
+    } else if value >= SharpnessMap::SHARP {
+        "sharp"
+    } else if value >= SharpnessMap::BLURRED {
+        "soft"
+    } else {
+        "blurred"
+    }
+}
+
+/// The map in words, for everyone (the overlay itself is hidden from screen readers).
+pub fn map_summary(map: &SharpnessMap) -> String {
+    let judged = map
+        .cells
+        .iter()
+        .filter(|v| **v != SharpnessMap::FLAT)
+        .count();
+    let sharp = map
+        .cells
+        .iter()
+        .filter(|v| cell_class(**v) == "sharp")
+        .count();
+    match judged {
+        0 => "No area has enough detail to judge".to_string(),
+        1 => format!("Sharp in {sharp} of 1 judged area"),
+        n => format!("Sharp in {sharp} of {n} judged areas"),
+    }
+}
+
+/// A map worth showing: cells that fill its grid, at least one of them.
+fn drawable(map: &SharpnessMap) -> bool {
+    !map.cells.is_empty() && map.cells.len() == usize::from(map.columns) * usize::from(map.rows)
+}
+
+/// The legend's rows: class, words.
+const LEGEND: [(&str, &str); 4] = [
+    ("sharp", "Sharp"),
+    ("soft", "Soft (hatched)"),
+    ("blurred", "Blurred (cross-hatched)"),
+    ("flat", "Too flat to judge (dotted)"),
+];
 
 /// Properties of [`PhotoView`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -89,6 +136,41 @@ pub fn PhotoView(props: &PhotoViewProps) -> Html {
         let fallback = fallback.clone();
         use_effect_with(p.id, move |_| fallback.set(false));
     }
+    // The sharpness map comes with the photo's detail, which lists leave out: fetched for a
+    // verified photo, again when it is verified anew. An answer for a photo the view has since
+    // stepped away from is dropped. The toggle stays as it is while stepping, so culling can
+    // go on with the map shown.
+    let detail = use_state_eq(|| None::<(i64, Option<i64>, Option<SharpnessMap>)>);
+    let showing = use_mut_ref(|| (p.id, p.processed_at));
+    *showing.borrow_mut() = (p.id, p.processed_at);
+    {
+        let detail = detail.clone();
+        let showing = showing.clone();
+        use_effect_with(
+            (p.id, p.processed_at, p.verified),
+            move |&(id, at, verified)| {
+                if verified {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(d) = api::photo_detail(id).await
+                            && *showing.borrow() == (id, at)
+                        {
+                            detail.set(Some((id, at, d.sharpness_map)));
+                        }
+                    });
+                }
+            },
+        );
+    }
+    let map = (*detail)
+        .as_ref()
+        .filter(|(id, at, _)| *id == p.id && *at == p.processed_at)
+        .and_then(|(_, _, m)| m.clone())
+        .filter(drawable);
+    let map_on = use_state_eq(|| false);
+    let toggle_map = {
+        let map_on = map_on.clone();
+        Callback::from(move |_: MouseEvent| map_on.set(!*map_on))
+    };
     let (index, total) = props.position;
     let has_prev = index > 1;
     let has_next = index < total;
@@ -198,7 +280,22 @@ pub fn PhotoView(props: &PhotoViewProps) -> Html {
                 </header>
                 <div class="photo-view-body">
                     <figure class="photo-view-image">
-                        <img src={src} alt={p.filename.clone()} decoding="async" {onerror} />
+                        <div class="photo-frame">
+                            <img src={src} alt={p.filename.clone()} decoding="async" {onerror} />
+                            if let (Some(m), true) = (&map, *map_on) {
+                                // Decoration over the photo, hidden from screen readers: the
+                                // summary beside it says the same in words.
+                                <div class="sharpness-overlay" aria-hidden="true"
+                                     data-testid="sharpness-overlay"
+                                     data-columns={m.columns.to_string()} data-rows={m.rows.to_string()}
+                                     style={format!("grid-template-columns: repeat({}, 1fr); grid-template-rows: repeat({}, 1fr)", m.columns, m.rows)}>
+                                    { for m.cells.iter().map(|v| html! {
+                                        <span class={classes!("map-cell", cell_class(*v))}
+                                              data-value={v.to_string()} />
+                                    }) }
+                                </div>
+                            }
+                        </div>
                     </figure>
                     <aside class="photo-view-facts">
                         <p class={classes!("verdict", verdict_class)} data-testid="photo-view-verdict">
@@ -226,6 +323,26 @@ pub fn PhotoView(props: &PhotoViewProps) -> Html {
                             <p class="blur-type" data-testid="photo-view-type">
                                 { arrow }{ blur_type_label(p.blur_type) }
                             </p>
+                        }
+                        if let Some(m) = &map {
+                            <div class="sharpness" data-testid="sharpness">
+                                <button type="button" class="toggle" onclick={toggle_map}
+                                        aria-pressed={(*map_on).to_string()}
+                                        data-testid="sharpness-toggle">{"Show sharpness"}</button>
+                                <p class="muted" data-testid="sharpness-summary">{ map_summary(m) }</p>
+                                if *map_on {
+                                    <ul class="map-legend" data-testid="sharpness-legend">
+                                        { for LEGEND.iter().map(|(class, words)| html! {
+                                            <li>
+                                                <span class="map-swatch" aria-hidden="true">
+                                                    <span class={classes!("map-cell", *class)} />
+                                                </span>
+                                                { *words }
+                                            </li>
+                                        }) }
+                                    </ul>
+                                }
+                            </div>
                         }
                         if let Some(error) = &p.error {
                             <p class="error" data-testid="photo-view-error">
@@ -316,6 +433,50 @@ mod tests {
         assert!(browser_shows(Some("image/webp")));
         assert!(!browser_shows(Some("image/tiff")));
         assert!(!browser_shows(None));
+    }
+
+    #[test]
+    fn map_cells_read_as_the_legend_says() {
+        assert_eq!(cell_class(100), "sharp");
+        assert_eq!(cell_class(SharpnessMap::SHARP), "sharp");
+        assert_eq!(cell_class(SharpnessMap::SHARP - 1), "soft");
+        assert_eq!(cell_class(SharpnessMap::BLURRED), "soft");
+        assert_eq!(cell_class(SharpnessMap::BLURRED - 1), "blurred");
+        assert_eq!(cell_class(0), "blurred");
+        assert_eq!(cell_class(SharpnessMap::FLAT), "flat");
+        // Every class drawn has a row in the legend.
+        for v in 0..=255u8 {
+            let class = cell_class(v);
+            assert!(LEGEND.iter().any(|(c, _)| *c == class), "{v}: {class}");
+        }
+    }
+
+    #[test]
+    fn the_map_summary_counts_judged_areas_only() {
+        let map = |cells: Vec<u8>| SharpnessMap {
+            columns: cells.len() as u16,
+            rows: 1,
+            cells,
+        };
+        assert_eq!(
+            map_summary(&map(vec![90, 10, SharpnessMap::FLAT, 45, 30])),
+            "Sharp in 2 of 4 judged areas"
+        );
+        assert_eq!(
+            map_summary(&map(vec![5, SharpnessMap::FLAT])),
+            "Sharp in 0 of 1 judged area"
+        );
+        assert_eq!(
+            map_summary(&map(vec![SharpnessMap::FLAT; 3])),
+            "No area has enough detail to judge"
+        );
+        assert!(drawable(&map(vec![1, 2])));
+        assert!(!drawable(&map(Vec::new())));
+        assert!(!drawable(&SharpnessMap {
+            columns: 2,
+            rows: 2,
+            cells: vec![1, 2, 3],
+        }));
     }
 
     #[test]

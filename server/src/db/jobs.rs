@@ -302,7 +302,7 @@ pub async fn finish(db: &Database, lease: &Lease) -> Result<bool, sqlx::Error> {
     Ok(done == 1)
 }
 
-/// The verdict ($3..$7, `photos::verdict_sql`) stored only while the lease ($1, $2) is held,
+/// The verdict ($3..$8, `photos::verdict_sql`) stored only while the lease ($1, $2) is held,
 /// then the job finished, in one statement (PostgreSQL). The photo's row is locked before the
 /// job's, the order in which deleting a photo takes them (its jobs go by cascade), so the two
 /// never wait on each other.

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod media_cache;
 pub mod photos;
 pub mod picker;
+pub mod sharpness_map;
 pub mod tags;
 pub mod typed;
 pub mod users;

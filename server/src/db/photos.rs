@@ -329,6 +329,32 @@ pub async fn get(pool: &AnyPool, user_id: i64, id: i64) -> Result<Option<PhotoRo
     .await
 }
 
+/// One photo with what only its own view reads: the row and its stored sharpness map.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct DetailRow {
+    /// The photo.
+    #[sqlx(flatten)]
+    pub photo: PhotoRow,
+    /// The map in its stored form (`db::sharpness_map`); NULL until verified.
+    pub sharpness_map: Option<Vec<u8>>,
+}
+
+/// One of the user's photos with its sharpness map: the only query that reads the map, so no
+/// list carries it.
+pub async fn get_detail(
+    pool: &AnyPool,
+    user_id: i64,
+    id: i64,
+) -> Result<Option<DetailRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, sharpness_map FROM photos WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}
+
 /// A photo by id alone, for the worker (which acts for whoever owns it).
 pub async fn get_any(db: &Database, id: i64) -> Result<Option<PhotoRow>, sqlx::Error> {
     db.fetch_optional(
@@ -516,7 +542,7 @@ pub async fn set_preview(
 }
 
 /// The worker's verdict. Idempotent: running it twice stores the same values.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Verdict<'a> {
     /// Score in [0, 1].
     pub blur_score: f64,
@@ -524,30 +550,39 @@ pub struct Verdict<'a> {
     pub blur_kind: &'a str,
     /// Direction of a motion blur.
     pub motion_angle_deg: Option<f64>,
+    /// The sharpness map as the photo is shown, in its stored form (`db::sharpness_map`).
+    /// Written with the score, so a photo's map is always the one of its current score; `None`
+    /// stores none (a stale map never outlives the verdict it came with).
+    pub sharpness_map: Option<Vec<u8>>,
 }
 
 /// The UPDATE that stores a verdict, with `is_blurred` under the owner's current threshold. Its
 /// parameters are numbered from `$first`, in the order of [`verdict_args`], so a statement
 /// that does more (`jobs::finish_with_verdict`) can hold it after parameters of its own.
 pub(crate) fn verdict_sql(first: usize) -> String {
-    let [id, score, kind, angle, now] = std::array::from_fn(|i| format!("${}", first + i));
+    let [id, score, kind, angle, now, map] = std::array::from_fn(|i| format!("${}", first + i));
     format!(
         "UPDATE photos SET blur_score = {score}, blur_type = {kind}, motion_angle_deg = {angle},
              is_blurred = CASE WHEN {score} >= (SELECT blur_threshold FROM users u WHERE u.id = photos.user_id)
                           THEN 1 ELSE 0 END,
+             sharpness_map = {map},
              status = 'done', error = NULL, processed_at = {now}, updated_at = {now}
          WHERE id = {id}"
     )
 }
 
+/// How many parameters [`verdict_sql`] takes.
+pub(crate) const VERDICT_ARGS: usize = 6;
+
 /// The values of [`verdict_sql`]'s parameters.
-pub(crate) fn verdict_args<'a>(id: i64, v: &Verdict<'a>, now: i64) -> [Arg<'a>; 5] {
+pub(crate) fn verdict_args<'a>(id: i64, v: &'a Verdict<'_>, now: i64) -> [Arg<'a>; VERDICT_ARGS] {
     [
         Arg::Int(id),
         Arg::Float(v.blur_score),
         Arg::Text(v.blur_kind),
         Arg::NullableFloat(v.motion_angle_deg),
         Arg::Int(now),
+        Arg::NullableBytes(v.sharpness_map.as_deref()),
     ]
 }
 

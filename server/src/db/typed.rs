@@ -33,6 +33,8 @@ pub enum Arg<'a> {
     NullableFloat(Option<f64>),
     /// A TEXT or NULL.
     NullableText(Option<&'a str>),
+    /// A BYTEA (BLOB on SQLite) or NULL.
+    NullableBytes(Option<&'a [u8]>),
 }
 
 /// A row type the typed methods can decode from either engine.
@@ -56,6 +58,7 @@ where
     Option<i64>: Encode<'q, A::Database> + Type<A::Database>,
     Option<f64>: Encode<'q, A::Database> + Type<A::Database>,
     Option<&'q str>: Encode<'q, A::Database> + Type<A::Database>,
+    Option<&'q [u8]>: Encode<'q, A::Database> + Type<A::Database>,
 {
     let mut out = A::default();
     for arg in args {
@@ -66,6 +69,7 @@ where
             Arg::NullableInt(v) => out.add(v),
             Arg::NullableFloat(v) => out.add(v),
             Arg::NullableText(v) => out.add(v),
+            Arg::NullableBytes(v) => out.add(v),
         };
         added.map_err(sqlx::Error::Encode)?;
     }

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::api::{
-    BlurResult, ErrorBody, Photo, PhotoFilter, PhotoPage, PhotoSort, PreviewRequest, RejectedFile,
-    UploadResponse,
+    BlurResult, ErrorBody, Photo, PhotoDetail, PhotoFilter, PhotoPage, PhotoSort, PreviewRequest,
+    RejectedFile, UploadResponse,
 };
 
 use super::extract::{ApiJson, ApiQuery, IdPath};
@@ -17,6 +17,7 @@ use super::state::AppState;
 use crate::auth::CurrentUser;
 use crate::db::gallery::{self, Cursor};
 use crate::db::photos::{self, Source};
+use crate::db::sharpness_map;
 use crate::error::AppError;
 use crate::media::ImageSize;
 use crate::photos::{self as photo_service, Ingested, remote};
@@ -131,20 +132,50 @@ async fn with_tags(
         .collect())
 }
 
-/// One photo.
+/// One photo, with its sharpness map once verified (only this view carries the map: lists
+/// never do).
 #[utoipa::path(get, path = "/photos/{id}", tag = "photos",
     params(("id" = i64, Path, description = "Photo id")),
-    responses((status = 200, body = Photo), (status = 404, body = shared::api::ErrorResponse)))]
+    responses((status = 200, body = PhotoDetail), (status = 404, body = shared::api::ErrorResponse)))]
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
     IdPath(id): IdPath,
-) -> Result<Json<Photo>, AppError> {
-    let row = photos::get(state.deps.db.pool(), user.id(), id)
+) -> Result<Json<PhotoDetail>, AppError> {
+    let row = photos::get_detail(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    let mut shown = with_tags(state.deps.db.pool(), std::slice::from_ref(&row)).await?;
-    shown.pop().map(Json).ok_or(AppError::NotFound("photo"))
+    let photo = with_tags(state.deps.db.pool(), std::slice::from_ref(&row.photo))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("photo"))?;
+    // The map is decoration: bytes that do not read as one are logged and shown as no map,
+    // never as a failed photo.
+    let sharpness_map = row
+        .sharpness_map
+        .as_deref()
+        .and_then(|bytes| match sharpness_map::decode(bytes) {
+            Ok(map) => Some(map),
+            Err(e) => {
+                tracing::warn!(photo_id = id, error = %e, "stored sharpness map unreadable");
+                None
+            }
+        });
+    Ok(Json(PhotoDetail {
+        photo,
+        sharpness_map,
+    }))
+}
+
+/// One photo as lists show it (no map).
+async fn one(state: &AppState, user_id: i64, id: i64) -> Result<Photo, AppError> {
+    let row = photos::get(state.deps.db.pool(), user_id, id)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    with_tags(state.deps.db.pool(), std::slice::from_ref(&row))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("photo"))
 }
 
 /// The verification result of one photo.
@@ -195,7 +226,7 @@ pub async fn set_preview(
     if !photos::set_preview(state.deps.db.pool(), user.id(), id, body.preview_score).await? {
         return Err(AppError::NotFound("photo"));
     }
-    show(State(state), user, IdPath(id)).await
+    Ok(Json(one(&state, user.id(), id).await?))
 }
 
 /// Query of `GET /api/v1/photos/{id}/image`.

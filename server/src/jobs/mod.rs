@@ -108,7 +108,7 @@ pub enum JobError {
 
 /// What a handler that succeeded leaves for the worker to store with the job's end, in the same
 /// write as the job's status, so a worker that lost its lease writes neither.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Finished {
     /// Nothing beyond the job's status (the handler stored what it had to).
     Plain,

@@ -1,7 +1,7 @@
 //! The `verify_photo` job (`JobKind::VerifyPhoto`): load the photo's bytes (the stored original
 //! of an upload; the working copy of a Google photo, fetched with its owner's token), decode
-//! them within the limits, run the shared kernel, store the verdict. Idempotent: a second
-//! delivery stores the same values.
+//! them within the limits, run the shared kernel, store the verdict with its sharpness map.
+//! Idempotent: a second delivery stores the same values.
 
 use shared::kernel::BlurType;
 
@@ -9,7 +9,7 @@ use super::{Finished, JobError};
 use crate::app::Deps;
 use crate::db::photos::PhotoRow;
 use crate::db::photos::Source;
-use crate::db::{jobs::JobRow, photos};
+use crate::db::{jobs::JobRow, photos, sharpness_map};
 use crate::media::decode_gray;
 use crate::photos::{PhotoError, remote};
 
@@ -73,10 +73,20 @@ pub async fn run(ctx: &Deps, job: &JobRow, photo: Option<PhotoRow>) -> Result<Fi
         BlurType::Motion => "motion",
         BlurType::Defocus | BlurType::None => "defocus",
     };
+    // `judge` has turned the map as the photo is shown. A map the stored form cannot hold
+    // (none the kernel makes) is left out rather than failing a good verdict.
+    let sharpness_map = match sharpness_map::encode(&report.sharpness_map) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            tracing::warn!(photo_id, error = %e, "sharpness map not stored");
+            None
+        }
+    };
     let verdict = photos::Verdict {
         blur_score: f64::from(report.blur_score),
         blur_kind: kind,
         motion_angle_deg: report.motion_angle_deg.map(f64::from),
+        sharpness_map,
     };
     Ok(Finished::Verdict { photo_id, verdict })
 }

@@ -555,7 +555,7 @@ async fn verified_cards(browser: &fantoccini::Client, n: usize) -> Vec<(String, 
 }
 
 /// Sends a key (WebDriver's code for it) to whatever has the focus, as a user types.
-async fn press(browser: &fantoccini::Client, key: &str) {
+pub(crate) async fn press(browser: &fantoccini::Client, key: &str) {
     browser
         .active_element()
         .await

@@ -17,7 +17,124 @@ on_both_backends!(
     nullable_values_bind_in_any_order,
     the_gallery_filters_follow_the_shared_category_rule,
     every_order_pages_through_the_gallery_once,
+    the_photo_view_gets_the_sharpness_map_and_lists_do_not,
 );
+
+/// `GET /photos/{id}` carries the sharpness map once the photo is verified (null before), as
+/// the photo is shown: a photo stored sideways with EXIF orientation 6 gets the map of the same
+/// pixels turned a quarter, its columns and rows swapped. No list answer carries a map.
+async fn the_photo_view_gets_the_sharpness_map_and_lists_do_not(backend: Backend) {
+    use shared::media::test_images::with_exif_orientation;
+    let app = TestApp::spawn_with_workers(backend, 1).await;
+    let upright = sharp_jpeg(7);
+    // The same pixels, stored sideways (an EXIF block makes them other bytes, another photo).
+    let sideways = with_exif_orientation(&upright, 6);
+    let (status, body) = app
+        .upload(
+            &[
+                ("upright.jpg".into(), upright.clone()),
+                ("sideways.jpg".into(), sideways.clone()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<i64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    let no_map = |p: &serde_json::Value| !p.as_object().unwrap().contains_key("sharpness_map");
+    assert!(
+        body["items"].as_array().unwrap().iter().all(no_map),
+        "{body}"
+    );
+    let detail = |id: i64| {
+        let app = &app;
+        async move {
+            let (status, photo) = app
+                .call(Method::GET, &format!("/api/v1/photos/{id}"), None, None)
+                .await;
+            assert_eq!(status, 200, "{photo}");
+            photo
+        }
+    };
+    let before = detail(ids[0]).await;
+    assert_eq!(before["verified"], false);
+    assert!(
+        before.as_object().unwrap().contains_key("sharpness_map")
+            && before["sharpness_map"].is_null(),
+        "{before}"
+    );
+
+    let done = app.verify_all(60).await;
+    assert_eq!(done["done"], 2, "{done}");
+    // What the kernel itself says of these bytes, turned as the photo is shown.
+    let kernel_map = |bytes: &[u8]| {
+        let decoded =
+            server::media::decode_gray(bytes, &server::media::MediaLimits::default()).unwrap();
+        decoded.judge().unwrap().sharpness_map
+    };
+    let served = |photo: &serde_json::Value| -> shared::kernel::SharpnessMap {
+        serde_json::from_value(photo["sharpness_map"].clone()).unwrap()
+    };
+    // 640 x 480 is analysed at 512 x 384: (512 - 16) / 8 = 62 blocks = 8 columns of tiles,
+    // (384 - 16) / 8 = 46 blocks = 6 rows.
+    let shown = detail(ids[0]).await;
+    assert_eq!(shown["verified"], true, "{shown}");
+    let map = served(&shown);
+    assert_eq!((map.columns, map.rows, map.cells.len()), (8, 6, 48));
+    assert_eq!(map, kernel_map(&upright));
+    assert!(
+        map.cells
+            .iter()
+            .any(|v| *v >= shared::kernel::SharpnessMap::SHARP)
+    );
+    // Stored sideways, shown upright: 6 columns of 8 rows, the stored grid turned clockwise.
+    let turned = served(&detail(ids[1]).await);
+    assert_eq!(
+        (turned.columns, turned.rows, turned.cells.len()),
+        (6, 8, 48)
+    );
+    assert_eq!(turned, kernel_map(&sideways));
+    assert_eq!(turned, map.clone().oriented(6));
+
+    // No list carries it: the newest-first page, the other orders, each filter, and the
+    // answers that return one photo as lists show it.
+    for query in [
+        "",
+        "?sort=blurriest",
+        "?sort=sharpest&filter=all",
+        "?filter=blurred",
+        "?filter=not_blurred",
+        "?sort=taken",
+    ] {
+        let (status, page) = app
+            .call(Method::GET, &format!("/api/v1/photos{query}"), None, None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(
+            !items.is_empty() || query.contains("filter="),
+            "{query}: {page}"
+        );
+        assert!(items.iter().all(no_map), "{query}: {page}");
+    }
+    let (_, all) = app.call(Method::GET, "/api/v1/photos", None, None).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
+    let (status, photo) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/photos/{}/preview", ids[0]),
+            None,
+            Some(json!({"preview_score": 0.2})),
+        )
+        .await;
+    assert_eq!(status, 200, "{photo}");
+    assert!(no_map(&photo), "{photo}");
+    app.stop().await;
+}
 
 /// Every `sort` pages through each filter, with and without a tag, in its documented order,
 /// each photo exactly once across pages of 3; unverified photos come last in the score orders.
@@ -246,11 +363,18 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
         let mut conn = pool.acquire().await.unwrap();
         ids.push(insert(&mut conn, &photo).await.unwrap().0.id);
     }
-    for (id, angle) in ids.iter().zip([None, Some(45.0), None, Some(90.0)]) {
+    // The map's NULL falls on other photos than the angle's, so each is bound both ways.
+    let maps = [None, None, Some(vec![1, 1, 90]), Some(vec![2, 1, 10, 255])];
+    for ((id, angle), map) in ids
+        .iter()
+        .zip([None, Some(45.0), None, Some(90.0)])
+        .zip(maps)
+    {
         let verdict = Verdict {
             blur_score: 0.9,
             blur_kind: if angle.is_some() { "motion" } else { "defocus" },
             motion_angle_deg: angle,
+            sharpness_map: map,
         };
         store_verdict(&app.deps.db, *id, &verdict).await.unwrap();
     }
@@ -264,6 +388,19 @@ async fn nullable_values_bind_in_any_order(backend: Backend) {
         .await;
     assert_eq!(photo["motion_angle_deg"], 45.0);
     assert_eq!(photo["blur_type"], "motion");
+    assert_eq!(photo["sharpness_map"], serde_json::Value::Null);
+    let (_, photo) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{}", ids[3]),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        photo["sharpness_map"],
+        json!({"columns": 2, "rows": 1, "cells": [10, 255]})
+    );
     app.stop().await;
 }
 
@@ -626,6 +763,26 @@ async fn the_api_is_documented_and_the_docs_page_works_offline() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["components"]["schemas"]["Photo"].is_object());
+    // One photo is the detail (the photo and its sharpness map); a list's items are photos.
+    let schemas = &doc["components"]["schemas"];
+    let one = &doc["paths"]["/api/v1/photos/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(one, "#/components/schemas/PhotoDetail", "{}", doc["paths"]);
+    let detail = schemas["PhotoDetail"].to_string();
+    assert!(
+        detail.contains("#/components/schemas/Photo\"")
+            && detail.contains("sharpness_map")
+            && detail.contains("#/components/schemas/SharpnessMap"),
+        "{detail}"
+    );
+    for field in ["columns", "rows", "cells"] {
+        assert!(
+            schemas["SharpnessMap"]["properties"][field].is_object(),
+            "{}",
+            schemas["SharpnessMap"]
+        );
+    }
+    assert!(!schemas["Photo"].to_string().contains("sharpness_map"));
     // The document and the router come from one definition: every documented operation is
     // routed (it never meets the API's "endpoint not found" or 405 fallbacks), and there are as
     // many as the API has.

@@ -278,7 +278,7 @@ async fn a_slow_job_whose_worker_is_alive_is_never_run_twice(backend: Backend) {
 /// A verification's verdict and its job's end are one write: a worker whose lease was taken over
 /// stores neither, and the new holder stores both. The job's photo comes with its start.
 async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
-    use server::db::photos::{Verdict, get_any, insert};
+    use server::db::photos::{Verdict, get_any, get_detail, insert};
     let app = TestApp::spawn(backend).await;
     let sha = format!("{:064}", 7);
     let photo = crate::helpers::bare_photo(app.local_user(), &sha);
@@ -318,12 +318,25 @@ async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
         blur_score: 0.75,
         blur_kind: "motion",
         motion_angle_deg: Some(30.0),
+        sharpness_map: Some(vec![1, 1, 80]),
     };
     let (first, second) = (lease("first"), lease("second"));
     let stale = jobs::finish_with_verdict(&app.deps.db, &first, photo_id, &verdict);
     assert!(!stale.await.unwrap());
     let row = get_any(&app.deps.db, photo_id).await.unwrap().unwrap();
     assert_eq!((row.blur_score, row.status.as_str()), (None, "unprocessed"));
+    let map = || async {
+        get_detail(app.deps.db.pool(), app.local_user(), photo_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sharpness_map
+    };
+    assert_eq!(
+        map().await,
+        None,
+        "the stale worker's map is not stored either"
+    );
     let job_status = || async {
         jobs::get(app.deps.db.pool(), job_id)
             .await
@@ -338,6 +351,11 @@ async fn a_verdict_whose_lease_was_lost_is_not_stored(backend: Backend) {
     let row = get_any(&app.deps.db, photo_id).await.unwrap().unwrap();
     assert_eq!(row.blur_score, Some(0.75));
     assert_eq!(row.motion_angle_deg, Some(30.0));
+    assert_eq!(
+        map().await,
+        Some(vec![1, 1, 80]),
+        "the map goes with the verdict"
+    );
     assert_eq!(row.status, "done");
     assert_eq!(job_status().await, Some(JobStatus::Done));
     app.stop().await;

@@ -16,9 +16,9 @@ pub use google::{GoogleAccount, PickerSession, PickerStatus, SyncAccepted};
 pub use health::{Readiness, ServiceHealth, ServiceStatus, ServicesReport};
 pub use photos::{
     AnalyzeBatchRequest, ApiBlurType, BatchStatus, BlurResult, Camera, GrantType, HistogramBin,
-    JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoFilter, PhotoPage, PhotoSort,
-    PreviewRequest, RefreshRequest, RejectedFile, Settings, Stats, TokenRequest, TokenResponse,
-    TypeCounts, UploadResponse, VerificationStatus,
+    JobAccepted, JobProgress, MAX_BATCH_IDS, Me, Photo, PhotoDetail, PhotoFilter, PhotoPage,
+    PhotoSort, PreviewRequest, RefreshRequest, RejectedFile, Settings, Stats, TokenRequest,
+    TokenResponse, TypeCounts, UploadResponse, VerificationStatus,
 };
 pub use tags::{
     AiAudit, MAX_TAG_CHARS, MAX_TAGS_PER_PHOTO, TagAccepted, TagCount, TagEstimate, TagList,

@@ -188,6 +188,20 @@ pub struct Photo {
     pub camera: Option<Camera>,
 }
 
+/// One photo with what only its own view needs: `GET /api/v1/photos/{id}`. Lists never carry
+/// the extra fields (a page of 200 photos would carry 200 maps nobody looks at).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhotoDetail {
+    /// The photo, as lists show it.
+    #[serde(flatten)]
+    pub photo: Photo,
+    /// Where the photo is sharp, tile by tile, turned as the photo is shown (EXIF orientation
+    /// applied); null until verified.
+    #[serde(default)]
+    pub sharpness_map: Option<crate::kernel::SharpnessMap>,
+}
+
 /// The camera and its settings for one shot; every part is optional.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -799,5 +813,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_detail_is_the_photo_with_its_map_beside_it() {
+        let detail = PhotoDetail {
+            photo: photo(VerificationStatus::Done, Some(false)),
+            sharpness_map: Some(crate::kernel::SharpnessMap {
+                columns: 2,
+                rows: 1,
+                cells: vec![90, crate::kernel::SharpnessMap::FLAT],
+            }),
+        };
+        let json = serde_json::to_value(&detail).unwrap_or_default();
+        // Flat: a client that reads a `Photo` reads the detail as it is.
+        assert_eq!(json["id"], detail.photo.id);
+        assert_eq!(json["sharpness_map"]["columns"], 2);
+        assert_eq!(json["sharpness_map"]["cells"], serde_json::json!([90, 255]));
+        let as_photo: Result<Photo, _> = serde_json::from_value(json.clone());
+        assert_eq!(as_photo.ok().as_ref(), Some(&detail.photo));
+        let back: Result<PhotoDetail, _> = serde_json::from_value(json);
+        assert_eq!(back.ok().as_ref(), Some(&detail));
+        // An unverified photo's detail says null.
+        let none = PhotoDetail {
+            sharpness_map: None,
+            ..detail
+        };
+        let json = serde_json::to_value(&none).unwrap_or_default();
+        assert!(json["sharpness_map"].is_null() && json.get("sharpness_map").is_some());
     }
 }

@@ -87,7 +87,13 @@ pub struct Measures {
 /// narrower), so drawing it stretched over the whole photo is off by at most
 /// a few per cent. A few hundred bytes as JSON; meant for the photo view, not
 /// for lists.
+///
+/// `analyze` lays it over the stored pixels; `BlurReport::oriented` (and so
+/// `DecodedImage::judge`, which the server stores) turns it to the photo as
+/// shown, so the 8-px margin and the narrower row and column may then be at
+/// any side.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharpnessMap {
     /// Cells per row.
     pub columns: u16,
@@ -103,6 +109,59 @@ pub struct SharpnessMap {
 impl SharpnessMap {
     /// Cell value of a tile too flat to judge.
     pub const FLAT: u8 = 255;
+
+    /// Cells at or above this are sharp: edges at most 2.5 working pixels
+    /// wide (100/2.5), i.e. below ≈0.5 % of the long side, the smallest blur
+    /// that matters to a viewer (see `WORKING_LONG_SIDE`).
+    pub const SHARP: u8 = 40;
+
+    /// Cells below this are blurred: edges 5 working pixels wide and more
+    /// (≈1 % of the long side). Between `BLURRED` and `SHARP` a tile is soft.
+    pub const BLURRED: u8 = 20;
+
+    /// The map as the photo is shown after EXIF orientation `o` (1–8) is
+    /// applied to the stored pixels, cell for cell as the image turns: 2 and 4
+    /// mirror left–right and top–bottom, 3 turns by 180°, 6 and 8 turn a
+    /// quarter clockwise and counter-clockwise, 5 and 7 mirror across the main
+    /// and the other diagonal (transpose, transverse); 5–8 swap columns and
+    /// rows. Unknown values, and a map whose cells do not fill its grid, are
+    /// left as they are (there is no sure way to turn them).
+    pub fn oriented(self, o: u16) -> SharpnessMap {
+        let (c, r) = (usize::from(self.columns), usize::from(self.rows));
+        if !(2..=8).contains(&o) || self.cells.len() != c * r {
+            return self;
+        }
+        let swapped = o >= 5;
+        let (columns, rows) = if swapped {
+            (self.rows, self.columns)
+        } else {
+            (self.columns, self.rows)
+        };
+        let out_columns = usize::from(columns);
+        // For each cell (x, y) of the shown grid, the stored cell (sx, sy) it
+        // comes from; `c - 1 - …` and `r - 1 - …` cannot underflow because a
+        // grid with cells has c, r ≥ 1, and x, y range over the shown grid.
+        let cells = (0..self.cells.len())
+            .map(|i| {
+                let (x, y) = (i % out_columns, i / out_columns);
+                let (sx, sy) = match o {
+                    2 => (c - 1 - x, y),
+                    3 => (c - 1 - x, r - 1 - y),
+                    4 => (x, r - 1 - y),
+                    5 => (y, x),
+                    6 => (y, r - 1 - x),
+                    7 => (c - 1 - y, r - 1 - x),
+                    _ => (c - 1 - y, x), // 8
+                };
+                self.cells.get(sy * c + sx).copied().unwrap_or(Self::FLAT)
+            })
+            .collect();
+        SharpnessMap {
+            columns,
+            rows,
+            cells,
+        }
+    }
 }
 
 /// The blur judgement for one photo.
@@ -137,14 +196,16 @@ pub fn oriented_angle(deg: f32, o: u16) -> f32 {
 
 impl BlurReport {
     /// The report as the photo is shown: the kernel measures the motion angle
-    /// on the stored pixels, but a camera held upright stores them sideways
-    /// and records how to turn them in EXIF `Orientation` (1–8). The score
-    /// and type do not depend on it; only the angle turns (and mirrors).
-    /// Unknown values leave the angle as it is.
+    /// and maps the tiles on the stored pixels, but a camera held upright
+    /// stores them sideways and records how to turn them in EXIF
+    /// `Orientation` (1–8). The score and type do not depend on it; only the
+    /// angle and the sharpness map turn (and mirror). Unknown values leave
+    /// both as they are.
     pub fn oriented(mut self, exif_orientation: u16) -> BlurReport {
         self.motion_angle_deg = self
             .motion_angle_deg
             .map(|a| oriented_angle(a, exif_orientation));
+        self.sharpness_map = self.sharpness_map.oriented(exif_orientation);
         self
     }
 
@@ -205,9 +266,113 @@ mod tests {
         };
         let shown = report.clone().oriented(6);
         assert_eq!(shown.motion_angle_deg, Some(100.0));
+        assert_eq!(shown.sharpness_map, report.sharpness_map);
         assert_eq!(
             (shown.blur_score, shown.blur_type),
             (report.blur_score, report.blur_type)
         );
+    }
+
+    /// A 3 × 2 grid whose cells are their own stored index:
+    ///
+    /// ```text
+    /// 0 1 2
+    /// 3 4 5
+    /// ```
+    fn three_by_two() -> SharpnessMap {
+        SharpnessMap {
+            columns: 3,
+            rows: 2,
+            cells: vec![0, 1, 2, 3, 4, 5],
+        }
+    }
+
+    #[test]
+    fn the_map_turns_with_each_exif_orientation() {
+        // Written out by hand from the EXIF definitions (the corner that was stored top-left
+        // ends up: 2 top-right, 3 bottom-right, 4 bottom-left, 5 top-left, 6 top-right,
+        // 7 bottom-right, 8 bottom-left), so a wrong mapping cannot agree with itself.
+        let cases: [(u16, (u16, u16), [u8; 6]); 8] = [
+            (1, (3, 2), [0, 1, 2, 3, 4, 5]),
+            (2, (3, 2), [2, 1, 0, 5, 4, 3]),
+            (3, (3, 2), [5, 4, 3, 2, 1, 0]),
+            (4, (3, 2), [3, 4, 5, 0, 1, 2]),
+            (5, (2, 3), [0, 3, 1, 4, 2, 5]),
+            (6, (2, 3), [3, 0, 4, 1, 5, 2]),
+            (7, (2, 3), [5, 2, 4, 1, 3, 0]),
+            (8, (2, 3), [2, 5, 1, 4, 0, 3]),
+        ];
+        for (o, (columns, rows), cells) in cases {
+            let shown = three_by_two().oriented(o);
+            assert_eq!(
+                (shown.columns, shown.rows, shown.cells.as_slice()),
+                (columns, rows, cells.as_slice()),
+                "orientation {o}"
+            );
+        }
+        // The report turns its map with its angle.
+        let report = BlurReport {
+            blur_score: 0.2,
+            blur_type: BlurType::None,
+            motion_angle_deg: None,
+            measures: Measures::default(),
+            sharpness_map: three_by_two(),
+        };
+        assert_eq!(report.oriented(6).sharpness_map.cells, [3, 0, 4, 1, 5, 2]);
+    }
+
+    #[test]
+    fn each_turn_of_the_map_is_undone_by_its_inverse() {
+        // Each orientation undone by its inverse gives the stored map back (6 and 8 undo each
+        // other; every other one undoes itself), on a grid that is not square. (Which way each
+        // one turns is pinned by the hand-written table above.)
+        let inverse = |o: u16| match o {
+            6 => 8,
+            8 => 6,
+            o => o,
+        };
+        let stored = SharpnessMap {
+            columns: 5,
+            rows: 2,
+            cells: (0..10).collect(),
+        };
+        for o in 1..=8 {
+            let shown = stored.clone().oriented(o);
+            assert_eq!(shown.cells.len(), 10, "orientation {o}");
+            assert_eq!(
+                shown.clone().oriented(inverse(o)),
+                stored,
+                "orientation {o}"
+            );
+            // The quarter turns and diagonal mirrors swap the sides; the others keep them.
+            let sides = if o >= 5 { (2, 5) } else { (5, 2) };
+            assert_eq!((shown.columns, shown.rows), sides, "orientation {o}");
+        }
+        // Four quarter turns clockwise are no turn.
+        let turned = (0..4).fold(stored.clone(), |m, _| m.oriented(6));
+        assert_eq!(turned, stored);
+    }
+
+    #[test]
+    fn a_map_that_cannot_be_turned_is_left_as_it_is() {
+        for o in [0, 9, 99] {
+            assert_eq!(
+                three_by_two().oriented(o),
+                three_by_two(),
+                "orientation {o}"
+            );
+        }
+        let ragged = SharpnessMap {
+            columns: 3,
+            rows: 2,
+            cells: vec![1, 2, 3],
+        };
+        assert_eq!(ragged.clone().oriented(6), ragged);
+        let empty = SharpnessMap {
+            columns: 0,
+            rows: 4,
+            cells: Vec::new(),
+        };
+        assert_eq!(empty.clone().oriented(6).cells, empty.cells);
     }
 }
