@@ -19,10 +19,11 @@ use crate::work;
 
 /// Photos per page (a multiple of 2, 3, 4 and 5 columns).
 const PAGE: u32 = 60;
-/// Cards mounted per frame while a page arrives: each frame's task stays short. Mounting is
-/// the costly part of a frame (a card's DOM: about 1 ms on a busy 2-core machine, measured in
-/// the 200-photo browser run), not rendering the grid around it.
-const CARDS_PER_FRAME: usize = 6;
+/// Most cards mounted in one frame while a page arrives; fewer when frames run over their
+/// budget (`hooks::use_revealed`). Mounting is the costly part of such a frame (a card's DOM:
+/// 1 to 4 ms on a busy 2-core machine, measured in the 200-photo browser run), not rendering
+/// the grid around it.
+const MAX_CARDS_PER_FRAME: usize = 24;
 
 /// Properties of [`GalleryPage`].
 #[derive(Debug, Clone, PartialEq, Properties)]
@@ -448,7 +449,7 @@ pub fn GalleryPage(props: &GalleryProps) -> Html {
     let more = use_node_ref();
     // The cards of a page that just arrived mount a slice per frame (see `use_revealed`); the
     // grid counts as loaded once all are in, and the next page waits until then.
-    let revealed = use_revealed(grid.items.len(), CARDS_PER_FRAME);
+    let revealed = use_revealed(grid.items.len(), MAX_CARDS_PER_FRAME);
     let all_shown = revealed >= grid.items.len();
     {
         let more = more.clone();

@@ -1377,11 +1377,14 @@ async fn two_hundred_photos_previewed_while_scrolling() {
         .execute(
             "window.__longTasks = [];
              new PerformanceObserver(list => list.getEntries()
-                 .forEach(e => window.__longTasks.push(e.duration)))
+                 .forEach(e => { window.__longTasks.push(e.duration);
+                                 window.__longTaskAt = (window.__longTaskAt || [])
+                                     .concat([[Math.round(e.startTime), Math.round(e.duration)]]); }))
                .observe({type: 'longtask'});
              window.__loaf = [];
              new PerformanceObserver(list => list.getEntries()
                  .forEach(e => window.__loaf.push({
+                     start: Math.round(e.startTime),
                      duration: Math.round(e.duration),
                      blocking: Math.round(e.blockingDuration),
                      render: Math.round(e.startTime + e.duration - (e.renderStart || e.startTime + e.duration)),
@@ -1422,6 +1425,11 @@ async fn two_hundred_photos_previewed_while_scrolling() {
     for frame in loaf.as_array().into_iter().flatten() {
         eprintln!("long animation frame: {frame}");
     }
+    let at = browser
+        .execute("return window.__longTaskAt || [];", vec![])
+        .await
+        .unwrap();
+    eprintln!("long tasks (start, duration ms): {at}");
     let probe = browser
         .execute("return window.__probe || [];", vec![])
         .await
