@@ -8,8 +8,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::api::{
     AnalyzeBatchRequest, ErrorCode, ErrorResponse, JobAccepted, JobProgress, Me, Photo,
-    PhotoDetail, PhotoFilter, PhotoPage, PhotoSort, PickerSession, PreviewRequest, ServicesReport,
-    Settings, Stats, SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
+    PhotoDetail, PhotoFilter, PhotoPage, PhotoSort, PickerSession, ServicesReport, Settings, Stats,
+    SyncAccepted, TagAccepted, TagEstimate, TagList, TaggingInfo, UploadResponse,
 };
 
 /// Starts signing in with Google: a full-page navigation (the server redirects to Google).
@@ -214,18 +214,6 @@ pub async fn analyze_filter(filter: PhotoFilter) -> Result<JobAccepted, ApiError
     json(
         Request::post("/api/v1/blur/analyze-batch")
             .json(&body)
-            .map_err(network)?,
-    )
-    .await
-}
-
-/// `PUT /api/v1/photos/{id}/preview`: the score the page's kernel gave.
-pub async fn put_preview(id: i64, score: f64) -> Result<Photo, ApiError> {
-    json(
-        Request::put(&format!("/api/v1/photos/{id}/preview"))
-            .json(&PreviewRequest {
-                preview_score: score,
-            })
             .map_err(network)?,
     )
     .await

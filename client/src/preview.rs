@@ -149,6 +149,24 @@ async fn fetch_analysis(origin: &str, id: i64) -> Result<Vec<u8>, String> {
     response.binary().await.map_err(|e| e.to_string())
 }
 
+/// `PUT /api/v1/photos/{id}/preview`: the server keeps the score until its verified one
+/// replaces it.
+async fn store_preview(origin: &str, id: i64, score: f32) -> Result<(), String> {
+    let response = gloo_net::http::Request::put(&format!("{origin}/api/v1/photos/{id}/preview"))
+        .json(&shared::api::PreviewRequest {
+            preview_score: f64::from(score),
+        })
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(format!("the server answered {}", response.status()))
+    }
+}
+
 /// Milliseconds on the worker's clock.
 fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &"performance".into())
@@ -183,6 +201,16 @@ impl Worker for PreviewWorker {
                     let fetch_millis = now_ms() - started;
                     let score = fetched.and_then(|bytes| score_png(&bytes));
                     let millis = now_ms() - started;
+                    if let Ok(s) = score {
+                        // Sent from here, not from the page: each request costs the thread
+                        // that makes it a millisecond or two, which the page's thread keeps
+                        // for scrolling. The photo may be gone meanwhile; a preview is only a
+                        // hint, so a failed store changes nothing shown.
+                        let origin = origin.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let _ = store_preview(&origin, id, s).await;
+                        });
+                    }
                     scope.respond(
                         who,
                         PreviewResponse::Judged {

@@ -2,8 +2,8 @@
 //! most four) and the scores they found, by photo. Cards whose photo has no verified score yet
 //! are watched; each is judged as it comes within a screen of the viewport, so a user
 //! scrolling finds its score already there. Answers reach the page once per frame (one render
-//! for a burst of them) and go to the server (`PUT /photos/{id}/preview`), which keeps a score
-//! until its own verified one replaces it.
+//! for a burst of them); the worker also sends each to the server (`PUT /photos/{id}/preview`),
+//! which keeps a score until its own verified one replaces it.
 //! Files the user adds are judged from the file itself while they upload; their scores are
 //! kept by file name and size, which the photo they become carries.
 //!
@@ -381,8 +381,8 @@ impl Pool {
         });
     }
 
-    /// A worker answered: the score goes to the server now and onto the page with the next
-    /// frame, together with every other answer of that frame.
+    /// A worker answered (and sent the score to the server itself): the score goes onto the
+    /// page with the next frame, together with every other answer of that frame.
     fn answered(&self, response: PreviewResponse) {
         let mut book = self.book.borrow_mut();
         match response {
@@ -392,13 +392,6 @@ impl Pool {
                 fetch_millis,
                 millis,
             } => {
-                if let Ok(s) = score {
-                    wasm_bindgen_futures::spawn_local(async move {
-                        // The photo may be gone meanwhile; the preview is only a hint, so a
-                        // failed store changes nothing shown.
-                        let _ = crate::api::put_preview(id, f64::from(s)).await;
-                    });
-                }
                 book.timings.fetch.push(fetch_millis);
                 book.timings.judge.push(millis - fetch_millis);
                 book.pending_photos.push((id, score));
