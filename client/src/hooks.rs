@@ -9,6 +9,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::clock::now_ms;
+
 /// The closure of the latest render.
 type Latest<IN> = Rc<RefCell<Option<Rc<dyn Fn(IN)>>>>;
 
@@ -53,13 +55,6 @@ pub fn next_slice(slice: usize, took_ms: f64, budget_ms: f64, max: usize) -> usi
     } else {
         slice.min(max)
     }
-}
-
-/// Milliseconds on the page's clock.
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 /// How many of a list's `total` items to render now: those shown before, plus a slice more

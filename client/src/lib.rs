@@ -6,6 +6,7 @@
 pub mod account; // who is signed in (`/auth/me`), the Google banner's choice
 pub mod api; // typed calls to the server
 pub mod app; // the shell: header, sidebar, the page of the current tab
+pub mod clock; // the page's clock for timing its own work
 pub mod components; // upload area, progress, photo cards and view, slider, histogram, menus
 pub mod export; // the gallery's photos as a CSV download
 pub mod files; // files from inputs and drops (folders walked)

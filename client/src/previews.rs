@@ -20,6 +20,7 @@ use yew::prelude::*;
 
 use wasm_bindgen::JsCast;
 
+use crate::clock::now_ms;
 use crate::preview::{PreviewRequest, PreviewResponse, PreviewWorker};
 use crate::visibility::Observer;
 
@@ -209,13 +210,6 @@ impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Pool({} workers)", self.bridges.len())
     }
-}
-
-/// Milliseconds on the page's clock.
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 /// The photo id a card element carries (`data-photo-id`).
@@ -638,7 +632,11 @@ pub fn use_card_preview(
     }
     match pool {
         Some(pool) => pool.preview(photo),
-        None => (photo.preview_score, photo.preview_score.map(|_| "server")),
+        // No pool: nothing found on this page, so the same rules give the server's.
+        None => {
+            let none = Previews::default();
+            (preview_of(&none, photo), source_of(&none, photo))
+        }
     }
 }
 
