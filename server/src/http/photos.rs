@@ -116,22 +116,6 @@ pub async fn list(
     }))
 }
 
-/// The API view of rows, with their AI tags (one query for the page).
-async fn with_tags(
-    pool: &sqlx::AnyPool,
-    rows: &[photos::PhotoRow],
-) -> Result<Vec<Photo>, AppError> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut tags = crate::db::tags::of_photos(pool, &ids).await?;
-    Ok(rows
-        .iter()
-        .map(|r| Photo {
-            tags: tags.remove(&r.id).unwrap_or_default(),
-            ..r.to_api()
-        })
-        .collect())
-}
-
 /// One photo, with its sharpness map once verified (only this view carries the map: lists
 /// never do).
 #[utoipa::path(get, path = "/photos/{id}", tag = "photos",
@@ -145,10 +129,7 @@ pub async fn show(
     let row = photos::get_detail(state.deps.db.pool(), user.id(), id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    let photo = with_tags(state.deps.db.pool(), std::slice::from_ref(&row.photo))
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound("photo"))?;
+    let photo = tagged(&state, &row.photo).await?;
     // The map is decoration: bytes that do not read as one are logged and shown as no map,
     // never as a failed photo.
     let sharpness_map = row
@@ -172,10 +153,16 @@ async fn one(state: &AppState, user_id: i64, id: i64) -> Result<Photo, AppError>
     let row = photos::get(state.deps.db.pool(), user_id, id)
         .await?
         .ok_or(AppError::NotFound("photo"))?;
-    with_tags(state.deps.db.pool(), std::slice::from_ref(&row))
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound("photo"))
+    tagged(state, &row).await
+}
+
+/// The API view of one row, with its AI tags.
+async fn tagged(state: &AppState, row: &photos::PhotoRow) -> Result<Photo, AppError> {
+    let mut tags = crate::db::tags::of_photos(state.deps.db.pool(), &[row.id]).await?;
+    Ok(Photo {
+        tags: tags.remove(&row.id).unwrap_or_default(),
+        ..row.to_api()
+    })
 }
 
 /// The verification result of one photo.

@@ -5,6 +5,12 @@
 //!
 //! The pixel limit bounds one image; this bounds all of them at once: four parallel renders of a
 //! 16-bit 10000² PNG, or a worker's decode beside the web side's thumbnails, no longer add up.
+//!
+//! Renders for clients also take one of a core's worth of slots, first come first served: a
+//! page that asks for sixty thumbnails or analysis images at once gets the first ones after one
+//! render's time each instead of all of them after sixty shared ones, and the rest of the web
+//! side (gallery pages, uploads) keeps CPU to answer with. The workers' decodes are bounded by
+//! their consumer count instead, so a long verification backlog never queues a thumbnail.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -36,21 +42,30 @@ pub enum Purpose {
 pub struct DecodeBudget {
     permits: Arc<Semaphore>,
     total_mib: u32,
+    render_slots: Arc<Semaphore>,
 }
 
-/// A reservation; dropping it gives the memory back.
+/// A reservation; dropping it gives the memory (and a render's slot) back.
 #[derive(Debug)]
 pub struct Reservation {
     _permit: Option<OwnedSemaphorePermit>,
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl DecodeBudget {
-    /// A budget of `mib` MiB (at least 1).
+    /// A budget of `mib` MiB (at least 1), with one render slot per core of the machine.
     pub fn new(mib: u64) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::with_render_slots(mib, cores)
+    }
+
+    /// A budget of `mib` MiB (at least 1) and `slots` renders at a time (at least 1).
+    pub fn with_render_slots(mib: u64, slots: usize) -> Self {
         let total_mib = u32::try_from(mib.clamp(1, u64::from(u32::MAX >> 3))).unwrap_or(1);
         Self {
             permits: Arc::new(Semaphore::new(total_mib as usize)),
             total_mib,
+            render_slots: Arc::new(Semaphore::new(slots.max(1))),
         }
     }
 
@@ -77,7 +92,16 @@ impl DecodeBudget {
             });
         }
         let permit = self.permits.clone().acquire_many_owned(need_mib).await.ok();
-        Ok(Reservation { _permit: permit })
+        // Memory first, then the slot: a render holding a slot never waits for memory, so the
+        // two never wait on each other.
+        let slot = match purpose {
+            Purpose::Render(_) => self.render_slots.clone().acquire_owned().await.ok(),
+            Purpose::Judge | Purpose::Vision(_) => None,
+        };
+        Ok(Reservation {
+            _permit: permit,
+            _slot: slot,
+        })
     }
 }
 
@@ -236,5 +260,26 @@ mod tests {
                 budget_mib: 10
             })
         ));
+    }
+
+    #[tokio::test]
+    async fn renders_take_turns_for_the_cores_while_judging_goes_on() {
+        let limits = MediaLimits::default();
+        let budget = DecodeBudget::with_render_slots(768, 1);
+        let photo = encode(&pattern(64, 48), ImageFormat::Jpeg);
+        let thumb = Purpose::Render(ImageSize::Thumb);
+        let first = budget.reserve(&photo, thumb, &limits).await.unwrap();
+        let second = budget.reserve(&photo, thumb, &limits);
+        tokio::pin!(second);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(
+            std::future::Future::poll(second.as_mut(), &mut cx).is_pending(),
+            "a second render ran beside the first on one slot"
+        );
+        // The worker's decode is not a render: it never waits for a slot.
+        let judging = budget.reserve(&photo, Purpose::Judge, &limits).await;
+        assert!(judging.is_ok());
+        drop(first);
+        assert!(second.await.is_ok());
     }
 }
