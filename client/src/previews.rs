@@ -617,27 +617,38 @@ pub fn use_card_preview(
     let render = use_force_update();
     let id = photo.id;
     let file = file_key(photo);
-    {
-        let pool = pool.clone();
-        use_effect_with((id, file), move |(id, file)| {
-            let subscription = pool.map(|pool| {
-                pool.subscribe(
-                    *id,
-                    file.clone(),
-                    Callback::from(move |()| render.force_update()),
-                )
-            });
-            move || drop(subscription)
-        });
-    }
-    match pool {
+    let shown = match &pool {
         Some(pool) => pool.preview(photo),
         // No pool: nothing found on this page, so the same rules give the server's.
         None => {
             let none = Previews::default();
             (preview_of(&none, photo), source_of(&none, photo))
         }
+    };
+    {
+        let pool = pool.clone();
+        let photo = photo.clone();
+        use_effect_with((id, file), move |(id, file)| {
+            let subscription = pool.map(|pool| {
+                let subscription = {
+                    let render = render.clone();
+                    pool.subscribe(
+                        *id,
+                        file.clone(),
+                        Callback::from(move |()| render.force_update()),
+                    )
+                };
+                // An answer shown between this card's render and its subscription would
+                // otherwise never reach it.
+                if pool.preview(&photo) != shown {
+                    render.force_update();
+                }
+                subscription
+            });
+            move || drop(subscription)
+        });
     }
+    shown
 }
 
 /// The preview shown for a photo: the page's by photo, else (while it is unverified) the one
