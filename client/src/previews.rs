@@ -185,6 +185,9 @@ pub struct Pool {
     /// The cards on the page, by subscription number.
     cards: RefCell<HashMap<u32, Subscriber>>,
     next_card: Cell<u32>,
+    /// Counts the frames that showed answers: a card compares it between its render and its
+    /// subscription.
+    shown_revision: Cell<u64>,
     /// Told once per frame in which anything changed: the panels' revision (see
     /// [`PreviewProvider`]).
     changed: RefCell<Option<Callback<()>>>,
@@ -298,6 +301,7 @@ impl Pool {
                 state: RefCell::new(Previews::default()),
                 cards: RefCell::new(HashMap::new()),
                 next_card: Cell::new(0),
+                shown_revision: Cell::new(0),
                 changed: RefCell::new(None),
                 me: me.clone(),
                 near,
@@ -453,6 +457,8 @@ impl Pool {
         self.state
             .borrow_mut()
             .apply(PreviewAction::Answered { photos, files });
+        self.shown_revision
+            .set(self.shown_revision.get().wrapping_add(1));
         // Collected first: a card rendering again must find nothing borrowed.
         let to_tell: Vec<Callback<()>> = self
             .cards
@@ -468,10 +474,20 @@ impl Pool {
     }
 
     /// Tells `changed` whenever the preview of photo `id` (or of `file`, the file it was added
-    /// from) arrives, until the subscription is dropped.
-    pub fn subscribe(&self, id: i64, file: Option<FileKey>, changed: Callback<()>) -> Subscription {
+    /// from) arrives, until the subscription is dropped. `rendered_at` is the [`Pool::revision`]
+    /// the card rendered with: answers shown since then, before it subscribed, tell it at once.
+    pub fn subscribe(
+        &self,
+        id: i64,
+        file: Option<FileKey>,
+        rendered_at: u64,
+        changed: Callback<()>,
+    ) -> Subscription {
         let number = self.next_card.get();
         self.next_card.set(number.wrapping_add(1));
+        if self.revision() != rendered_at {
+            changed.emit(());
+        }
         self.cards
             .borrow_mut()
             .insert(number, Subscriber { id, file, changed });
@@ -479,6 +495,11 @@ impl Pool {
             pool: self.me.clone(),
             number,
         }
+    }
+
+    /// Changes whenever answers are shown.
+    pub fn revision(&self) -> u64 {
+        self.shown_revision.get()
     }
 
     /// Tells the panels that the previews changed.
@@ -617,38 +638,31 @@ pub fn use_card_preview(
     let render = use_force_update();
     let id = photo.id;
     let file = file_key(photo);
-    let shown = match &pool {
+    {
+        let pool = pool.clone();
+        // An answer shown between this card's render and its subscription would otherwise
+        // never reach it.
+        let rendered_at = pool.as_ref().map_or(0, |p| p.revision());
+        use_effect_with((id, file), move |(id, file)| {
+            let subscription = pool.map(|pool| {
+                pool.subscribe(
+                    *id,
+                    file.clone(),
+                    rendered_at,
+                    Callback::from(move |()| render.force_update()),
+                )
+            });
+            move || drop(subscription)
+        });
+    }
+    match pool {
         Some(pool) => pool.preview(photo),
         // No pool: nothing found on this page, so the same rules give the server's.
         None => {
             let none = Previews::default();
             (preview_of(&none, photo), source_of(&none, photo))
         }
-    };
-    {
-        let pool = pool.clone();
-        let photo = photo.clone();
-        use_effect_with((id, file), move |(id, file)| {
-            let subscription = pool.map(|pool| {
-                let subscription = {
-                    let render = render.clone();
-                    pool.subscribe(
-                        *id,
-                        file.clone(),
-                        Callback::from(move |()| render.force_update()),
-                    )
-                };
-                // An answer shown between this card's render and its subscription would
-                // otherwise never reach it.
-                if pool.preview(&photo) != shown {
-                    render.force_update();
-                }
-                subscription
-            });
-            move || drop(subscription)
-        });
     }
-    shown
 }
 
 /// The preview shown for a photo: the page's by photo, else (while it is unverified) the one
