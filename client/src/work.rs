@@ -1,6 +1,7 @@
 //! The user's long-running work: uploading files in chunks, then verifying the unprocessed
-//! photos and following the batch (by its server-sent events, else by polling) until it ends. Progress goes to the shared
-//! [`Library`](crate::library::Library) state, so any page can show it.
+//! photos and following the batch (by its server-sent events, else by polling) until it ends.
+//! Progress goes to the shared [`Library`](crate::library::Library) state, so any page can show
+//! it; [`watch_batch`] follows any batch for a caller that keeps its own state.
 
 use std::ops::Range;
 
@@ -148,27 +149,61 @@ pub async fn verify_category(library: LibraryHandle, filter: PhotoFilter) {
     }
 }
 
-/// Polls a batch every [`POLL_MS`] until it ends, reporting each step.
+/// Follows a batch to its end, reporting each step (see [`follow_batch_of`]).
 pub async fn follow(library: LibraryHandle, accepted: JobAccepted) {
     follow_batch(library, accepted.batch_id).await;
 }
 
-/// Polls the batch `batch_id` every [`POLL_MS`] until it ends, reporting each step (also the
-/// verification an import of Google photos queued).
+/// Follows the batch `batch_id` to its end, reporting each step (also the verification an
+/// import of Google photos queued).
 pub async fn follow_batch(library: LibraryHandle, batch_id: i64) {
     follow_batch_of(library, batch_id, BatchKind::Verify).await;
 }
 
-/// [`follow_batch`] for a batch of any kind: by the batch's server-sent events, so cards update
-/// as their verdicts arrive; by polling when the stream cannot be had (a proxy that buffers
-/// it, the user's stream limit reached) or breaks before the end.
+/// [`follow_batch`] for a batch of any kind, with its progress, the views' refetches and how
+/// it is followed going to the shared state.
 pub async fn follow_batch_of(library: LibraryHandle, batch_id: i64, kind: BatchKind) {
     library.dispatch(LibraryAction::Streaming(true));
-    if follow_events(&library, batch_id, kind).await.is_ok() {
-        return;
+    let followed = watch_batch(batch_id, |heard| match heard {
+        Heard::Progress(progress) => library.dispatch(LibraryAction::Batch(progress, kind)),
+        Heard::Verdicts => library.dispatch(LibraryAction::Refresh),
+        Heard::Polling => library.dispatch(LibraryAction::Streaming(false)),
+    })
+    .await;
+    if let Err(e) = followed {
+        library.dispatch(LibraryAction::Failed(format!(
+            "Lost track of the {}: {}",
+            match kind {
+                BatchKind::Verify => "verification",
+                BatchKind::Tag => "tagging",
+            },
+            e.message()
+        )));
     }
-    library.dispatch(LibraryAction::Streaming(false));
-    poll_batch(library, batch_id, kind).await;
+}
+
+/// What following a batch hears, in order.
+#[derive(Debug)]
+pub enum Heard {
+    /// The batch's progress (the last one says it ended).
+    Progress(JobProgress),
+    /// Verdicts arrived since the views last refetched (at most once a second while the
+    /// batch streams), so cards can change as the batch goes rather than all at its end.
+    Verdicts,
+    /// The stream could not be had (a proxy that buffers it, the user's stream limit
+    /// reached) or broke before the end: polling takes over.
+    Polling,
+}
+
+/// Follows the batch `batch_id` to its end, by its server-sent events, else by polling every
+/// [`POLL_MS`]; `heard` is told each step. `Err` when polling too loses the batch (the server
+/// refuses the request, or is unreachable for [`POLL_RETRIES`] polls in a row).
+pub async fn watch_batch(batch_id: i64, mut heard: impl FnMut(Heard)) -> Result<(), ApiError> {
+    if follow_events(batch_id, &mut heard).await.is_ok() {
+        return Ok(());
+    }
+    heard(Heard::Polling);
+    poll_batch(batch_id, &mut heard).await
 }
 
 /// The least time between two refetches of the views while a batch streams its progress.
@@ -176,7 +211,7 @@ const REFRESH_EVERY_MS: f64 = 1000.0;
 
 /// Follows `GET /blur/jobs/{id}/events` to the batch's end; `Err` if the stream could not be
 /// opened or ended first.
-async fn follow_events(library: &LibraryHandle, batch_id: i64, kind: BatchKind) -> Result<(), ()> {
+async fn follow_events(batch_id: i64, heard: &mut impl FnMut(Heard)) -> Result<(), ()> {
     use futures_util::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
 
@@ -197,17 +232,15 @@ async fn follow_events(library: &LibraryHandle, batch_id: i64, kind: BatchKind) 
         };
         let finished = batch_finished(&progress);
         let settled = progress.done + progress.failed;
-        library.dispatch(LibraryAction::Batch(progress, kind));
+        heard(Heard::Progress(progress));
         if finished {
             source.close();
             return Ok(());
         }
-        // Verdicts arrived: the views refetch, at most once a second, so cards change as the
-        // batch goes rather than all at its end.
         let now = js_sys::Date::now();
         if settled > refreshed.0 && now - refreshed.1 >= REFRESH_EVERY_MS {
             refreshed = (settled, now);
-            library.dispatch(LibraryAction::Refresh);
+            heard(Heard::Verdicts);
         }
     }
     source.close();
@@ -215,29 +248,19 @@ async fn follow_events(library: &LibraryHandle, batch_id: i64, kind: BatchKind) 
 }
 
 /// Polls the batch every [`POLL_MS`] until it ends.
-async fn poll_batch(library: LibraryHandle, batch_id: i64, kind: BatchKind) {
+async fn poll_batch(batch_id: i64, heard: &mut impl FnMut(Heard)) -> Result<(), ApiError> {
     let mut failures = 0;
     loop {
         match api::job(batch_id).await {
             Ok(progress) => {
                 failures = 0;
                 let finished = batch_finished(&progress);
-                library.dispatch(LibraryAction::Batch(progress, kind));
+                heard(Heard::Progress(progress));
                 if finished {
-                    return;
+                    return Ok(());
                 }
             }
-            Err(e) if failures >= POLL_RETRIES || e.is_client_error() => {
-                library.dispatch(LibraryAction::Failed(format!(
-                    "Lost track of the {}: {}",
-                    match kind {
-                        BatchKind::Verify => "verification",
-                        BatchKind::Tag => "tagging",
-                    },
-                    e.message()
-                )));
-                return;
-            }
+            Err(e) if failures >= POLL_RETRIES || e.is_client_error() => return Err(e),
             Err(_) => failures += 1,
         }
         TimeoutFuture::new(POLL_MS).await;

@@ -6,14 +6,13 @@
 
 use std::rc::Rc;
 
-use gloo_timers::future::TimeoutFuture;
 use shared::api::{Photo, PhotoFilter, PhotoPage, PhotoSort};
 use yew::prelude::*;
 
 use crate::api;
 use crate::components::{ActivityPanel, PhotoCard, PhotoView, UploadArea};
 use crate::hooks::{use_revealed, use_stable_callback};
-use crate::library::{LibraryHandle, batch_finished};
+use crate::library::LibraryHandle;
 use crate::tabs::Tab;
 use crate::work;
 
@@ -267,19 +266,14 @@ fn fetch(
     });
 }
 
-/// Verifies one photo: queues it, waits for its batch, then shows its new state.
+/// Verifies one photo: queues it, follows its batch to the end (by its events, else by
+/// polling), then shows its new state.
 async fn analyze_one(grid: UseReducerHandle<Grid>, id: i64) -> Result<(), api::ApiError> {
     let accepted = api::analyze_photo(id).await?;
     if let Ok(photo) = api::photo(id).await {
         grid.dispatch(GridAction::Updated(Box::new(photo)));
     }
-    loop {
-        let progress = api::job(accepted.batch_id).await?;
-        if batch_finished(&progress) {
-            break;
-        }
-        TimeoutFuture::new(work::POLL_MS).await;
-    }
+    work::watch_batch(accepted.batch_id, |_| {}).await?;
     grid.dispatch(GridAction::Updated(Box::new(api::photo(id).await?)));
     Ok(())
 }

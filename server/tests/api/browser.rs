@@ -191,6 +191,16 @@ async fn the_debug_tab_shows_the_database_and_queue_up_and_a_live_preview_worker
 }
 
 /// The number of elements matching `css` now.
+/// Requests the server has answered on `route` (its template, as `/metrics` labels it).
+async fn requests_to(app: &TestApp, route: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let label = format!("route=\"{route}\"");
+    text.lines()
+        .filter(|l| l.starts_with("classify_http_requests_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 pub(crate) async fn count(browser: &fantoccini::Client, css: &str) -> usize {
     // Counted in the page: finding the elements through WebDriver would make a reference for
     // each (hundreds in the 200-photo run), main-thread work the page's long-task figure
@@ -876,6 +886,37 @@ async fn culling_in_the_photo_view_and_in_bulk_by_mouse_and_keyboard() {
         left,
         [cards[3].0.clone()],
         "only the unselected photo is left on the server"
+    );
+
+    // A card's own Re-analyze follows its one-photo batch by the batch's events, as the bulk
+    // actions do: the page never polls the batch.
+    const POLL: &str = "/api/v1/blur/jobs/{batch_id}";
+    const EVENTS: &str = "/api/v1/blur/jobs/{batch_id}/events";
+    let polls = requests_to(&app, POLL).await;
+    let streams = requests_to(&app, EVENTS).await;
+    let card = format!("[data-photo-id='{}']", cards[3].0);
+    wait_for(&browser, &format!("{card} [data-testid='analyze']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        eventually(30, || async {
+            requests_to(&app, EVENTS).await > streams
+                && count(
+                    &browser,
+                    &format!("{card}[data-status='verified'] [data-testid='analyze']:enabled"),
+                )
+                .await
+                    == 1
+        })
+        .await,
+        "the card's batch was never followed to its end by its events"
+    );
+    assert_eq!(
+        requests_to(&app, POLL).await,
+        polls,
+        "the page polled the batch"
     );
 
     browser.close().await.unwrap();
