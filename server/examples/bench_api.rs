@@ -14,8 +14,8 @@
 //!   second from the batch request until the last job's `finished_at` (stored with its verdict).
 //!   The end is noticed by a progress poll every `BENCH_POLL_MS` (default 1000). `embedded`: SQLite, the
 //!   in-process queue and 2 embedded workers. `redis`: PostgreSQL + Redis with the server
-//!   running no worker and two `classify worker` processes (their default consumers, or
-//!   `BENCH_CONSUMERS` each).
+//!   running no worker and `BENCH_PROCESSES` (default 2) `classify worker` processes (their
+//!   default consumers, or `BENCH_CONSUMERS` each).
 //! - `photos DIR N`: writes the same N photos that `verify N` uploads into DIR, so
 //!   `classify scan` can be timed on exactly those files (bench/verify_vs_scan.sh).
 //! - `pushes N`: PostgreSQL + Redis, N small distinct photos in one batch, two `classify worker`
@@ -217,10 +217,14 @@ async fn verify(count: u64, mode: &str, photos_dir: Option<&str>) {
     }
     let mut children = Vec::new();
     if mode == "redis" {
-        // Consumers per worker process: `classify worker`'s default unless BENCH_CONSUMERS
-        // says otherwise.
+        // Worker processes (BENCH_PROCESSES, default 2: one per core here) and consumers per
+        // process: `classify worker`'s default unless BENCH_CONSUMERS says otherwise.
         let consumers = std::env::var("BENCH_CONSUMERS").ok();
-        for _ in 0..2 {
+        let processes: usize = std::env::var("BENCH_PROCESSES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2);
+        for _ in 0..processes {
             children.push(worker_process(&storage, consumers.as_deref()));
         }
         // Let them connect before the clock starts.
