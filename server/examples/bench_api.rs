@@ -273,11 +273,22 @@ async fn verify(count: u64, mode: &str, photos_dir: Option<&str>) {
                     .await
                     .unwrap();
             let secs = (last.unwrap() - started_ms) as f64 / 1000.0;
+            // Where the time went: queueing the batch until the first job started, and the
+            // last job's own run (the tail when fewer jobs than consumers are left).
+            let (first_start, last_start): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT MIN(started_at), MAX(started_at) FROM jobs WHERE batch_id = $1",
+            )
+            .bind(job)
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap();
             println!(
-                "verify mode={mode} photos={count} done={} failed={} poll_ms={} seen_after={seen:.2} seconds={secs:.2} photos_per_s={:.1}",
+                "verify mode={mode} photos={count} done={} failed={} poll_ms={} first_start_ms={} last_start_ms={} seen_after={seen:.2} seconds={secs:.2} photos_per_s={:.1}",
                 p["done"],
                 p["failed"],
                 poll.as_millis(),
+                first_start.unwrap_or(started_ms) - started_ms,
+                last_start.unwrap_or(started_ms) - started_ms,
                 count as f64 / secs
             );
             break;
