@@ -12,6 +12,7 @@ use crate::google::Google;
 use crate::keyed_lock::KeyedLocks;
 use crate::media::MediaLimits;
 use crate::media::budget::DecodeBudget;
+use crate::media::threads::DecodeThreads;
 use crate::queue::{MemoryQueue, RedisQueue, SharedQueue};
 use crate::tagging::Tagging;
 
@@ -28,6 +29,8 @@ pub struct Deps {
     pub limits: MediaLimits,
     /// What all decodes in this process may hold at once.
     pub decode_budget: DecodeBudget,
+    /// The threads the workers' verifications decode and judge on, one per core.
+    pub decode_threads: DecodeThreads,
     /// Derived images being rendered, one render per image at a time.
     pub renders: KeyedLocks,
     /// Google sign-in, Picker and media; `None` in local mode.
@@ -78,6 +81,7 @@ impl Deps {
             blobs: Arc::new(blobs),
             limits: storage.limits.media_limits(),
             decode_budget: DecodeBudget::new(storage.decode_memory_mib),
+            decode_threads: DecodeThreads::per_core(),
             renders: KeyedLocks::default(),
             google: None,
             tagging: Arc::new(Tagging::off()),

@@ -454,11 +454,18 @@ impl GoogleArgs {
     }
 }
 
+/// Consumers a `classify worker` process runs unless told: three per core (of its CPU quota in
+/// a container). The decodes themselves run one per core on the process's decode threads.
+pub fn default_worker_consumers() -> usize {
+    3 * std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Options of `classify worker`.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Number of consumers in this process.
-    #[arg(long, env = "CLASSIFY_WORKERS", default_value_t = 1)]
+    /// Number of consumers in this process. The default, three per core, keeps every core
+    /// decoding while other consumers wait on the database, the queue or the blob store.
+    #[arg(long, env = "CLASSIFY_WORKERS", default_value_t = default_worker_consumers())]
     pub workers: usize,
 
     /// Log format.
@@ -723,6 +730,19 @@ mod tests {
             "photos.lan,nas.local",
         ]);
         assert_eq!(args.allowed_hosts, ["photos.lan", "nas.local"]);
+    }
+
+    #[test]
+    fn a_worker_runs_three_consumers_per_core_unless_told() {
+        let consumers = |argv: &[&str]| {
+            let Command::Worker(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("expected worker");
+            };
+            args.workers
+        };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(consumers(&["classify", "worker"]), 3 * cores);
+        assert_eq!(consumers(&["classify", "worker", "--workers", "1"]), 1);
     }
 
     #[test]

@@ -61,13 +61,17 @@ pub async fn run(ctx: &Deps, job: &JobRow, photo: Option<PhotoRow>) -> Result<Fi
         .reserve(&bytes, crate::media::budget::Purpose::Judge, &limits)
         .await
         .map_err(|e| JobError::Permanent(e.to_string()))?;
-    let report = tokio::task::spawn_blocking(move || {
-        let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
-        decoded.judge().map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|_| JobError::Permanent("the analysis panicked".into()))?
-    .map_err(JobError::Permanent)?;
+    // On the decode threads rather than tokio's blocking pool: back to back with the other
+    // consumers' decodes, with no hop through the runtime between two (`media::threads`).
+    let report = ctx
+        .decode_threads
+        .run(move || {
+            let decoded = decode_gray(&bytes, &limits).map_err(|e| e.to_string())?;
+            decoded.judge().map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| JobError::Permanent(e.to_string()))?
+        .map_err(JobError::Permanent)?;
     // Stored as "what kind of blur it is if blurred", so the type follows any threshold.
     let kind = match report.blur_type_at(0.0) {
         BlurType::Motion => "motion",

@@ -4,9 +4,11 @@
 //!
 //! - `render`: the thumbnail and the analysis image the client shows.
 //! - `budget`: the memory every decode in the process may hold at once.
+//! - `threads`: the decode threads, one per core, that run the workers' verifications.
 
 pub mod budget;
 pub mod render;
+pub mod threads;
 
 pub use self::render::{ImageSize, render};
 pub use shared::media::{
