@@ -160,9 +160,7 @@ impl LimitArgs {
 
 /// Number of worker threads: the option, else one per core.
 pub fn jobs_or_cores(jobs: Option<u16>) -> usize {
-    jobs.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    })
+    jobs.map_or_else(crate::media::cores, usize::from)
 }
 
 fn parse_threshold(s: &str) -> Result<f32, String> {
@@ -457,7 +455,7 @@ impl GoogleArgs {
 /// Consumers a `classify worker` process runs unless told: three per core (of its CPU quota in
 /// a container). The decodes themselves run one per core on the process's decode threads.
 pub fn default_worker_consumers() -> usize {
-    3 * std::thread::available_parallelism().map_or(1, usize::from)
+    3 * crate::media::cores()
 }
 
 /// Options of `classify worker`.
@@ -740,8 +738,10 @@ mod tests {
             };
             args.workers
         };
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(consumers(&["classify", "worker"]), 3 * cores);
+        assert_eq!(
+            consumers(&["classify", "worker"]),
+            3 * crate::media::cores()
+        );
         assert_eq!(consumers(&["classify", "worker", "--workers", "1"]), 1);
     }
 

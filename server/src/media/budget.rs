@@ -55,8 +55,7 @@ pub struct Reservation {
 impl DecodeBudget {
     /// A budget of `mib` MiB (at least 1), with one render slot per core of the machine.
     pub fn new(mib: u64) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self::with_render_slots(mib, cores)
+        Self::with_render_slots(mib, super::cores())
     }
 
     /// A budget of `mib` MiB (at least 1) and `slots` renders at a time (at least 1).

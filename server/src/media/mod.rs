@@ -11,6 +11,12 @@ pub mod render;
 pub mod threads;
 
 pub use self::render::{ImageSize, render};
+
+/// The cores this process may use (its CPU quota in a container), or 1 when the system cannot
+/// tell: what decode threads, render slots, worker consumers and `scan` are sized by.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
 pub use shared::media::{
     DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodedImage, MediaError, MediaLimits, Probe,
     SIGNATURE_BYTES, Sniffed, check_format, check_pixels, decode, decode_gray, decoder_limits,

@@ -31,7 +31,7 @@ pub struct DecodeThreads {
 impl DecodeThreads {
     /// One thread per core of the machine (its CPU quota in a container).
     pub fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(2, usize::from))
+        Self::new(super::cores())
     }
 
     /// `threads` threads (at least 1).
