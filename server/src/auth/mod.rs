@@ -8,6 +8,7 @@
 pub mod keys;
 pub mod sessions;
 pub mod tokens;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -59,6 +60,8 @@ pub struct Auth {
     /// Host names local mode answers to besides the loopback names (`CLASSIFY_ALLOWED_HOSTS`),
     /// lower-case, without port.
     pub allowed_hosts: Vec<String>,
+    /// Users' token versions, kept while PostgreSQL announces their changes.
+    pub versions: Arc<versions::TokenVersions>,
 }
 
 /// The liveness path: the one route local mode's host rule leaves open (see [`Auth::admit`]).
@@ -165,10 +168,11 @@ where
                 .keys
                 .verify(token.trim(), "access")
                 .map_err(|_| AppError::InvalidToken(token_messages::ACCESS))?;
-            // One primary-key read per bearer request: logout (a version bump) and account
-            // deletion end the tokens already out at once, not when they expire.
+            // Logout (a version bump) and account deletion end the tokens already out at once,
+            // not when they expire: the version is read per request, or kept while every
+            // change of it is announced (see `versions`).
             let deps = crate::app::Deps::from_ref(state);
-            if tokens::current_version(&deps.db, id).await? != Some(claims.ver) {
+            if auth.versions.current(&deps.db, id).await? != Some(claims.ver) {
                 return Err(AppError::InvalidToken(token_messages::ACCESS));
             }
             (id, AuthVia::Bearer)
@@ -176,7 +180,7 @@ where
             // Account deletion removes the user's sessions; a session that outlived its user
             // in a race is refused here.
             let deps = crate::app::Deps::from_ref(state);
-            if tokens::current_version(&deps.db, id).await?.is_none() {
+            if auth.versions.current(&deps.db, id).await?.is_none() {
                 return Err(AppError::Unauthorized);
             }
             (id, AuthVia::Session)

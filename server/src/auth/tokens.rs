@@ -68,6 +68,12 @@ pub enum TokenError {
     /// Bad signature, expired, malformed, or the wrong kind of token.
     #[error("invalid or expired token")]
     Invalid,
+    /// A spent refresh token came back: every token of its user was revoked.
+    #[error("invalid or expired token")]
+    Replayed {
+        /// Whose tokens were revoked.
+        user_id: i64,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -173,7 +179,7 @@ impl TokenKeys {
         if spent.rows_affected() != 1 {
             // A replay: whoever holds the user's tokens may not be the user.
             revoke_all(db.pool(), user_id).await?;
-            return Err(TokenError::Invalid);
+            return Err(TokenError::Replayed { user_id });
         }
         self.issue(db, user_id).await
     }

@@ -115,6 +115,7 @@ impl Server {
                     .map(|h| h.trim().to_ascii_lowercase())
                     .filter(|h| !h.is_empty())
                     .collect(),
+                versions: Arc::default(),
             }),
             quota: args.quota.quota(),
             started: Arc::new(Instant::now()),
@@ -162,6 +163,13 @@ impl Server {
             "classify is serving on http://{addr}/"
         );
         workers.spawn(purge_expired_sessions(deps.db.clone(), shutdown.clone()));
+        workers.spawn(
+            self.state
+                .auth
+                .versions
+                .clone()
+                .listen(deps.db.clone(), shutdown.clone()),
+        );
         if deps.google.is_some() {
             workers.spawn(crate::photos::remote::purge_loop(
                 deps.clone(),

@@ -21,6 +21,7 @@ pub mod gallery;
 pub mod google;
 pub mod jobs;
 pub mod media_cache;
+pub mod pg_pool;
 pub mod photos;
 pub mod picker;
 pub mod sharpness_map;
@@ -34,7 +35,6 @@ use std::time::Duration;
 use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AnyPool, Connection};
 
 use crate::config::StorageArgs;
@@ -116,7 +116,7 @@ pub enum DbError {
 pub struct Database {
     pool: AnyPool,
     /// The typed pool for the hot statements, on PostgreSQL only (see `typed`).
-    pg: Option<PgPool>,
+    pg: Option<pg_pool::PgPool>,
     backend: Backend,
 }
 
@@ -158,28 +158,8 @@ impl Database {
                     .map_err(connect_error)?;
             }
             Backend::Postgres => {
-                pg = Some(
-                    PgPoolOptions::new()
-                        .max_connections(typed_size)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .after_connect(|conn, _| {
-                            Box::pin(async move {
-                                // A page binds its LIMIT, and PostgreSQL rates a generic plan
-                                // of an unknown LIMIT as reading a tenth of the table, so by
-                                // default it plans every execution anew (a custom plan), which
-                                // cost a third of its time per page here. Every statement on
-                                // this pool is a primary-key or keyset read or write whose
-                                // plan does not depend on the values bound.
-                                sqlx::query("SET plan_cache_mode = force_generic_plan")
-                                    .execute(conn)
-                                    .await
-                                    .map(|_| ())
-                            })
-                        })
-                        .connect(&url)
-                        .await
-                        .map_err(connect_error)?,
-                );
+                // Opened as needed; the probe above already showed the database answers.
+                pg = Some(pg_pool::build(&url, typed_size).map_err(connect_error)?);
             }
         }
         Ok(Self { pool, pg, backend })
@@ -226,6 +206,14 @@ impl Database {
         &self.pool
     }
 
+    /// A listener for PostgreSQL's notifications on a connection of its own; `None` on SQLite.
+    pub async fn listener(&self) -> Option<Result<sqlx::postgres::PgListener, sqlx::Error>> {
+        match &self.pg {
+            Some(pg) => Some(pg_pool::listener(pg).await),
+            None => None,
+        }
+    }
+
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -235,7 +223,9 @@ impl Database {
     pub async fn close(&self) {
         self.pool.close().await;
         if let Some(pg) = &self.pg {
-            pg.close().await;
+            // Idle connections are dropped: PostgreSQL ends a backend whose client left outside
+            // a transaction without logging a word.
+            pg.close();
         }
     }
 }

@@ -15,7 +15,7 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Any, AnyConnection, Arguments, Encode, FromRow, Postgres, Type};
 
-use super::Database;
+use super::{Database, pg_pool};
 
 /// One parameter of a statement run by [`Database`]'s typed methods. A nullable value keeps
 /// its type when it is `None`, which is what lets PostgreSQL cache the statement.
@@ -76,6 +76,34 @@ where
     Ok(out)
 }
 
+/// Runs one statement on a pooled PostgreSQL connection: `$run` builds it on `$conn`. A
+/// connection that turns out lost although it was used unchecked costs the statement a second
+/// run on a checked one (see `pg_pool`).
+macro_rules! on_pg {
+    ($pg:expr, |$conn:ident| $run:expr) => {{
+        let mut pooled = pg_pool::get($pg).await?;
+        let out = {
+            let $conn = &mut pooled.raw;
+            $run.await
+        };
+        pooled.suspect = out.is_err();
+        match out {
+            Err(e) if !pooled.checked && pg_pool::lost_before_running(&e) => {
+                $pg.manager().count_loss();
+                drop(pooled);
+                let mut pooled = pg_pool::get($pg).await?;
+                let out = {
+                    let $conn = &mut pooled.raw;
+                    $run.await
+                };
+                pooled.suspect = out.is_err();
+                out
+            }
+            out => out,
+        }
+    }};
+}
+
 impl Database {
     /// Every row `sql` returns.
     pub async fn fetch_all<'q, T: FromEitherRow>(
@@ -85,9 +113,11 @@ impl Database {
     ) -> Result<Vec<T>, sqlx::Error> {
         match &self.pg {
             Some(pg) => {
-                sqlx::query_as_with::<Postgres, T, PgArguments>(sql, arguments(args)?)
-                    .fetch_all(pg)
-                    .await
+                on_pg!(pg, |conn| sqlx::query_as_with::<Postgres, T, PgArguments>(
+                    sql,
+                    arguments(args)?
+                )
+                .fetch_all(conn))
             }
             None => {
                 sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?)
@@ -105,9 +135,11 @@ impl Database {
     ) -> Result<Option<T>, sqlx::Error> {
         match &self.pg {
             Some(pg) => {
-                sqlx::query_as_with::<Postgres, T, PgArguments>(sql, arguments(args)?)
-                    .fetch_optional(pg)
-                    .await
+                on_pg!(pg, |conn| sqlx::query_as_with::<Postgres, T, PgArguments>(
+                    sql,
+                    arguments(args)?
+                )
+                .fetch_optional(conn))
             }
             None => {
                 sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?)
@@ -120,12 +152,14 @@ impl Database {
     /// Runs `sql`; returns how many rows it changed.
     pub async fn execute<'q>(&self, sql: &'q str, args: &[Arg<'q>]) -> Result<u64, sqlx::Error> {
         match &self.pg {
-            Some(pg) => Ok(
-                sqlx::query_with::<Postgres, PgArguments>(sql, arguments(args)?)
-                    .execute(pg)
-                    .await?
-                    .rows_affected(),
-            ),
+            Some(pg) => {
+                let done = on_pg!(pg, |conn| sqlx::query_with::<Postgres, PgArguments>(
+                    sql,
+                    arguments(args)?
+                )
+                .execute(conn))?;
+                Ok(done.rows_affected())
+            }
             None => Ok(
                 sqlx::query_with::<Any, AnyArguments<'q>>(sql, arguments(args)?)
                     .execute(&self.pool)

@@ -132,18 +132,20 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
-    state
+    let refreshed = state
         .auth
         .keys
         .refresh(&state.deps.db, &body.refresh_token)
-        .await
-        .map(Json)
-        .map_err(token_error)
+        .await;
+    if let Err(tokens::TokenError::Replayed { user_id }) = &refreshed {
+        state.auth.versions.forget(*user_id);
+    }
+    refreshed.map(Json).map_err(token_error)
 }
 
 fn token_error(e: tokens::TokenError) -> AppError {
     match e {
-        tokens::TokenError::Invalid => {
+        tokens::TokenError::Invalid | tokens::TokenError::Replayed { .. } => {
             AppError::InvalidToken(crate::error::token_messages::REFRESH)
         }
         tokens::TokenError::Database(e) => AppError::Database(e),
@@ -159,6 +161,7 @@ pub async fn logout(
     session: Session,
 ) -> Result<StatusCode, AppError> {
     tokens::revoke_all(state.deps.db.pool(), user.id()).await?;
+    state.auth.versions.forget(user.id());
     end_session(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }

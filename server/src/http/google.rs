@@ -260,6 +260,7 @@ pub async fn delete_account(
     }
     tokens::revoke_all(state.deps.db.pool(), user.id()).await?;
     crate::db::google::delete_user(state.deps.db.pool(), user.id()).await?;
+    state.auth.versions.forget(user.id());
     // The rows are gone, so nothing is reachable; files left by a failed delete are only
     // wasted space, and are logged.
     for folder in keys::user_folders(user.id()) {

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, eventually};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -39,15 +39,65 @@ async fn an_access_token_dies_at_logout_and_with_its_user(backend: Backend) {
     assert_eq!(status, 200);
 
     // A deleted user's token opens nothing, not even an empty gallery. (`DELETE /account`
-    // does this with Google sign-in; this server runs in local mode.)
+    // does this with Google sign-in; this server runs in local mode.) Deleted behind the
+    // server's back, as here, PostgreSQL announces it, which a server that keeps versions
+    // hears within milliseconds.
     server::db::google::delete_user(app.deps.db.pool(), fred_id)
         .await
         .unwrap();
+    let refused = eventually(2, || async {
+        app.call(Method::GET, "/api/v1/photos", Some(&fred), None)
+            .await
+            .0
+            == 401
+    })
+    .await;
+    assert!(refused, "a deleted user's token still opens the gallery");
     for path in ["/api/v1/photos", "/api/v1/auth/me", "/api/v1/stats"] {
         let (status, err) = app.call(Method::GET, path, Some(&fred), None).await;
         assert_eq!(status, 401, "{path}: {err}");
     }
     app.stop().await;
+}
+
+/// Two server processes on one PostgreSQL, the second keeping users' token versions: a logout
+/// on the first ends the token on the second as soon as PostgreSQL announces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_replica_ends_the_token_on_another_that_kept_its_version() {
+    let a = TestApp::spawn(Backend::Services).await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut storage = crate::helpers::storage(Backend::Embedded, data_dir.path().into()).await;
+    storage.database_url = a.database_url.clone().map(Into::into);
+    let b = TestApp::spawn_with(storage, data_dir, |_| {}).await;
+    let (erin_id, on_a) = a.new_user("erin").await;
+    let on_b = b.auth.keys.access_token(erin_id, 0).unwrap();
+    assert!(
+        eventually(10, || async { b.auth.versions.is_listening() }).await,
+        "the second server never started keeping versions"
+    );
+    let (status, body) = b
+        .call(Method::GET, "/api/v1/photos", Some(&on_b), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, _) = a
+        .call(Method::POST, "/api/v1/auth/logout", Some(&on_a), None)
+        .await;
+    assert_eq!(status, 204);
+    // The second server kept erin's version for up to 30 s; the announcement ends it now.
+    let ended = eventually(2, || async {
+        b.call(Method::GET, "/api/v1/photos", Some(&on_b), None)
+            .await
+            .0
+            == 401
+    })
+    .await;
+    assert!(
+        ended,
+        "the token still works on the other server after logout"
+    );
+    b.stop().await;
+    a.stop().await;
 }
 
 async fn a_replayed_refresh_token_ends_the_access_tokens_already_out(backend: Backend) {

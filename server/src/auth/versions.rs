@@ -1,0 +1,142 @@
+//! Users' token versions, kept in the process while PostgreSQL can announce every change.
+//!
+//! A bearer request must not outlive a logout or a deleted account, so each one compares its
+//! token's version with the user's current one. Reading it from the database doubled the
+//! round trips of a gallery page. On PostgreSQL a trigger (migration 0009) announces every
+//! change of a user's version and every deleted user on [`CHANNEL`], and each server process
+//! listens: it keeps a version only while its listener is connected, and drops it when the
+//! announcement arrives (milliseconds after the change commits; the process that made the
+//! change drops its own copy before it answers). Without a listener (SQLite, or PostgreSQL
+//! while the listening connection is down) every request reads the database, as before.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::tokens;
+use crate::db::Database;
+
+/// The notification channel the users table's trigger announces changes on.
+pub const CHANNEL: &str = "classify_token_version";
+
+/// How long a kept version is trusted even with no announcement: a bound on what a lost
+/// announcement could cost, not the way changes are learnt.
+const KEEP_FOR: Duration = Duration::from_secs(30);
+
+/// The most users kept at once; past it the cache starts over, so memory stays bounded.
+const MAX_USERS: usize = 100_000;
+
+/// How long the listener waits before connecting again after losing its connection.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// The versions this process has read, and whether it may keep them.
+#[derive(Debug, Default)]
+pub struct TokenVersions {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// True while the listener is connected and listening: only then is anything kept.
+    listening: bool,
+    /// Counts announcements and listener changes, so a read that raced one is not kept.
+    generation: u64,
+    /// User id → the version (`None`: no such user) and when it was read.
+    users: HashMap<i64, (Option<i64>, Instant)>,
+}
+
+impl TokenVersions {
+    /// The user's token version; `None` when the user no longer exists.
+    pub async fn current(&self, db: &Database, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+        let generation = {
+            let state = self.lock();
+            if state.listening
+                && let Some((version, read_at)) = state.users.get(&user_id)
+                && read_at.elapsed() < KEEP_FOR
+            {
+                return Ok(*version);
+            }
+            state.generation
+        };
+        let version = tokens::current_version(db, user_id).await?;
+        let mut state = self.lock();
+        // An announcement since the read may be about this user: the read may predate it.
+        if state.listening && state.generation == generation {
+            if state.users.len() >= MAX_USERS {
+                state.users.clear();
+            }
+            state.users.insert(user_id, (version, Instant::now()));
+        }
+        Ok(version)
+    }
+
+    /// Drops what is kept of one user (an announcement, or this process changed them).
+    pub fn forget(&self, user_id: i64) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.users.remove(&user_id);
+    }
+
+    /// Whether anything may be kept from now on; everything kept so far is dropped.
+    fn set_listening(&self, listening: bool) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.listening = listening;
+        state.users.clear();
+    }
+
+    /// Whether versions are being kept (the listener is connected).
+    pub fn is_listening(&self) -> bool {
+        self.lock().listening
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is valid after any panic: at worst a version is read again.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Listens for announcements until `shutdown` fires, connecting again whenever the
+    /// connection drops. Returns at once on SQLite, where nothing is kept.
+    pub async fn listen(self: Arc<Self>, db: Database, shutdown: CancellationToken) {
+        loop {
+            let Some(connected) = db.listener().await else {
+                return;
+            };
+            match connected {
+                Ok(mut listener) => match listener.listen(CHANNEL).await {
+                    Ok(()) => {
+                        self.set_listening(true);
+                        loop {
+                            tokio::select! {
+                                _ = shutdown.cancelled() => {
+                                    self.set_listening(false);
+                                    return;
+                                }
+                                heard = listener.try_recv() => match heard {
+                                    Ok(Some(note)) => match note.payload().parse::<i64>() {
+                                        Ok(user_id) => self.forget(user_id),
+                                        // Not ours to read: start over rather than guess.
+                                        Err(_) => self.set_listening(true),
+                                    },
+                                    Ok(None) | Err(_) => break,
+                                },
+                            }
+                        }
+                        self.set_listening(false);
+                        tracing::warn!(
+                            "lost the token-version listener; reading versions from the database until it is back"
+                        );
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for token-version changes"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot connect the token-version listener"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(RECONNECT_AFTER) => {}
+            }
+        }
+    }
+}
