@@ -7,16 +7,19 @@
 //! listens: it keeps a version only while its listener is connected, and drops it when the
 //! announcement arrives (milliseconds after the change commits; the process that made the
 //! change drops its own copy before it answers). Without a listener (SQLite, or PostgreSQL
-//! while the listening connection is down) every request reads the database, as before.
+//! while the listening connection is down or its probes do not come back) every request reads
+//! the database, as before.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
 use super::tokens;
 use crate::db::Database;
+use crate::db::typed::Arg;
 
 /// The notification channel the users table's trigger announces changes on.
 pub const CHANNEL: &str = "classify_token_version";
@@ -27,6 +30,10 @@ const KEEP_FOR: Duration = Duration::from_secs(30);
 
 /// The most users kept at once; past it the cache starts over, so memory stays bounded.
 const MAX_USERS: usize = 100_000;
+
+/// How often the listener checks, by a notification of its own, that announcements still
+/// arrive; one that has not come back by the next check ends the keeping.
+const PROBE_EVERY: Duration = Duration::from_secs(10);
 
 /// How long the listener waits before connecting again after losing its connection.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
@@ -79,15 +86,22 @@ impl TokenVersions {
         state.users.remove(&user_id);
     }
 
+    /// Drops everything kept.
+    fn forget_all(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.users.clear();
+    }
+
     /// Whether anything may be kept from now on; everything kept so far is dropped.
     fn set_listening(&self, listening: bool) {
         let mut state = self.lock();
         state.generation += 1;
-        state.listening = listening;
         state.users.clear();
+        state.listening = listening;
     }
 
-    /// Whether versions are being kept (the listener is connected).
+    /// Whether versions are being kept (the listener hears its own probes).
     pub fn is_listening(&self) -> bool {
         self.lock().listening
     }
@@ -107,27 +121,17 @@ impl TokenVersions {
             match connected {
                 Ok(mut listener) => match listener.listen(CHANNEL).await {
                     Ok(()) => {
-                        self.set_listening(true);
-                        loop {
-                            tokio::select! {
-                                _ = shutdown.cancelled() => {
-                                    self.set_listening(false);
-                                    return;
-                                }
-                                heard = listener.try_recv() => match heard {
-                                    Ok(Some(note)) => match note.payload().parse::<i64>() {
-                                        Ok(user_id) => self.forget(user_id),
-                                        // Not ours to read: start over rather than guess.
-                                        Err(_) => self.set_listening(true),
-                                    },
-                                    Ok(None) | Err(_) => break,
-                                },
-                            }
+                        tokio::select! {
+                            _ = shutdown.cancelled() => {}
+                            why = self.hear(&db, &mut listener) => tracing::warn!(
+                                why,
+                                "token-version announcements stopped; reading versions from the database until they are back"
+                            ),
                         }
                         self.set_listening(false);
-                        tracing::warn!(
-                            "lost the token-version listener; reading versions from the database until it is back"
-                        );
+                        if shutdown.is_cancelled() {
+                            return;
+                        }
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot listen for token-version changes"),
                 },
@@ -136,6 +140,48 @@ impl TokenVersions {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(RECONNECT_AFTER) => {}
+            }
+        }
+    }
+
+    /// Acts on announcements until they stop arriving; returns why. Versions are kept only
+    /// once this listener has heard a probe of its own, and only while each probe comes back
+    /// before the next is due: a listener that stays connected but hears nothing (a
+    /// transaction-mode pooler between us and PostgreSQL does not carry LISTEN) keeps nothing.
+    async fn hear(&self, db: &Database, listener: &mut PgListener) -> &'static str {
+        let mut probes = tokio::time::interval(PROBE_EVERY);
+        let mut awaited: Option<String> = None;
+        loop {
+            tokio::select! {
+                _ = probes.tick() => {
+                    if awaited.is_some() {
+                        return "a probe did not come back";
+                    }
+                    let probe = format!("probe-{:016x}", rand::random::<u64>());
+                    let sent = db
+                        .execute("SELECT pg_notify($1, $2)", &[Arg::Text(CHANNEL), Arg::Text(&probe)])
+                        .await;
+                    if sent.is_err() {
+                        return "a probe could not be sent";
+                    }
+                    awaited = Some(probe);
+                }
+                heard = listener.try_recv() => match heard {
+                    Ok(Some(note)) => {
+                        if awaited.as_deref() == Some(note.payload()) {
+                            awaited = None;
+                            if !self.is_listening() {
+                                self.set_listening(true);
+                            }
+                        } else if let Ok(user_id) = note.payload().parse::<i64>() {
+                            self.forget(user_id);
+                        } else if !note.payload().starts_with("probe-") {
+                            // Not ours to read: start over rather than guess.
+                            self.forget_all();
+                        }
+                    }
+                    Ok(None) | Err(_) => return "the listening connection was lost",
+                },
             }
         }
     }

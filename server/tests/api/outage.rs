@@ -114,7 +114,11 @@ async fn a_connection_ended_by_the_database_fails_no_statement() {
     terminate_backends_of(&url).await;
     // The pause a restart takes: the connection is checked before use and replaced.
     tokio::time::sleep(CHECK_AFTER_IDLE + std::time::Duration::from_millis(200)).await;
-    assert_eq!(one().await.unwrap(), Some((1,)), "used a dead connection after a pause");
+    assert_eq!(
+        one().await.unwrap(),
+        Some((1,)),
+        "used a dead connection after a pause"
+    );
 
     for round in 0..3 {
         terminate_backends_of(&url).await;
