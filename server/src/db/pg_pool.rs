@@ -14,8 +14,8 @@
 //! fails the statement that finds it so. When that connection had not been checked for this
 //! use, `db::typed` counts a loss, which makes every pooled connection checked before its next
 //! use, and runs the statement once more: so an outage fails no more statements than sqlx's
-//! check on every use would have. Only statements that cannot have reached a live backend are
-//! run again (see [`lost_before_running`]).
+//! check on every use would have. Only failures that show the connection gone are retried,
+//! once (see [`lost_before_running`] for why a repeat is safe for this pool's statements).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
