@@ -54,6 +54,13 @@ struct State {
     users: HashMap<i64, (Option<i64>, Instant)>,
 }
 
+impl State {
+    fn forget_all(&mut self) {
+        self.generation += 1;
+        self.users.clear();
+    }
+}
+
 impl TokenVersions {
     /// The user's token version; `None` when the user no longer exists.
     pub async fn current(&self, db: &Database, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
@@ -88,16 +95,13 @@ impl TokenVersions {
 
     /// Drops everything kept.
     fn forget_all(&self) {
-        let mut state = self.lock();
-        state.generation += 1;
-        state.users.clear();
+        self.lock().forget_all();
     }
 
     /// Whether anything may be kept from now on; everything kept so far is dropped.
     fn set_listening(&self, listening: bool) {
         let mut state = self.lock();
-        state.generation += 1;
-        state.users.clear();
+        state.forget_all();
         state.listening = listening;
     }
 

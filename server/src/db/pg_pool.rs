@@ -163,7 +163,9 @@ pub async fn get(pool: &PgPool) -> Result<managed::Object<Manager>, sqlx::Error>
     let mut conn = pool.get().await.map_err(|e| match e {
         managed::PoolError::Backend(e) => e,
         managed::PoolError::Closed => sqlx::Error::PoolClosed,
-        _ => sqlx::Error::PoolTimedOut,
+        managed::PoolError::Timeout(_) => sqlx::Error::PoolTimedOut,
+        // No hooks and a runtime are configured, so these would be a setup mistake: say which.
+        other => sqlx::Error::Configuration(other.to_string().into()),
     })?;
     conn.suspect = true;
     Ok(conn)
