@@ -126,7 +126,8 @@ pub async fn page(
         args.push(Arg::Int(c.id));
     }
     args.push(Arg::Int(limit));
-    db.fetch_all(&sql, &args).await
+    db.fetch_all(&sql, &args, usize::try_from(limit).unwrap_or(0))
+        .await
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ impl JobRow {
 
 const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, error, user_id, photo_id";
 
+/// How many columns [`COLUMNS`] names (where a joined photo's columns start).
+const JOB_COLUMN_COUNT: usize = 9;
+
 /// What a new job is.
 #[derive(Debug, Clone, Default)]
 pub struct NewJob<'a> {
@@ -195,19 +198,25 @@ struct StartedRow {
     photo: JoinedPhoto,
 }
 
-/// The photo side of a LEFT JOIN: none when the join found no photo (its id is NULL).
+/// The photo side of a LEFT JOIN: none when the join found no photo (its id is NULL). Its
+/// columns follow the job's.
 struct JoinedPhoto(Option<PhotoRow>);
 
 impl<'r, R: sqlx::Row> FromRow<'r, R> for JoinedPhoto
 where
     PhotoRow: FromRow<'r, R>,
-    &'r str: sqlx::ColumnIndex<R>,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let id: Option<i64> = row.try_get("id")?;
+        let first = JOB_COLUMN_COUNT;
+        let id: Option<i64> = row.try_get(first)?;
         Ok(Self(match id {
-            Some(_) => Some(PhotoRow::from_row(row)?),
+            Some(_) => Some(PhotoRow::from_row_at(row, first)?),
             None => None,
         }))
     }

@@ -22,6 +22,7 @@ pub mod google;
 pub mod jobs;
 pub mod media_cache;
 pub mod pg_pool;
+pub mod photo_row;
 pub mod photos;
 pub mod picker;
 pub mod sharpness_map;

@@ -4,194 +4,15 @@
 //! Every query that a request makes takes the current user's id and filters on it, so a photo of
 //! another user is indistinguishable from a missing one.
 
-use shared::api::{
-    ApiBlurType, HistogramBin, Photo, PhotoFilter, Stats, TypeCounts, VerificationStatus,
-};
+use shared::api::{HistogramBin, PhotoFilter, Stats, TypeCounts};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::Database;
+use super::photo_row::COLUMNS;
+pub use super::photo_row::{PageRow, PhotoRow, Source, api_blur_type};
+pub(crate) use super::photo_row::{columns_of_p, tags_of_p};
 use super::typed::Arg;
 use crate::time::now_ms;
-
-/// One row of `photos`, as the API needs it.
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct PhotoRow {
-    /// The id.
-    pub id: i64,
-    /// The owner.
-    pub user_id: i64,
-    /// `local` or `google`.
-    pub source: String,
-    /// Upload name.
-    pub filename: String,
-    /// Sniffed MIME type.
-    pub mime_type: Option<String>,
-    /// Bytes of the original.
-    pub size_bytes: Option<i64>,
-    /// Original width.
-    pub width: Option<i64>,
-    /// Original height.
-    pub height: Option<i64>,
-    /// SHA-256 of the bytes, hex.
-    pub content_sha256: Option<String>,
-    /// Where the original lives in the blob store.
-    pub blob_key: Option<String>,
-    /// The verified score.
-    pub blur_score: Option<f64>,
-    /// The kind of blur the kernel saw (`motion` or `defocus`), whatever the threshold.
-    pub blur_type: Option<String>,
-    /// Direction of a motion blur.
-    pub motion_angle_deg: Option<f64>,
-    /// The browser's preview score.
-    pub preview_score: Option<f64>,
-    /// `unprocessed`, `queued`, `done` or `failed`.
-    pub status: String,
-    /// Why verification failed.
-    pub error: Option<String>,
-    /// When verified.
-    pub processed_at: Option<i64>,
-    /// When added.
-    pub created_at: i64,
-    /// 1 blurred, 0 clear under the owner's threshold (kept current by `set_threshold`);
-    /// NULL until verified.
-    pub is_blurred: Option<i64>,
-    /// When taken (Unix ms), if known.
-    pub taken_at: Option<i64>,
-    /// Google's persistent id of a picked photo.
-    pub google_photo_id: Option<String>,
-    /// Google's 60-minute link to a picked photo's bytes (cleared when it expires).
-    pub base_url: Option<String>,
-    /// When `base_url` stops working (Unix ms).
-    pub base_url_expires_at: Option<i64>,
-    /// The vision model's caption.
-    pub caption: Option<String>,
-    /// The vision model's opinion: 1 looks blurred, 0 not; NULL until tagged.
-    pub looks_blurred: Option<i64>,
-    /// Camera maker (EXIF, or Google's `cameraMake`).
-    pub camera_make: Option<String>,
-    /// Camera model.
-    pub camera_model: Option<String>,
-    /// Exposure time, seconds.
-    pub exposure_time_s: Option<f64>,
-    /// Focal length, mm.
-    pub focal_length_mm: Option<f64>,
-    /// Aperture f-number.
-    pub aperture_f_number: Option<f64>,
-    /// ISO.
-    pub iso: Option<i64>,
-}
-
-const COLUMNS: &str = "id, user_id, source, filename, mime_type, size_bytes, width, height, \
-    content_sha256, blob_key, blur_score, blur_type, motion_angle_deg, preview_score, status, \
-    error, processed_at, created_at, is_blurred, taken_at, google_photo_id, base_url, \
-    base_url_expires_at, caption, looks_blurred, camera_make, camera_model, exposure_time_s, \
-    focal_length_mm, aperture_f_number, iso";
-
-/// [`COLUMNS`] of the photos table aliased `p` (queries that join it).
-pub(crate) fn columns_of_p() -> String {
-    COLUMNS
-        .split(',')
-        .map(|c| format!("p.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The blur type the API shows: `none` for a photo clear under its owner's threshold, else
-/// the kernel's kind; absent until verified.
-pub fn api_blur_type(is_blurred: Option<i64>, kernel_kind: Option<&str>) -> Option<ApiBlurType> {
-    is_blurred.map(|b| match (b == 1, kernel_kind) {
-        (false, _) => ApiBlurType::None,
-        (true, Some("motion")) => ApiBlurType::Motion,
-        (true, _) => ApiBlurType::Defocus,
-    })
-}
-
-impl PhotoRow {
-    /// The camera data, when any part of it is known.
-    fn camera(&self) -> Option<shared::api::Camera> {
-        let camera = shared::api::Camera {
-            make: self.camera_make.clone(),
-            model: self.camera_model.clone(),
-            exposure_time_s: self.exposure_time_s,
-            focal_length_mm: self.focal_length_mm,
-            aperture_f_number: self.aperture_f_number,
-            iso: self.iso,
-        };
-        (camera != shared::api::Camera::default()).then_some(camera)
-    }
-
-    /// The API view. `is_blurred` is the stored verdict, which the threshold update rewrites
-    /// in the same transaction, so what a photo says always matches the filter it is listed
-    /// under.
-    pub fn to_api(&self) -> Photo {
-        let is_blurred = self.is_blurred.map(|b| b == 1);
-        let blur_type = api_blur_type(self.is_blurred, self.blur_type.as_deref());
-        let status = match self.status.as_str() {
-            "queued" => VerificationStatus::Queued,
-            "done" => VerificationStatus::Done,
-            "failed" => VerificationStatus::Failed,
-            _ => VerificationStatus::Unprocessed,
-        };
-        Photo {
-            id: self.id,
-            filename: self.filename.clone(),
-            source: self.source.clone(),
-            mime_type: self.mime_type.clone(),
-            size_bytes: self.size_bytes,
-            width: self.width,
-            height: self.height,
-            blur_score: self.blur_score,
-            is_blurred,
-            blur_type,
-            motion_angle_deg: if blur_type == Some(ApiBlurType::Motion) {
-                self.motion_angle_deg
-            } else {
-                None
-            },
-            preview_score: self.preview_score,
-            status,
-            // Only the worker writes `blur_score`, so a score is a verified score, even while
-            // a re-verification is queued.
-            verified: self.blur_score.is_some(),
-            error: self.error.clone(),
-            processed_at: self.processed_at,
-            created_at: self.created_at,
-            taken_at: self.taken_at,
-            link_expired: self.link_expired(now_ms()),
-            // Filled in by the handlers that show tags (db::tags::of_photos).
-            tags: Vec::new(),
-            caption: self.caption.clone(),
-            looks_blurred: self.looks_blurred.map(|b| b == 1),
-            camera: self.camera(),
-        }
-    }
-
-    /// A Google photo whose link is gone or past its life: its bytes cannot be fetched until
-    /// the user picks it again.
-    pub fn link_expired(&self, now_ms: i64) -> bool {
-        self.source == Source::Google.as_str()
-            && (self.base_url.is_none() || self.base_url_expires_at.is_none_or(|t| t <= now_ms))
-    }
-}
-
-/// Where a photo came from (the `source` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// Uploaded from the user's device.
-    Local,
-    /// Picked from Google Photos.
-    Google,
-}
-
-impl Source {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Local => "local",
-            Source::Google => "google",
-        }
-    }
-}
 
 /// A new photo, whatever its source.
 #[derive(Debug, Clone)]
@@ -381,49 +202,6 @@ pub(crate) fn photo_filter_sql(filter: PhotoFilter, table: &str) -> String {
     }
 }
 
-/// Joins a photo's tags in one column: a control character, which no stored tag holds
-/// (`shared::api::normalize_tag` drops them).
-const TAG_SEPARATOR: char = '\u{1f}';
-
-/// The tags of the photo aliased `p`, alphabetical, as one column `tags` (NULL without tags):
-/// a page reads its photos' tags in the same statement, one probe of `photo_tags`' primary key
-/// per photo the model tagged. A photo never tagged is not probed: only `tags::store` writes
-/// tags, and it sets `tagged_at` in the same transaction (the probe was a third of the page
-/// statement's time on PostgreSQL). `string_agg` with ORDER BY is PostgreSQL's and SQLite's
-/// (3.44+) alike.
-pub(crate) fn tags_of_p() -> String {
-    format!(
-        "CASE WHEN p.tagged_at IS NULL THEN NULL ELSE
-             (SELECT string_agg(pt.tag, '{TAG_SEPARATOR}' ORDER BY pt.tag) FROM photo_tags pt
-              WHERE pt.photo_id = p.id) END AS tags"
-    )
-}
-
-/// A gallery row: the photo and its tags, read by one statement.
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct PageRow {
-    /// The photo.
-    #[sqlx(flatten)]
-    pub photo: PhotoRow,
-    /// Its tags joined by [`TAG_SEPARATOR`].
-    tags: Option<String>,
-}
-
-impl PageRow {
-    /// The API view, with the tags.
-    pub fn to_api(&self) -> Photo {
-        let tags = self
-            .tags
-            .as_deref()
-            .map(|t| t.split(TAG_SEPARATOR).map(str::to_owned).collect())
-            .unwrap_or_default();
-        Photo {
-            tags,
-            ..self.photo.to_api()
-        }
-    }
-}
-
 /// The statement of a gallery page, newest first (`page`): $1 the user, $2 the id the page
 /// starts below, $3 how many rows. Public so the benchmark can hand PostgreSQL's own client
 /// the very statement the API runs.
@@ -452,6 +230,7 @@ pub async fn page(
             Arg::Int(before.unwrap_or(i64::MAX)),
             Arg::Int(limit),
         ],
+        usize::try_from(limit).unwrap_or(0),
     )
     .await
 }
@@ -482,6 +261,7 @@ pub async fn page_with_tag(
             Arg::Int(before.unwrap_or(i64::MAX)),
             Arg::Int(limit),
         ],
+        usize::try_from(limit).unwrap_or(0),
     )
     .await
 }

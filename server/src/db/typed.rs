@@ -10,6 +10,7 @@
 //! SQLite the same text runs through the `Any` pool, where an `Option` bind caches safely.
 //! The typed pool also plans each statement once (`plan_cache_mode`, set in `Database::connect`).
 
+use futures_util::{Stream, TryStreamExt};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -105,24 +106,22 @@ macro_rules! on_pg {
 }
 
 impl Database {
-    /// Every row `sql` returns.
+    /// Every row `sql` returns, into a vector made for `expected` rows (a page's limit): grown
+    /// by doubling, a page of 51 rows was copied four times over.
     pub async fn fetch_all<'q, T: FromEitherRow>(
         &self,
         sql: &'q str,
         args: &[Arg<'q>],
+        expected: usize,
     ) -> Result<Vec<T>, sqlx::Error> {
         match &self.pg {
-            Some(pg) => {
-                on_pg!(pg, |conn| sqlx::query_as_with::<Postgres, T, PgArguments>(
-                    sql,
-                    arguments(args)?
-                )
-                .fetch_all(conn))
-            }
+            Some(pg) => on_pg!(pg, |conn| async {
+                let query = sqlx::query_as_with::<Postgres, T, PgArguments>(sql, arguments(args)?);
+                collect(query.fetch(conn), expected).await
+            }),
             None => {
-                sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?)
-                    .fetch_all(&self.pool)
-                    .await
+                let query = sqlx::query_as_with::<Any, T, AnyArguments<'q>>(sql, arguments(args)?);
+                collect(query.fetch(&self.pool), expected).await
             }
         }
     }
@@ -168,6 +167,22 @@ impl Database {
             ),
         }
     }
+}
+
+/// The most rows a vector is made for before the first row arrives (a page holds at most 201).
+const MAX_EXPECTED: usize = 256;
+
+/// The rows of `stream`, into a vector with room for `expected` (at most [`MAX_EXPECTED`]:
+/// the hint never sets how much memory a statement takes).
+async fn collect<T>(
+    mut stream: impl Stream<Item = Result<T, sqlx::Error>> + Unpin,
+    expected: usize,
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut rows = Vec::with_capacity(expected.min(MAX_EXPECTED));
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Runs `sql` on one `Any` connection (a transaction's, on SQLite); returns how many rows it
