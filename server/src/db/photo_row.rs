@@ -266,9 +266,10 @@ where
 {
     /// The value. Debug builds, which run every test, check the column's name and type as
     /// `try_get` does; release builds decode without the type check (a clone and compare of
-    /// the column's type per value, a tenth of a page's server time). A mismatch the tests
-    /// missed could only mis-decode or fail, never read out of bounds: each `Decode` checks
-    /// the length of the bytes it reads.
+    /// the column's type per value, a tenth of a page's server time). The check therefore
+    /// guards the columns' types, not user data: a column whose type a migration changed
+    /// would fail the tests here, where in release it would mis-decode or (a float of another
+    /// width) panic its request.
     fn get<T: Decode<'r, R::Database> + Type<R::Database>>(self) -> Result<T, sqlx::Error> {
         if cfg!(debug_assertions) {
             let name = self.row.columns().get(self.i).map(sqlx::Column::name);

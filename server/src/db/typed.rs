@@ -4,10 +4,11 @@
 //! On PostgreSQL the `Any` driver converts every value of every row into its own form before a
 //! row is decoded, and a statement that binds an `Option` cannot be cached (see "Nullable binds"
 //! in `db/mod.rs`). The statements that run per gallery page, per request and per job therefore
-//! go through [`Database::fetch_all`] and its siblings, which run them on a typed `PgPool`
-//! (values decoded straight from PostgreSQL's binary format; every parameter bound with its own
-//! type, a `NULL` included, so each statement is parsed and planned once per connection). On
-//! SQLite the same text runs through the `Any` pool, where an `Option` bind caches safely.
+//! go through [`Database::fetch_all`] and its siblings, which run them on typed PostgreSQL
+//! connections (`pg_pool`; values decoded straight from PostgreSQL's binary format; every
+//! parameter bound with its own type, a `NULL` included, so each statement is parsed and
+//! planned once per connection). On SQLite the same text runs through the `Any` pool, where an
+//! `Option` bind caches safely.
 //! The typed pool also plans each statement once (`plan_cache_mode`, set in `Database::connect`).
 
 use futures_util::{Stream, TryStreamExt};
